@@ -1,0 +1,47 @@
+# The two commands of the README: `make run` and `make test`.
+GO        ?= go
+DATA      ?= ./data
+LISTEN    ?= 127.0.0.1:8080
+TESTFLAGS ?= -timeout 25m
+STANDIN   ?= openwrt-ppa/sdk-standin:latest
+
+export TESTCONTAINERS_RYUK_DISABLED = true
+
+.PHONY: all build run test bench lint fuzz sdk-standin clean
+
+all: build
+
+build:
+	$(GO) build -o bin/openwrt-ppa ./cmd/openwrt-ppa
+
+# Starts the whole service on the embedded default (SQLite in $(DATA)); no other server needed.
+run: build
+	./bin/openwrt-ppa serve --data $(DATA) --listen $(LISTEN)
+
+# Every test, including those that need a Docker engine, redis-server, signify-openbsd or
+# chromium: they skip loudly when a part is missing, and fail instead when CI is set.
+test: lint
+	$(GO) test $(TESTFLAGS) ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files -o --exclude-standard '*.go' 2>/dev/null)); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# A short run of every fuzz target (go test allows one target per run).
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 20s $$pkg || exit 1; \
+	  done; \
+	done
+
+# The SDK stand-in image (a test fixture, not an SDK) for `openwrt-ppa build --image $(STANDIN)`.
+sdk-standin:
+	$(GO) run ./internal/testenv/cmd/standin -tag $(STANDIN)
+
+clean:
+	rm -rf bin
