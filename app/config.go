@@ -1,0 +1,208 @@
+// Package app is the service: configuration, HTTP routes, the orchestration of an event into a
+// build, its jobs and their reports, and the web UI and JSON API.
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// EnvPrefix starts every environment variable the service reads.
+const EnvPrefix = "OPENWRT_PPA_"
+
+// Config is everything `serve` and `worker` are told. Secrets are kept out of String() and logs.
+type Config struct {
+	Listen    string
+	Data      string
+	PublicURL string
+	Redis     string
+	Image     string // SDK image override for every job (tests use the stand-in)
+	Network   string // build containers' network mode
+	Registry  string // SDK image registry or mirror
+
+	Workers        int
+	JobTimeout     time.Duration
+	QueueLimit     int
+	KeepBuilds     int
+	PRFeedTTL      time.Duration
+	ShutdownGrace  time.Duration
+	VisibilityTime time.Duration
+
+	GitHubAppID          int64
+	GitHubPrivateKeyFile string
+	GitHubWebhookSecret  Secret
+	GitHubAPIURL         string
+	GitHubClientID       string
+	GitHubClientSecret   Secret
+
+	GitLabURL           string
+	GitLabToken         Secret
+	GitLabWebhookSecret Secret
+	GitLabClientID      string
+	GitLabClientSecret  Secret
+
+	SessionSecret    Secret
+	AdminToken       Secret
+	KeyEncryptionKey Secret
+}
+
+// Secret is a string that never prints.
+type Secret string
+
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// LogValue keeps a Secret out of slog output too.
+func (s Secret) LogValue() string { return s.String() }
+
+// Reveal returns the secret's text, for the one place that needs it.
+func (s Secret) Reveal() string { return string(s) }
+
+// option describes one setting: its flag, its environment variable and where its value goes.
+type option struct {
+	name   string // flag name; the environment variable is EnvPrefix + upper snake case
+	usage  string
+	secret bool // also read from NAME_FILE, never shown
+	bind   func(fs *flag.FlagSet, name, usage string)
+}
+
+func (c *Config) options() []option {
+	str := func(p *string, def string) func(*flag.FlagSet, string, string) {
+		return func(fs *flag.FlagSet, n, u string) { fs.StringVar(p, n, def, u) }
+	}
+	sec := func(p *Secret) func(*flag.FlagSet, string, string) {
+		return func(fs *flag.FlagSet, n, u string) { fs.Func(n, u, func(v string) error { *p = Secret(v); return nil }) }
+	}
+	num := func(p *int, def int) func(*flag.FlagSet, string, string) {
+		return func(fs *flag.FlagSet, n, u string) { fs.IntVar(p, n, def, u) }
+	}
+	dur := func(p *time.Duration, def time.Duration) func(*flag.FlagSet, string, string) {
+		return func(fs *flag.FlagSet, n, u string) { fs.DurationVar(p, n, def, u) }
+	}
+	return []option{
+		{name: "listen", usage: "address to serve HTTP on", bind: str(&c.Listen, "127.0.0.1:8080")},
+		{name: "data", usage: "data directory (feeds, keys, db.sqlite, logs, cache)", bind: str(&c.Data, "./data")},
+		{name: "public-url", usage: "public base URL of this service, used in feed and build links", bind: str(&c.PublicURL, "")},
+		{name: "redis", usage: "redis://… URL: queue and shared state in Redis (scale-out); empty = embedded SQLite", bind: str(&c.Redis, "")},
+		{name: "image", usage: "SDK image to use for every job instead of the catalogue's (e.g. the test stand-in)", bind: str(&c.Image, "")},
+		{name: "network", usage: "network mode of build containers (downloads need one; 'none' forbids all)", bind: str(&c.Network, "bridge")},
+		{name: "registry", usage: "registry or mirror of the official SDK images", bind: str(&c.Registry, "ghcr.io/openwrt/sdk")},
+		{name: "workers", usage: "build jobs run at once by this process (0 = none: serve only)", bind: num(&c.Workers, 1)},
+		{name: "job-timeout", usage: "wall-clock limit of one build job", bind: dur(&c.JobTimeout, 2*time.Hour)},
+		{name: "queue-limit", usage: "queued jobs beyond which new non-forced jobs wait (0 = no limit)", bind: num(&c.QueueLimit, 100)},
+		{name: "keep-builds", usage: "build logs kept per branch", bind: num(&c.KeepBuilds, 20)},
+		{name: "pr-feed-ttl", usage: "how long a closed pull request's feed stays", bind: dur(&c.PRFeedTTL, 7*24*time.Hour)},
+		{name: "shutdown-grace", usage: "how long running jobs may finish on shutdown before they are handed back to the queue", bind: dur(&c.ShutdownGrace, 30*time.Second)},
+		{name: "visibility-timeout", usage: "Redis mode: a job whose worker stopped heartbeating this long is taken by another", bind: dur(&c.VisibilityTime, 2*time.Minute)},
+		{name: "github-app-id", usage: "GitHub App id", bind: func(fs *flag.FlagSet, n, u string) { fs.Int64Var(&c.GitHubAppID, n, 0, u) }},
+		{name: "github-private-key-file", usage: "the GitHub App's private key (PEM file)", bind: str(&c.GitHubPrivateKeyFile, "")},
+		{name: "github-webhook-secret", usage: "the GitHub App's webhook secret", secret: true, bind: sec(&c.GitHubWebhookSecret)},
+		{name: "github-api-url", usage: "GitHub API base URL (GitHub Enterprise Server, tests)", bind: str(&c.GitHubAPIURL, "https://api.github.com/")},
+		{name: "github-client-id", usage: "the GitHub App's OAuth client id (sign-in)", bind: str(&c.GitHubClientID, "")},
+		{name: "github-client-secret", usage: "the GitHub App's OAuth client secret (sign-in)", secret: true, bind: sec(&c.GitHubClientSecret)},
+		{name: "gitlab-url", usage: "GitLab base URL", bind: str(&c.GitLabURL, "https://gitlab.com/")},
+		{name: "gitlab-token", usage: "GitLab access token (api scope) for commit statuses and notes", secret: true, bind: sec(&c.GitLabToken)},
+		{name: "gitlab-webhook-secret", usage: "the secret token of the GitLab webhook", secret: true, bind: sec(&c.GitLabWebhookSecret)},
+		{name: "gitlab-client-id", usage: "GitLab OAuth application id (sign-in)", bind: str(&c.GitLabClientID, "")},
+		{name: "gitlab-client-secret", usage: "GitLab OAuth application secret (sign-in)", secret: true, bind: sec(&c.GitLabClientSecret)},
+		{name: "session-secret", usage: "key that signs web sessions and CSRF tokens", secret: true, bind: sec(&c.SessionSecret)},
+		{name: "admin-token", usage: "bearer token with every right on the API", secret: true, bind: sec(&c.AdminToken)},
+		{name: "key-encryption-key", usage: "Redis mode: key that encrypts signing keys at rest (32 bytes, base64 or hex)", secret: true, bind: sec(&c.KeyEncryptionKey)},
+	}
+}
+
+// EnvName is the environment variable of a flag: OPENWRT_PPA_ + upper snake case.
+func EnvName(flagName string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// BindFlags registers every setting on fs; usage lines name the environment variable too.
+func (c *Config) BindFlags(fs *flag.FlagSet) {
+	for _, o := range c.options() {
+		u := o.usage + " (env " + EnvName(o.name)
+		if o.secret {
+			u += " or " + EnvName(o.name) + "_FILE"
+		}
+		o.bind(fs, o.name, u+")")
+	}
+}
+
+// Parse fills c from args, then from the environment for every flag args did not set, then checks
+// the result. lookup is os.LookupEnv in production.
+func (c *Config) Parse(fs *flag.FlagSet, args []string, lookup func(string) (string, bool)) error {
+	c.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, o := range c.options() {
+		if set[o.name] {
+			continue
+		}
+		env := EnvName(o.name)
+		v, ok := lookup(env)
+		if !ok && o.secret {
+			if file, fok := lookup(env + "_FILE"); fok {
+				b, err := os.ReadFile(file)
+				if err != nil {
+					return fmt.Errorf("reading %s_FILE: %w (point it at a readable file holding the secret)", env, err)
+				}
+				v, ok = strings.TrimRight(string(b), "\r\n"), true
+			}
+		}
+		if !ok {
+			continue
+		}
+		if err := fs.Set(o.name, v); err != nil {
+			return fmt.Errorf("environment variable %s: %w", env, err)
+		}
+	}
+	return c.validate()
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if c.Data == "" {
+		errs = append(errs, errors.New("--data is empty: give the data directory"))
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--public-url %q is not an http(s) URL: give the address users reach this service at, e.g. https://ppa.example.org", c.PublicURL))
+		}
+	}
+	if c.Workers < 0 {
+		errs = append(errs, errors.New("--workers is negative: give 0 or more"))
+	}
+	if (c.GitHubAppID != 0) != (c.GitHubPrivateKeyFile != "") {
+		errs = append(errs, fmt.Errorf("the GitHub App needs both %s and %s", EnvName("github-app-id"), EnvName("github-private-key-file")))
+	}
+	if c.GitHubAppID != 0 && c.GitHubWebhookSecret == "" {
+		errs = append(errs, fmt.Errorf("the GitHub App needs its webhook secret: set %s", EnvName("github-webhook-secret")))
+	}
+	if c.GitLabToken != "" && c.GitLabWebhookSecret == "" {
+		errs = append(errs, fmt.Errorf("GitLab needs the webhook's secret token: set %s", EnvName("gitlab-webhook-secret")))
+	}
+	if c.Redis != "" && c.KeyEncryptionKey == "" {
+		errs = append(errs, fmt.Errorf("Redis mode keeps signing keys in Redis and needs %s to encrypt them", EnvName("key-encryption-key")))
+	}
+	return errors.Join(errs...)
+}
+
+// BaseURL is the public URL without a trailing slash, falling back to the listen address.
+func (c *Config) BaseURL() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	return "http://" + c.Listen
+}

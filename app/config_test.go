@@ -1,0 +1,111 @@
+package app
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func parse(t *testing.T, args []string, env map[string]string) (*Config, error) {
+	t.Helper()
+	var c Config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	err := c.Parse(fs, args, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	return &c, err
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secretFile, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		args  []string
+		env   map[string]string
+		check func(*Config) error
+	}{
+		{"defaults", nil, nil, func(c *Config) error {
+			if c.Listen != "127.0.0.1:8080" || c.Data != "./data" || c.Network != "bridge" || c.JobTimeout != 2*time.Hour {
+				return fmt.Errorf("defaults: %+v", c)
+			}
+			return nil
+		}},
+		{"env fills unset flag", nil, map[string]string{"OPENWRT_PPA_LISTEN": ":9000", "OPENWRT_PPA_WORKERS": "3"}, func(c *Config) error {
+			if c.Listen != ":9000" || c.Workers != 3 {
+				return fmt.Errorf("got listen %q workers %d", c.Listen, c.Workers)
+			}
+			return nil
+		}},
+		{"flag beats env", []string{"--listen", ":7000"}, map[string]string{"OPENWRT_PPA_LISTEN": ":9000"}, func(c *Config) error {
+			if c.Listen != ":7000" {
+				return fmt.Errorf("got %q", c.Listen)
+			}
+			return nil
+		}},
+		{"secret from file", nil, map[string]string{"OPENWRT_PPA_ADMIN_TOKEN_FILE": secretFile}, func(c *Config) error {
+			if c.AdminToken.Reveal() != "from-file" {
+				return fmt.Errorf("got %q", c.AdminToken.Reveal())
+			}
+			return nil
+		}},
+		{"secret env beats file", nil, map[string]string{"OPENWRT_PPA_ADMIN_TOKEN": "env", "OPENWRT_PPA_ADMIN_TOKEN_FILE": secretFile}, func(c *Config) error {
+			if c.AdminToken.Reveal() != "env" {
+				return fmt.Errorf("got %q", c.AdminToken.Reveal())
+			}
+			return nil
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := parse(t, tc.args, tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.check(c); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestConfigRefusesWithAdvice(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"bad public url", []string{"--public-url", "ftp:/x"}, nil, "not an http(s) URL"},
+		{"app id without key", nil, map[string]string{"OPENWRT_PPA_GITHUB_APP_ID": "12"}, "OPENWRT_PPA_GITHUB_PRIVATE_KEY_FILE"},
+		{"redis without kek", []string{"--redis", "redis://127.0.0.1:1"}, nil, "OPENWRT_PPA_KEY_ENCRYPTION_KEY"},
+		{"bad number in env", nil, map[string]string{"OPENWRT_PPA_WORKERS": "many"}, "OPENWRT_PPA_WORKERS"},
+		{"unreadable secret file", nil, map[string]string{"OPENWRT_PPA_SESSION_SECRET_FILE": "/nonexistent/x"}, "SESSION_SECRET_FILE"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parse(t, tc.args, tc.env)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestSecretNeverPrints(t *testing.T) {
+	c, err := parse(t, nil, map[string]string{"OPENWRT_PPA_GITLAB_TOKEN": "glpat-xyz", "OPENWRT_PPA_GITLAB_WEBHOOK_SECRET": "hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{fmt.Sprint(c.GitLabToken), fmt.Sprintf("%v", *c), fmt.Sprintf("%+v", *c)} {
+		if strings.Contains(s, "glpat-xyz") || strings.Contains(s, "hook\"") {
+			t.Fatalf("secret leaked: %s", s)
+		}
+	}
+}
