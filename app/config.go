@@ -80,7 +80,9 @@ func (c *Config) options() []option {
 		return func(fs *flag.FlagSet, n, u string) { fs.StringVar(p, n, def, u) }
 	}
 	sec := func(p *Secret) func(*flag.FlagSet, string, string) {
-		return func(fs *flag.FlagSet, n, u string) { fs.Func(n, u, func(v string) error { *p = Secret(v); return nil }) }
+		return func(fs *flag.FlagSet, n, u string) {
+			fs.Func(n, u, func(v string) error { *p = Secret(v); return nil })
+		}
 	}
 	num := func(p *int, def int) func(*flag.FlagSet, string, string) {
 		return func(fs *flag.FlagSet, n, u string) { fs.IntVar(p, n, def, u) }
