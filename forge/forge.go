@@ -1,0 +1,60 @@
+// Package forge holds the forge-neutral model (Event, Repo, Check…) and the seams the service
+// talks to GitHub and GitLab through. Drivers live in forge/github and forge/gitlab; fakes of
+// their APIs in forge/forgetest. Nothing here knows how packages are built or published.
+package forge
+
+import "context"
+
+// Name identifies a forge driver.
+type Name string
+
+// The forges the project speaks to.
+const (
+	GitHub Name = "github"
+	GitLab Name = "gitlab"
+)
+
+// Forge is everything the service asks of one forge after a webhook has been accepted.
+// Implementations are safe for concurrent use.
+type Forge interface {
+	Name() Name
+	Reporter
+	Source
+	Permissions
+}
+
+// Reporter shows build progress on the forge.
+//
+// Errors: a returned error means the forge did not take the report; it is worth retrying later
+// (the drivers already retried rate limits). Reports that are already in the wanted state (GitLab's
+// "Cannot transition status" answer) are not errors.
+type Reporter interface {
+	// ReportCheck creates the check c (when c.ID is empty) or moves it to c.State, and returns
+	// the ID to pass in c.ID next time (GitHub's check run id; GitLab keys statuses by name, so
+	// the name). One check per job: the caller keeps the ID with the job.
+	ReportCheck(ctx context.Context, repo Repo, c Check) (id string, err error)
+	// Reply posts body as a comment on pull/merge request number.
+	Reply(ctx context.Context, repo Repo, number int, body string) error
+	// React adds a reaction to the comment c (Event.Comment of a comment command).
+	React(ctx context.Context, repo Repo, c CommentRef, r Reaction) error
+}
+
+// Source reads from the repository at a commit.
+type Source interface {
+	// ReadFile returns the file at path in commit sha. A missing file (or repository the
+	// installation cannot see any more) is found=false with a nil error: no `.openwrt-ppa.yml`
+	// means the defaults. Any other failure is an error.
+	ReadFile(ctx context.Context, repo Repo, sha, path string) (data []byte, found bool, err error)
+	// Pull returns the current head of pull/merge request number: a comment event carries no
+	// commit, so the service asks before it builds.
+	Pull(ctx context.Context, repo Repo, number int) (Pull, error)
+}
+
+// Permissions answers who may trigger builds.
+type Permissions interface {
+	// CanTrigger reports whether user may start builds in repo by comment: GitHub write,
+	// maintain or admin; GitLab access level Developer or higher. A user who is no member at all
+	// is (false, nil); an error means the forge could not be asked, and the caller should not
+	// build (and may say so).
+	CanTrigger(ctx context.Context, repo Repo, user User) (bool, error)
+}
