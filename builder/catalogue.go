@@ -1,0 +1,115 @@
+package builder
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+//go:embed catalogue.json
+var catalogueJSON []byte
+
+// Package formats an SDK writes.
+const (
+	FormatIPK = "ipk"
+	FormatAPK = "apk"
+)
+
+// ErrAPKUnsupported marks a job whose series builds apk packages, which the project cannot
+// publish yet; such jobs fail at once instead of making a half feed.
+var ErrAPKUnsupported = errors.New("this series builds apk packages (OpenWrt 25.12 and later, and snapshots); OpenWrt PPA publishes opkg (ipk) feeds only for now: build for 23.05 or 24.10")
+
+// Catalogue maps release series and architectures to SDK images. It is read-only once loaded.
+type Catalogue struct {
+	Registry string                `json:"registry"`
+	Series   map[string]SeriesInfo `json:"series"`
+	Archs    []string              `json:"archs"`
+	Targets  map[string]string     `json:"targets"`
+	Comment  string                `json:"_comment"`
+}
+
+// SeriesInfo is one release series of the catalogue.
+type SeriesInfo struct {
+	Release   string  `json:"release"`    // the newest point release, e.g. "24.10.4"
+	Format    string  `json:"format"`     // FormatIPK or FormatAPK
+	IndexJSON int     `json:"index_json"` // the index.json version this series' SDK writes (ipk only)
+	TagSuffix *string `json:"tag_suffix"` // overrides "-<release>" in the image tag; "" for snapshot
+}
+
+// LoadCatalogue returns the catalogue embedded in the binary.
+func LoadCatalogue() (*Catalogue, error) {
+	var c Catalogue
+	if err := json.Unmarshal(catalogueJSON, &c); err != nil {
+		return nil, fmt.Errorf("reading the embedded SDK catalogue: %w", err)
+	}
+	return &c, nil
+}
+
+// ImageOptions change where images come from.
+type ImageOptions struct {
+	// Registry replaces the catalogue's image repository (a mirror), e.g. "mirror.local/openwrt/sdk".
+	Registry string
+	// Image, when set, is used for every job as is (e.g. the test stand-in).
+	Image string
+}
+
+// SDKImage is the image that builds one (series, arch).
+type SDKImage struct {
+	Ref       string // image reference to run
+	Series    string
+	Release   string
+	Arch      string
+	Format    string
+	IndexJSON int
+}
+
+// SeriesNames lists the catalogue's series, sorted.
+func (c *Catalogue) SeriesNames() []string {
+	out := make([]string, 0, len(c.Series))
+	for s := range c.Series {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TargetArch returns the package architecture of "target/subtarget".
+func (c *Catalogue) TargetArch(target string) (string, error) {
+	a, ok := c.Targets[target]
+	if !ok {
+		return "", fmt.Errorf("target %q is not in the SDK catalogue; use archs with its package architecture instead", target)
+	}
+	return a, nil
+}
+
+// Image resolves the SDK image for series and arch. A series that builds apk packages returns
+// the image together with an error wrapping ErrAPKUnsupported, so callers can report the job.
+func (c *Catalogue) Image(series, arch string, opt ImageOptions) (SDKImage, error) {
+	info, ok := c.Series[series]
+	if !ok {
+		return SDKImage{}, fmt.Errorf("series %q is not in the SDK catalogue; use one of %s", series, strings.Join(c.SeriesNames(), ", "))
+	}
+	if !slices.Contains(c.Archs, arch) {
+		return SDKImage{}, fmt.Errorf("arch %q has no SDK image in the catalogue; use one of %s", arch, strings.Join(c.Archs, ", "))
+	}
+	suffix := "-" + info.Release
+	if info.TagSuffix != nil {
+		suffix = *info.TagSuffix
+	}
+	repo := c.Registry
+	if opt.Registry != "" {
+		repo = strings.TrimSuffix(opt.Registry, "/")
+	}
+	img := SDKImage{Ref: repo + ":" + arch + suffix, Series: series, Release: info.Release, Arch: arch, Format: info.Format, IndexJSON: info.IndexJSON}
+	if opt.Image != "" {
+		img.Ref = opt.Image
+	}
+	if info.Format == FormatAPK {
+		return img, fmt.Errorf("series %s: %w", series, ErrAPKUnsupported)
+	}
+	return img, nil
+}

@@ -1,0 +1,93 @@
+package builder
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+)
+
+// Discovery is what a repository's Makefiles offer: the folders to build and the packages
+// refused with a reason the check run shows.
+type Discovery struct {
+	Sources []SourcePackage
+	Refused []Refusal
+}
+
+// Refusal is a package (or folder) that will not be built, and why.
+type Refusal struct {
+	Package string
+	Dir     string
+	Reason  string
+}
+
+// maxDiscoverDepth bounds how deep we look for package folders (OpenWrt feeds use 1–3 levels).
+const maxDiscoverDepth = 6
+
+// Discover walks fsys (a checked-out repository) for package Makefiles. Kernel modules are
+// refused: they depend on a target's exact kernel and cannot live in a series feed.
+func Discover(fsys fs.FS) (Discovery, error) {
+	var d Discovery
+	names := map[string]string{} // package name → folder
+	err := fs.WalkDir(fsys, ".", func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if e.IsDir() {
+			if p != "." && (strings.HasPrefix(e.Name(), ".") || strings.Count(p, "/") >= maxDiscoverDepth) {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if e.Name() != "Makefile" || !e.Type().IsRegular() {
+			return nil
+		}
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", p, err)
+		}
+		dir := path.Dir(p)
+		src, ok := ReadMakefile(dir, data)
+		if !ok {
+			return nil
+		}
+		var keep []BinaryPackage
+		for _, b := range src.Packages {
+			switch {
+			case !ValidPackageName(b.Name):
+				d.Refused = append(d.Refused, Refusal{Package: b.Name, Dir: dir, Reason: "the package name is not a valid opkg name (lower case letters, digits, and + . _ -)"})
+			case b.Kernel:
+				d.Refused = append(d.Refused, Refusal{Package: b.Name, Dir: dir, Reason: "kernel modules (kmod-*) depend on a target's exact kernel and cannot be published in a series feed; build them with the target's image builder for now"})
+			case names[b.Name] != "":
+				d.Refused = append(d.Refused, Refusal{Package: b.Name, Dir: dir, Reason: "package " + b.Name + " is also defined in " + names[b.Name] + "; keep one definition"})
+			default:
+				names[b.Name] = dir
+				keep = append(keep, b)
+			}
+		}
+		if len(keep) > 0 {
+			src.Packages = keep
+			d.Sources = append(d.Sources, src)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.SkipAll) {
+		return Discovery{}, fmt.Errorf("looking for package Makefiles: %w", err)
+	}
+	sort.Slice(d.Sources, func(i, j int) bool { return d.Sources[i].Dir < d.Sources[j].Dir })
+	return d, nil
+}
+
+// PackageNames lists every package the discovery found, sorted.
+func (d Discovery) PackageNames() []string {
+	var out []string
+	for _, s := range d.Sources {
+		for _, b := range s.Packages {
+			out = append(out, b.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
