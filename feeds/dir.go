@@ -1,0 +1,239 @@
+package feeds
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// The index files of a feed folder, in the order they are switched: Packages.gz and Packages
+// first, their signature right after, then the files no router verifies.
+const (
+	FilePackagesGz = "Packages.gz"
+	FilePackages   = "Packages"
+	FileSignature  = "Packages.sig"
+	FileManifest   = "Packages.manifest"
+	FileIndexJSON  = "index.json"
+)
+
+// DirOptions choose how IndexDir indexes a folder.
+type DirOptions struct {
+	// Arch is written into index.json; empty means the most common architecture of the packages
+	// other than "all" ("all" when there is none).
+	Arch string
+	// IndexJSON is the index.json version (1 or 2; 0 means 1).
+	IndexJSON int
+	// Signer signs Packages into Packages.sig; nil leaves the feed unsigned and removes a stale
+	// Packages.sig, which could no longer match.
+	Signer Signer
+	// MaxPackageSize caps one package file (DefaultMaxPackageSize when 0).
+	MaxPackageSize int64
+	// Sync makes the written files durable (fsync) before they replace the old ones.
+	Sync bool
+}
+
+// DirResult is what IndexDir wrote and what it refused.
+type DirResult struct {
+	Arch    string
+	Index   *Index
+	Refused []*PackageError
+}
+
+// IndexDir writes the index files of dir for the .ipk files in it and its subfolders, as the
+// SDK's `make package/index` does. A package that cannot be read or fails validation is refused:
+// it is listed in the result and left out of the index, and the others are still indexed. The
+// error is for problems with the folder itself (unreadable, unwritable, signing failed).
+func IndexDir(ctx context.Context, dir string, opt DirOptions) (*DirResult, error) {
+	names, refused, err := findPackages(dir)
+	if err != nil {
+		return nil, err
+	}
+	pkgs, bad, err := readPackages(ctx, dir, names, opt.MaxPackageSize)
+	if err != nil {
+		return nil, err
+	}
+	refused = append(refused, bad...)
+	slices.SortFunc(refused, func(a, b *PackageError) int { return strings.Compare(a.File, b.File) })
+	arch := opt.Arch
+	if arch == "" {
+		arch = dominantArch(pkgs)
+	}
+	ix, err := BuildIndex(pkgs, IndexOptions{Arch: arch, IndexJSON: opt.IndexJSON})
+	if err != nil {
+		return nil, err
+	}
+	var sig []byte
+	if opt.Signer != nil {
+		if sig, err = opt.Signer.Sign(ctx, ix.Packages); err != nil {
+			return nil, fmt.Errorf("signing %s: %w", filepath.Join(dir, FilePackages), err)
+		}
+	}
+	if err := writeIndexFiles(dir, ix, sig, opt.Sync); err != nil {
+		return nil, err
+	}
+	return &DirResult{Arch: arch, Index: ix, Refused: refused}, nil
+}
+
+// writeIndexFiles stages every index file first and renames them only when all are staged, so a
+// failure leaves the old index whole.
+func writeIndexFiles(dir string, ix *Index, sig []byte, sync bool) error {
+	files := []struct {
+		name string
+		data []byte
+	}{
+		{FilePackagesGz, ix.PackagesGz},
+		{FilePackages, ix.Packages},
+		{FileSignature, sig},
+		{FileManifest, ix.Manifest},
+		{FileIndexJSON, ix.IndexJSON},
+	}
+	staged := make([]string, len(files))
+	cleanup := func() {
+		for _, s := range staged {
+			if s != "" {
+				os.Remove(s)
+			}
+		}
+	}
+	for i, f := range files {
+		if f.data == nil {
+			continue
+		}
+		tmp, err := stageFile(filepath.Join(dir, f.name), f.data, sync)
+		if err != nil {
+			cleanup()
+			return err
+		}
+		staged[i] = tmp
+	}
+	for i, f := range files {
+		dst := filepath.Join(dir, f.name)
+		if staged[i] == "" {
+			if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				cleanup()
+				return fmt.Errorf("removing stale %s: %w", dst, err)
+			}
+			continue
+		}
+		if err := os.Rename(staged[i], dst); err != nil {
+			cleanup()
+			return fmt.Errorf("replacing %s: %w", dst, err)
+		}
+		staged[i] = ""
+	}
+	if sync {
+		return syncDir(dir)
+	}
+	return nil
+}
+
+// findPackages lists the .ipk files under dir ('/'-separated, relative), refusing symlinks: a
+// feed must not index (and later serve) a file from outside itself.
+func findPackages(dir string) ([]string, []*PackageError, error) {
+	var names []string
+	var refused []*PackageError
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("listing %s: %w", p, err)
+		}
+		if !strings.HasSuffix(d.Name(), ".ipk") || d.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if !d.Type().IsRegular() {
+			refused = append(refused, &PackageError{File: rel, Err: errors.New("not a regular file (symlinks are not indexed: copy the package into the folder)")})
+			return nil
+		}
+		names = append(names, rel)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return names, refused, nil
+}
+
+// readPackages reads the named packages in parallel.
+func readPackages(ctx context.Context, dir string, names []string, maxSize int64) ([]Package, []*PackageError, error) {
+	type result struct {
+		pkg Package
+		err error
+	}
+	results := make([]result, len(names))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				results[i].pkg, results[i].err = readPackageFile(filepath.Join(dir, filepath.FromSlash(names[i])), names[i], maxSize)
+			}
+		})
+	}
+	for i := range names {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("indexing %s: %w", dir, err)
+	}
+	var pkgs []Package
+	var refused []*PackageError
+	for _, r := range results {
+		var pe *PackageError
+		switch {
+		case r.err == nil:
+			pkgs = append(pkgs, r.pkg)
+		case errors.As(r.err, &pe):
+			refused = append(refused, pe)
+		default:
+			return nil, nil, r.err
+		}
+	}
+	return pkgs, refused, nil
+}
+
+// ReadPackageFile reads the package at path; filename is what the index will call it.
+func ReadPackageFile(path, filename string, maxSize int64) (Package, error) {
+	return readPackageFile(path, filename, maxSize)
+}
+
+func readPackageFile(path, filename string, maxSize int64) (Package, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Package{}, &PackageError{File: filename, Err: fmt.Errorf("opening: %w", err)}
+	}
+	defer f.Close()
+	return ReadPackage(f, filename, maxSize)
+}
+
+// dominantArch is the architecture most packages have, "all" aside; ties go to the first by name.
+func dominantArch(pkgs []Package) string {
+	count := map[string]int{}
+	for _, p := range pkgs {
+		if a := p.Control.Architecture; a != "all" {
+			count[a]++
+		}
+	}
+	best := "all"
+	for a, n := range count {
+		if n > count[best] || n == count[best] && a < best {
+			best = a
+		}
+	}
+	return best
+}

@@ -1,0 +1,201 @@
+package feeds
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Index is the set of index files of one feed folder, as `make package/index` writes them.
+type Index struct {
+	Manifest   []byte // Packages.manifest
+	Packages   []byte // Packages
+	PackagesGz []byte // Packages.gz
+	IndexJSON  []byte // index.json
+	// Entries are the packages listed, in index order (kernel and libc left out).
+	Entries []Package
+}
+
+// IndexOptions choose what BuildIndex writes.
+type IndexOptions struct {
+	// Arch is the feed's architecture, written into index.json.
+	Arch string
+	// IndexJSON is the index.json version: 1 (the 23.05 SDK, the default) or 2 (24.10 SDKs since
+	// mid-2025: indented, names without their ABI suffix).
+	IndexJSON int
+}
+
+// The lines `make package/index` drops from Packages.manifest to make Packages. The SDK matches
+// them as prefixes of whole lines (grep -vE '^(…)'), so "Require-User" goes too.
+var packagesDropPrefixes = [][]byte{
+	[]byte("Maintainer"), []byte("LicenseFiles"), []byte("Source"), []byte("SourceName"),
+	[]byte("Require"), []byte("SourceDateEpoch"),
+}
+
+// BuildIndex writes the index files for pkgs. Package order, the packages left out and every byte
+// follow the SDK: files sorted bytewise by path, those whose base name starts "kernel_" or "libc_"
+// skipped, Filename/Size/SHA256sum inserted before Description.
+func BuildIndex(pkgs []Package, opt IndexOptions) (*Index, error) {
+	if err := ValidArch(opt.Arch); err != nil {
+		return nil, fmt.Errorf("feed architecture: %w", err)
+	}
+	entries := IndexOrder(pkgs)
+	ix := &Index{Entries: entries}
+	var manifest, packages bytes.Buffer
+	for _, p := range entries {
+		st := ManifestStanza(p)
+		manifest.Write(st)
+		packages.Write(PackagesStanza(st))
+	}
+	if len(entries) == 0 {
+		// ipkg-make-index.sh prints one empty line for a folder without packages.
+		manifest.WriteByte('\n')
+		packages.WriteByte('\n')
+	}
+	ix.Manifest = manifest.Bytes()
+	ix.Packages = PadPackages(packages.Bytes())
+	gz, err := gzipBytes(ix.Packages)
+	if err != nil {
+		return nil, err
+	}
+	ix.PackagesGz = gz
+	js, err := IndexJSON(opt.Arch, entries, opt.IndexJSON)
+	if err != nil {
+		return nil, err
+	}
+	ix.IndexJSON = js
+	return ix, nil
+}
+
+// IndexOrder returns the packages an index lists, in its order: sorted bytewise by Filename (as
+// `find | LC_ALL=C sort`), without the packages named kernel and libc.
+func IndexOrder(pkgs []Package) []Package {
+	out := make([]Package, 0, len(pkgs))
+	for _, p := range pkgs {
+		base := path.Base(p.Filename)
+		name, _, _ := strings.Cut(base, "_")
+		if name == "kernel" || name == "libc" {
+			continue
+		}
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b Package) int { return strings.Compare(a.Filename, b.Filename) })
+	return out
+}
+
+// ManifestStanza is p's stanza in Packages.manifest, blank line included: its control text with
+// Filename, Size and SHA256sum inserted before Description (appended when there is no Description,
+// where the SDK would leave them out and make the package uninstallable).
+func ManifestStanza(p Package) []byte {
+	text := p.Control.Text()
+	extra := "Filename: " + p.Filename + "\nSize: " + strconv.FormatInt(p.Size, 10) + "\nSHA256sum: " + p.SHA256 + "\n"
+	out := make([]byte, 0, len(text)+len(extra)+1)
+	at := descriptionOffset(text)
+	out = append(out, text[:at]...)
+	out = append(out, extra...)
+	out = append(out, text[at:]...)
+	return append(out, '\n')
+}
+
+func descriptionOffset(text []byte) int {
+	for off := 0; off < len(text); {
+		if bytes.HasPrefix(text[off:], []byte("Description:")) {
+			return off
+		}
+		nl := bytes.IndexByte(text[off:], '\n')
+		if nl < 0 {
+			break
+		}
+		off += nl + 1
+	}
+	return len(text)
+}
+
+// PackagesStanza filters a manifest stanza into its Packages form.
+func PackagesStanza(manifest []byte) []byte {
+	out := make([]byte, 0, len(manifest))
+	for rest := manifest; len(rest) > 0; {
+		line := rest
+		if nl := bytes.IndexByte(rest, '\n'); nl >= 0 {
+			line, rest = rest[:nl+1], rest[nl+1:]
+		} else {
+			rest = nil
+		}
+		if !dropFromPackages(line) {
+			out = append(out, line...)
+		}
+	}
+	return out
+}
+
+func dropFromPackages(line []byte) bool {
+	for _, p := range packagesDropPrefixes {
+		if bytes.HasPrefix(line, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// PadPackages appends two newlines when (64 + len) % 128 is 110 or 111: old usign computes a
+// wrong SHA-512 for those lengths, and the SDK pads around the bug. It may return packages itself.
+func PadPackages(packages []byte) []byte {
+	if m := (64 + len(packages)) % 128; m == 110 || m == 111 {
+		return append(packages, '\n', '\n')
+	}
+	return packages
+}
+
+// IndexJSON writes index.json for the packages (already in index order).
+//
+// Version 1 is the 23.05 SDK's one-line form, every package as listed (a name listed twice
+// appears twice, as the SDK writes it). Version 2 is Python's json.dumps(indent=2) of
+// {"version": 2, "architecture", "packages"}, names without their ABIVersion suffix, a repeated
+// name keeping its first position and last version.
+func IndexJSON(arch string, entries []Package, version int) ([]byte, error) {
+	var b bytes.Buffer
+	switch version {
+	case 0, 1:
+		b.WriteString(`{"architecture": "` + arch + `", "packages":{`)
+		for i, p := range entries {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(`"` + p.Control.Package + `": "` + p.Control.Version + `"`)
+		}
+		b.WriteString("}}\n")
+	case 2:
+		type kv struct{ name, version string }
+		var list []kv
+		at := map[string]int{}
+		for _, p := range entries {
+			name := p.Control.Package
+			if abi := p.Control.Get("ABIVersion"); abi != "" {
+				name = strings.TrimSuffix(name, abi)
+			}
+			if i, ok := at[name]; ok {
+				list[i].version = p.Control.Version
+				continue
+			}
+			at[name] = len(list)
+			list = append(list, kv{name, p.Control.Version})
+		}
+		b.WriteString("{\n  \"version\": 2,\n  \"architecture\": \"" + arch + "\",\n  \"packages\": {")
+		for i, e := range list {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("\n    \"" + e.name + "\": \"" + e.version + "\"")
+		}
+		if len(list) > 0 {
+			b.WriteString("\n  ")
+		}
+		b.WriteString("}\n}\n")
+	default:
+		return nil, fmt.Errorf("index.json version %d is unknown; use 1 (23.05 SDK) or 2 (24.10 SDK)", version)
+	}
+	return b.Bytes(), nil
+}
