@@ -173,7 +173,11 @@ func fromPush(p *gh.PushEvent) (*forge.Event, error) {
 	case deleted:
 		ev.Kind = forge.KindBranchDeleted
 	case isTag:
+		// An annotated tag's "after" is the tag object; head_commit is the commit it points to.
 		ev.Kind, ev.SHA = forge.KindTag, p.GetAfter()
+		if id := p.GetHeadCommit().GetID(); forge.ValidSHA(id) {
+			ev.SHA = id
+		}
 	default:
 		ev.Kind, ev.SHA = forge.KindPush, p.GetAfter()
 	}

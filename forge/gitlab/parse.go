@@ -1,0 +1,256 @@
+package gitlab
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+
+	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/openwrt-ppa/openwrt-ppa/forge"
+)
+
+// Headers GitLab sends with every delivery.
+const (
+	HeaderEvent       = "X-Gitlab-Event"
+	HeaderToken       = "X-Gitlab-Token"
+	HeaderEventUUID   = "X-Gitlab-Event-UUID"
+	HeaderIdempotency = "Idempotency-Key" // the same on every retry of one delivery (GitLab 17.4+)
+)
+
+// Webhook verifies and parses GitLab project webhook deliveries. It does no I/O.
+type Webhook struct {
+	tokenSum [sha256.Size]byte
+}
+
+var _ forge.WebhookParser = (*Webhook)(nil)
+
+// NewWebhook returns a parser checking X-Gitlab-Token against the webhook's secret token.
+func NewWebhook(token []byte) (*Webhook, error) {
+	if len(token) == 0 {
+		return nil, errors.New("gitlab: empty webhook token: set OPENWRT_PPA_GITLAB_WEBHOOK_SECRET to the webhook's secret token")
+	}
+	return &Webhook{tokenSum: sha256.Sum256(token)}, nil
+}
+
+// Verify compares X-Gitlab-Token with the secret in constant time. Both sides are hashed
+// first so that neither the comparison's time nor its length check tells anything about the
+// secret's length.
+func (w *Webhook) Verify(h http.Header, _ []byte) error {
+	got := h.Get(HeaderToken)
+	if got == "" {
+		return fmt.Errorf("%w: no %s header (set the webhook's secret token in GitLab)", forge.ErrUnauthorized, HeaderToken)
+	}
+	sum := sha256.Sum256([]byte(got))
+	if subtle.ConstantTimeCompare(sum[:], w.tokenSum[:]) != 1 {
+		return fmt.Errorf("%w: %s does not match the webhook's secret token", forge.ErrUnauthorized, HeaderToken)
+	}
+	return nil
+}
+
+// Parse turns a verified delivery into an Event; see the package function Parse.
+func (w *Webhook) Parse(h http.Header, body []byte) (*forge.Event, error) { return Parse(h, body) }
+
+// Parse reads a delivery's event name, dedupe key and body and returns the Event (call
+// Webhook.Verify first). The dedupe key is Idempotency-Key when GitLab sends it (it stays the
+// same across retries), else X-Gitlab-Event-UUID. It does no I/O.
+func Parse(h http.Header, body []byte) (*forge.Event, error) {
+	ev, err := ParsePayload(h.Get(HeaderEvent), body)
+	if err != nil {
+		return nil, err
+	}
+	ev.DeliveryID = h.Get(HeaderIdempotency)
+	if ev.DeliveryID == "" {
+		ev.DeliveryID = h.Get(HeaderEventUUID)
+	}
+	if ev.DeliveryID == "" {
+		ev.DeliveryID = forge.BodyDeliveryID(body)
+	}
+	return ev, nil
+}
+
+// ParsePayload turns an X-Gitlab-Event name and its JSON body into an Event, without
+// DeliveryID. Events the service does not act on return an *forge.IgnoredError; bodies that are
+// not the announced event wrap forge.ErrMalformed.
+func ParsePayload(event string, payload []byte) (*forge.Event, error) {
+	switch gl.EventType(event) {
+	case gl.EventTypePush, gl.EventTypeTagPush, gl.EventTypeMergeRequest, gl.EventTypeNote:
+	case "":
+		return nil, fmt.Errorf("%w: no %s header", forge.ErrMalformed, HeaderEvent)
+	default:
+		return nil, forge.Ignore(event, "openwrt-ppa does not act on it")
+	}
+	parsed, err := gl.ParseWebhook(gl.EventType(event), payload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s body: %w", forge.ErrMalformed, event, err)
+	}
+	var ev *forge.Event
+	switch p := parsed.(type) {
+	case *gl.PushEvent:
+		ev, err = fromPush(p, payload)
+	case *gl.TagEvent:
+		ev, err = fromTagPush(p, payload)
+	case *gl.MergeEvent:
+		ev, err = fromMerge(p, payload)
+	case *gl.MergeCommentEvent:
+		ev, err = fromMergeComment(p, payload)
+	case *gl.CommitCommentEvent, *gl.IssueCommentEvent, *gl.SnippetCommentEvent:
+		return nil, forge.Ignore(event, "comment outside a merge request")
+	default:
+		return nil, forge.Ignore(event, "openwrt-ppa does not act on it")
+	}
+	if err != nil {
+		return nil, err
+	}
+	ev.Forge = forge.GitLab
+	return ev, nil
+}
+
+func fromPush(p *gl.PushEvent, payload []byte) (*forge.Event, error) {
+	if forge.BranchName(p.Ref) == "" {
+		return nil, fmt.Errorf("%w: Push Hook for %q, which is no branch", forge.ErrMalformed, p.Ref)
+	}
+	ev := &forge.Event{
+		Repo:   repo(p.ProjectID, p.Project.PathWithNamespace, p.Project.GitHTTPURL, p.Project.WebURL, p.Project.DefaultBranch, p.Project.Visibility, payload),
+		Ref:    p.Ref,
+		Before: p.Before,
+		Actor:  forge.User{ID: p.UserID, Login: p.UserUsername},
+	}
+	if p.After == forge.ZeroSHA {
+		ev.Kind = forge.KindBranchDeleted
+	} else {
+		ev.Kind, ev.SHA = forge.KindPush, firstSHA(p.CheckoutSHA, p.After)
+	}
+	return ev, checkRefEvent(ev)
+}
+
+func fromTagPush(p *gl.TagEvent, payload []byte) (*forge.Event, error) {
+	if forge.TagName(p.Ref) == "" {
+		return nil, fmt.Errorf("%w: Tag Push Hook for %q, which is no tag", forge.ErrMalformed, p.Ref)
+	}
+	ev := &forge.Event{
+		Repo:   repo(p.ProjectID, p.Project.PathWithNamespace, p.Project.GitHTTPURL, p.Project.WebURL, p.Project.DefaultBranch, p.Project.Visibility, payload),
+		Ref:    p.Ref,
+		Before: p.Before,
+		Actor:  forge.User{ID: p.UserID, Login: p.UserUsername},
+	}
+	if p.After == forge.ZeroSHA {
+		ev.Kind = forge.KindTagDeleted
+	} else {
+		// An annotated tag's "after" is the tag object; checkout_sha is its commit.
+		ev.Kind, ev.SHA = forge.KindTag, firstSHA(p.CheckoutSHA, p.After)
+	}
+	return ev, checkRefEvent(ev)
+}
+
+func checkRefEvent(ev *forge.Event) error {
+	if ev.Repo.ID == 0 || ev.Repo.Name == "" {
+		return fmt.Errorf("%w: %s without project", forge.ErrMalformed, ev.Ref)
+	}
+	if ev.Kind != forge.KindBranchDeleted && ev.Kind != forge.KindTagDeleted && !forge.ValidSHA(ev.SHA) {
+		return fmt.Errorf("%w: push of %s without a commit id", forge.ErrMalformed, ev.Ref)
+	}
+	return nil
+}
+
+func fromMerge(p *gl.MergeEvent, payload []byte) (*forge.Event, error) {
+	a := p.ObjectAttributes
+	var kind forge.Kind
+	merged := false
+	switch a.Action {
+	case "open":
+		kind = forge.KindPullOpened
+	case "reopen":
+		kind = forge.KindPullReopened
+	case "update":
+		// oldrev is present only when new commits were pushed; other updates (title, labels,
+		// approvals) change no code.
+		if a.OldRev == "" {
+			return nil, forge.Ignore("Merge Request Hook", "update without new commits")
+		}
+		kind = forge.KindPullUpdated
+	case "close":
+		kind = forge.KindPullClosed
+	case "merge":
+		kind, merged = forge.KindPullClosed, true
+	default:
+		return nil, forge.Ignore("Merge Request Hook", "action "+a.Action+" changes no code")
+	}
+	pid := a.TargetProjectID
+	if pid == 0 {
+		pid = p.Project.ID
+	}
+	ev := &forge.Event{
+		Kind:  kind,
+		Repo:  repo(pid, p.Project.PathWithNamespace, p.Project.GitHTTPURL, p.Project.WebURL, p.Project.DefaultBranch, p.Project.Visibility, payload),
+		Ref:   mergeRef(a.IID),
+		SHA:   a.LastCommit.ID,
+		Actor: eventUser(p.User),
+		Pull: &forge.Pull{
+			Number:       int(a.IID),
+			BaseRef:      a.TargetBranch,
+			HeadRef:      a.SourceBranch,
+			HeadSHA:      a.LastCommit.ID,
+			FromFork:     a.SourceProjectID != a.TargetProjectID,
+			HeadCloneURL: sourceURL(a.Source),
+			Merged:       merged,
+		},
+	}
+	if a.IID == 0 || ev.Repo.ID == 0 || !forge.ValidSHA(ev.SHA) {
+		return nil, fmt.Errorf("%w: Merge Request Hook without iid, project id or last commit", forge.ErrMalformed)
+	}
+	return ev, nil
+}
+
+func fromMergeComment(p *gl.MergeCommentEvent, payload []byte) (*forge.Event, error) {
+	a := p.ObjectAttributes
+	if a.System {
+		return nil, forge.Ignore("Note Hook", "system note")
+	}
+	if a.Action != "" && a.Action != "create" {
+		return nil, forge.Ignore("Note Hook", "only new comments carry commands")
+	}
+	res := forge.ParseComment(a.Note)
+	if res.Nothing() {
+		return nil, forge.Ignore("Note Hook", "no /rebuild command")
+	}
+	mr := p.MergeRequest
+	pid := p.ProjectID
+	if pid == 0 {
+		pid = p.Project.ID
+	}
+	n := int(mr.IID)
+	ev := &forge.Event{
+		Repo:  repo(pid, p.Project.PathWithNamespace, p.Project.GitHTTPURL, p.Project.WebURL, p.Project.DefaultBranch, p.Project.Visibility, payload),
+		Ref:   mergeRef(mr.IID),
+		SHA:   mr.LastCommit.ID,
+		Actor: eventUser(p.User),
+		Pull: &forge.Pull{
+			Number:       n,
+			BaseRef:      mr.TargetBranch,
+			HeadRef:      mr.SourceBranch,
+			HeadSHA:      mr.LastCommit.ID,
+			FromFork:     mr.SourceProjectID != mr.TargetProjectID,
+			HeadCloneURL: sourceURL(mr.Source),
+		},
+		Comment: &forge.CommentRef{ID: a.ID, PullNumber: n},
+	}
+	if n == 0 || ev.Repo.ID == 0 {
+		return nil, fmt.Errorf("%w: Note Hook on a merge request without iid or project id", forge.ErrMalformed)
+	}
+	switch {
+	case res.Reply != "":
+		ev.Kind, ev.Reply = forge.KindCommentReply, res.Reply
+	case res.Command.FailedOnly:
+		ev.Kind, ev.Command = forge.KindRebuildFailed, res.Command
+	default:
+		ev.Kind, ev.Command = forge.KindRebuild, res.Command
+	}
+	return ev, nil
+}
+
+// mergeRef is the ref GitLab keeps for a merge request's head in the target project; it can be
+// fetched even when the source is a fork.
+func mergeRef(iid int64) string { return fmt.Sprintf("refs/merge-requests/%d/head", iid) }
