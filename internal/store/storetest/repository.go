@@ -1,0 +1,135 @@
+package storetest
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
+)
+
+var repositoryTests = []test{
+	{"repository/put and read back by id, path and forge id", func(t *testing.T, s store.Store) {
+		c := ctx(t)
+		in := store.Repository{Forge: "github", ForgeID: "42", Owner: "Alice", Name: "Pkgs", DefaultBranch: "main", Private: true, InstallationID: 7}
+		r, err := s.PutRepository(c, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.ID == 0 || r.Created.IsZero() {
+			t.Fatalf("stored repository lacks id or created: %+v", r)
+		}
+		for name, get := range map[string]func() (store.Repository, error){
+			"id":       func() (store.Repository, error) { return s.Repository(c, r.ID) },
+			"path":     func() (store.Repository, error) { return s.RepositoryByPath(c, "alice", "PKGS") },
+			"forge id": func() (store.Repository, error) { return s.RepositoryByForgeID(c, "github", "42") },
+		} {
+			got, err := get()
+			if err != nil {
+				t.Fatalf("by %s: %v", name, err)
+			}
+			if got.ID != r.ID || got.Owner != "Alice" || got.Name != "Pkgs" || !got.Private || got.InstallationID != 7 || got.DefaultBranch != "main" || !got.Created.Equal(r.Created) {
+				t.Fatalf("by %s: got %+v, want %+v", name, got, r)
+			}
+		}
+	}},
+	{"repository/same forge id updates: rename keeps id and created", func(t *testing.T, s store.Store) {
+		c := ctx(t)
+		r := repo(t, s, "github", "1", "alice", "old")
+		r2, err := s.PutRepository(c, store.Repository{Forge: "github", ForgeID: "1", Owner: "alice", Name: "new", DefaultBranch: "trunk"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r2.ID != r.ID || !r2.Created.Equal(r.Created) || r2.DefaultBranch != "trunk" {
+			t.Fatalf("update changed identity: before %+v after %+v", r, r2)
+		}
+		if _, err := s.RepositoryByPath(c, "alice", "old"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("old path still resolves after rename: %v", err)
+		}
+		// The freed path can be registered by another repository.
+		repo(t, s, "github", "2", "alice", "old")
+	}},
+	{"repository/path of another forge is refused case-insensitively", func(t *testing.T, s store.Store) {
+		c := ctx(t)
+		repo(t, s, "github", "1", "Alice", "pkgs")
+		for _, r := range []store.Repository{
+			{Forge: "gitlab", ForgeID: "9", Owner: "alice", Name: "PKGS"},
+			{Forge: "github", ForgeID: "2", Owner: "ALICE", Name: "pkgs"},
+		} {
+			_, err := s.PutRepository(c, r)
+			if !errors.Is(err, store.ErrPathTaken) {
+				t.Fatalf("PutRepository(%+v) = %v, want ErrPathTaken", r, err)
+			}
+			if !strings.Contains(err.Error(), "github") {
+				t.Fatalf("error does not name the holder's forge: %v", err)
+			}
+		}
+		// Renaming onto a taken path is refused too.
+		repo(t, s, "gitlab", "3", "bob", "x")
+		if _, err := s.PutRepository(c, store.Repository{Forge: "gitlab", ForgeID: "3", Owner: "alice", Name: "Pkgs"}); !errors.Is(err, store.ErrPathTaken) {
+			t.Fatalf("rename onto a taken path = %v, want ErrPathTaken", err)
+		}
+		if got, err := s.RepositoryByPath(c, "bob", "x"); err != nil || got.ForgeID != "3" {
+			t.Fatalf("refused rename changed the repository: %+v, %v", got, err)
+		}
+	}},
+	{"repository/invalid and missing", func(t *testing.T, s store.Store) {
+		c := ctx(t)
+		if _, err := s.PutRepository(c, store.Repository{Forge: "github", Owner: "a", Name: "b"}); !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("no forge id: %v, want ErrInvalid", err)
+		}
+		if _, err := s.Repository(c, 999); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("Repository(999) = %v", err)
+		}
+		if _, err := s.RepositoryByPath(c, "no", "such"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("RepositoryByPath = %v", err)
+		}
+		if _, err := s.RepositoryByForgeID(c, "github", "no"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("RepositoryByForgeID = %v", err)
+		}
+		if err := s.SetRepositoryDisabled(c, 999, true); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("SetRepositoryDisabled(999) = %v", err)
+		}
+	}},
+	{"repository/list searches, filters and pages", func(t *testing.T, s store.Store) {
+		c := ctx(t)
+		repo(t, s, "github", "1", "alice", "luci-app")
+		repo(t, s, "github", "2", "Bob", "Packages")
+		d := repo(t, s, "gitlab", "3", "carol", "luci-theme")
+		repo(t, s, "gitlab", "4", "dave", "tools")
+		if err := s.SetRepositoryDisabled(c, d.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Repository(c, d.ID); !got.Disabled {
+			t.Fatal("SetRepositoryDisabled did not stick")
+		}
+		paths := func(q store.RepositoryQuery) string {
+			t.Helper()
+			rs, err := s.ListRepositories(c, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p []string
+			for _, r := range rs {
+				p = append(p, r.Path())
+			}
+			return strings.Join(p, " ")
+		}
+		for _, tc := range []struct {
+			q    store.RepositoryQuery
+			want string
+		}{
+			{store.RepositoryQuery{}, "alice/luci-app Bob/Packages dave/tools"},
+			{store.RepositoryQuery{IncludeDisabled: true}, "alice/luci-app Bob/Packages carol/luci-theme dave/tools"},
+			{store.RepositoryQuery{Search: "LUCI", IncludeDisabled: true}, "alice/luci-app carol/luci-theme"},
+			{store.RepositoryQuery{Search: "b/pack"}, "Bob/Packages"},
+			{store.RepositoryQuery{Forge: "gitlab"}, "dave/tools"},
+			{store.RepositoryQuery{Limit: 2}, "alice/luci-app Bob/Packages"},
+			{store.RepositoryQuery{Limit: 2, After: store.PathKey("Bob", "Packages")}, "dave/tools"},
+		} {
+			if got := paths(tc.q); got != tc.want {
+				t.Errorf("ListRepositories(%+v) = %q, want %q", tc.q, got, tc.want)
+			}
+		}
+	}},
+}
