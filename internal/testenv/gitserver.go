@@ -1,0 +1,149 @@
+package testenv
+
+import (
+	"net"
+	"net/http"
+	"net/http/cgi"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// GitServer is a real git smart-HTTP server (git http-backend behind net/http/cgi) on loopback,
+// serving the bare repositories under Root. Tests push to it with Commit and clone from URL.
+type GitServer struct {
+	URL  string // http://127.0.0.1:port; a repository is URL + "/" + name + ".git"
+	Root string
+	git  string
+}
+
+// StartGitServer starts a git server for the test; it stops when the test ends. It skips (or
+// fails under CI) when git is missing.
+func StartGitServer(t testing.TB) *GitServer {
+	t.Helper()
+	gitPath := NeedCommand(t, "git")
+	root := t.TempDir()
+	h := &cgi.Handler{
+		Path: gitPath,
+		Args: []string{"http-backend"},
+		Env: []string{
+			"GIT_PROJECT_ROOT=" + root,
+			"GIT_HTTP_EXPORT_ALL=1",
+			"GIT_CONFIG_NOSYSTEM=1",
+			"HOME=" + root,
+		},
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("git server: listening on loopback: %v", err)
+	}
+	srv := &http.Server{Handler: h}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return &GitServer{URL: "http://" + ln.Addr().String(), Root: root, git: gitPath}
+}
+
+// RepoURL is the clone URL of the repository name.
+func (s *GitServer) RepoURL(name string) string { return s.URL + "/" + name + ".git" }
+
+// Commit makes a commit on branch (created if needed) of repository name (created bare if
+// needed) whose tree is exactly files (path → content; a path ending in "@" is made a symlink to
+// the content), and returns the commit hash.
+func (s *GitServer) Commit(t testing.TB, name, branch string, files map[string]string) string {
+	t.Helper()
+	bare := filepath.Join(s.Root, name+".git")
+	if _, err := os.Stat(bare); os.IsNotExist(err) {
+		runGit(t, s.git, "", "init", "-q", "--bare", "-b", branch, bare)
+	}
+	work := t.TempDir()
+	runGit(t, s.git, work, "init", "-q", "-b", branch)
+	writeTree(t, work, files)
+	runGit(t, s.git, work, "add", "-A")
+	runGit(t, s.git, work, "commit", "-q", "-m", "test commit")
+	runGit(t, s.git, work, "push", "-q", "-f", bare, "HEAD:refs/heads/"+branch)
+	return strings.TrimSpace(runGit(t, s.git, work, "rev-parse", "HEAD"))
+}
+
+// Tag tags commit in repository name (a lightweight tag).
+func (s *GitServer) Tag(t testing.TB, name, tag, commit string) {
+	t.Helper()
+	runGit(t, s.git, filepath.Join(s.Root, name+".git"), "tag", "-f", tag, commit)
+}
+
+// GitRepo makes a local (non-bare) repository with one commit of files and returns its folder
+// and commit hash. It skips (or fails under CI) when git is missing.
+func GitRepo(t testing.TB, files map[string]string) (dir, commit string) {
+	t.Helper()
+	gitPath := NeedCommand(t, "git")
+	dir = t.TempDir()
+	runGit(t, gitPath, dir, "init", "-q", "-b", "main")
+	writeTree(t, dir, files)
+	runGit(t, gitPath, dir, "add", "-A")
+	runGit(t, gitPath, dir, "commit", "-q", "-m", "test commit")
+	return dir, strings.TrimSpace(runGit(t, gitPath, dir, "rev-parse", "HEAD"))
+}
+
+// GitCommit commits files (added to what is there) in the local repository dir and returns the hash.
+func GitCommit(t testing.TB, dir string, files map[string]string) string {
+	t.Helper()
+	gitPath := NeedCommand(t, "git")
+	writeTree(t, dir, files)
+	runGit(t, gitPath, dir, "add", "-A")
+	runGit(t, gitPath, dir, "commit", "-q", "--allow-empty", "-m", "test commit")
+	return strings.TrimSpace(runGit(t, gitPath, dir, "rev-parse", "HEAD"))
+}
+
+// Git runs git with args in dir and returns its output, failing the test on error.
+func Git(t testing.TB, dir string, args ...string) string {
+	t.Helper()
+	return runGit(t, NeedCommand(t, "git"), dir, args...)
+}
+
+func writeTree(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		link := strings.HasSuffix(n, "@")
+		p := filepath.Join(dir, filepath.FromSlash(strings.TrimSuffix(n, "@")))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if link {
+			err = os.Symlink(files[n], p)
+		} else {
+			mode := os.FileMode(0o644)
+			if strings.HasPrefix(files[n], "#!") {
+				mode = 0o755
+			}
+			err = os.WriteFile(p, []byte(files[n]), mode)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func runGit(t testing.TB, gitPath, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(gitPath, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(),
+		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
+		"GIT_AUTHOR_NAME=test", "GIT_AUTHOR_EMAIL=test@example.org",
+		"GIT_COMMITTER_NAME=test", "GIT_COMMITTER_EMAIL=test@example.org",
+		"GIT_ALLOW_PROTOCOL=file:http:https",
+	)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
