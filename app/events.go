@@ -1,0 +1,122 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/openwrt-ppa/openwrt-ppa/forge"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
+)
+
+// eventPoll is how often the loop looks for stored events it was not woken for: those of another
+// replica that died, or of the previous run of this process.
+const eventPoll = 2 * time.Second
+
+// RunEvents processes stored events until ctx ends: every event accepted by a webhook, including
+// those accepted before a restart, is handled once and then marked processed.
+func (s *Service) RunEvents(ctx context.Context) error {
+	t := time.NewTicker(eventPoll)
+	defer t.Stop()
+	for {
+		s.ProcessPending(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// ProcessPending handles every unprocessed event, oldest first.
+func (s *Service) ProcessPending(ctx context.Context) {
+	for ctx.Err() == nil {
+		evs, err := s.store.UnprocessedEvents(ctx, 50)
+		if err != nil {
+			s.log.Error("reading unprocessed events; retrying", "err", err)
+			return
+		}
+		if len(evs) == 0 {
+			return
+		}
+		for _, e := range evs {
+			s.processStored(ctx, e)
+		}
+	}
+}
+
+func (s *Service) processStored(ctx context.Context, e store.Event) {
+	log := s.log.With("delivery", e.DeliveryID, "forge", e.Forge, "event", e.ID)
+	ev, err := decodeEvent(e)
+	if err == nil {
+		err = s.Handle(ctx, ev)
+	}
+	var retry *retryError
+	if errors.As(err, &retry) && ctx.Err() == nil {
+		// The forge or the store is unreachable: leave the event unprocessed for the next tick.
+		log.Warn("event will be retried", "err", err)
+		return
+	}
+	if err != nil {
+		log.Error("event failed", "kind", e.Kind, "err", err)
+	}
+	if err := s.store.MarkEventProcessed(context.WithoutCancel(ctx), e.ID); err != nil {
+		log.Error("marking event processed", "err", err)
+	}
+}
+
+// retryError marks a failure worth retrying the whole event for (nothing was created yet).
+type retryError struct{ err error }
+
+func (e *retryError) Error() string { return e.err.Error() }
+func (e *retryError) Unwrap() error { return e.err }
+
+func retry(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &retryError{err}
+}
+
+// Handle does what one event asks. Errors are logged by the caller; users learn of problems
+// through check runs and comments.
+func (s *Service) Handle(ctx context.Context, ev *forge.Event) error {
+	r := &eventRun{Service: s, ev: ev,
+		log: s.log.With("delivery", ev.DeliveryID, "forge", ev.Forge, "kind", ev.Kind, "repo", ev.Repo.FullName())}
+	switch ev.Kind {
+	case forge.KindPing:
+		return nil
+	case forge.KindInstalled, forge.KindReposAdded:
+		return r.registerRepos(ctx)
+	case forge.KindUninstalled, forge.KindReposRemoved:
+		return r.disableRepos(ctx)
+	case forge.KindPush:
+		return r.onPush(ctx)
+	case forge.KindTag:
+		return r.onTag(ctx)
+	case forge.KindBranchDeleted, forge.KindTagDeleted:
+		return r.onRefDeleted(ctx)
+	case forge.KindPullOpened, forge.KindPullUpdated, forge.KindPullReopened:
+		return r.onPull(ctx)
+	case forge.KindPullClosed:
+		return r.onPullClosed(ctx)
+	case forge.KindRebuild, forge.KindRebuildFailed:
+		return r.onRebuildComment(ctx)
+	case forge.KindCommentReply:
+		return r.reply(ctx, ev.Reply)
+	case forge.KindCheckRerun:
+		return r.onRerun(ctx)
+	}
+	r.log.Info("event kind not handled")
+	return nil
+}
+
+// eventRun is the handling of one event: the event and a logger that names its delivery, so
+// every line of its work says what it belongs to.
+type eventRun struct {
+	*Service
+	ev  *forge.Event
+	log *slog.Logger
+}

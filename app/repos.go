@@ -1,0 +1,105 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/openwrt-ppa/openwrt-ppa/feeds"
+	"github.com/openwrt-ppa/openwrt-ppa/forge"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
+)
+
+// OwnerSegment is the URL form of an owner: a GitLab namespace's "/" becomes "~".
+func OwnerSegment(owner string) string { return strings.ReplaceAll(owner, "/", "~") }
+
+// checkRepoPath refuses repositories whose owner or name cannot become a feed URL and folder.
+func checkRepoPath(r forge.Repo) error {
+	if _, err := feeds.RepoDir(r.Owner, r.Name); err != nil {
+		return fmt.Errorf("%s cannot be published here: %w; ask the operator", r.FullName(), err)
+	}
+	return nil
+}
+
+func toStoreRepo(r forge.Repo, installation int64) store.Repository {
+	if r.Installation != 0 {
+		installation = r.Installation
+	}
+	return store.Repository{
+		Forge: string(r.Forge), ForgeID: strconv.FormatInt(r.ID, 10), Owner: r.Owner, Name: r.Name,
+		DefaultBranch: r.DefaultBranch, Private: r.Private, InstallationID: installation,
+	}
+}
+
+// repository registers the event's repository (or refreshes its record) and returns it.
+func (r *eventRun) repository(ctx context.Context) (store.Repository, error) {
+	if err := checkRepoPath(r.ev.Repo); err != nil {
+		return store.Repository{}, err
+	}
+	sr := toStoreRepo(r.ev.Repo, r.ev.Installation)
+	old, err := r.store.RepositoryByForgeID(ctx, sr.Forge, sr.ForgeID)
+	switch {
+	case err == nil:
+		// Only installation events enable or disable; others keep what the store knows, and
+		// some (comments) do not say which branch is the default.
+		sr.Disabled = old.Disabled
+		if sr.DefaultBranch == "" {
+			sr.DefaultBranch = old.DefaultBranch
+		}
+		if sr.InstallationID == 0 {
+			sr.InstallationID = old.InstallationID
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return old, retry(err)
+	}
+	repo, err := r.store.PutRepository(ctx, sr)
+	if err != nil && !errors.Is(err, store.ErrPathTaken) && !errors.Is(err, store.ErrInvalid) {
+		return repo, retry(err)
+	}
+	return repo, err
+}
+
+func (r *eventRun) registerRepos(ctx context.Context) error {
+	var errs []error
+	for _, fr := range r.ev.Repos {
+		if err := checkRepoPath(fr); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		repo, err := r.store.PutRepository(ctx, toStoreRepo(fr, r.ev.Installation))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("registering %s: %w", fr.FullName(), err))
+			continue
+		}
+		if repo.Disabled {
+			if err := r.store.SetRepositoryDisabled(ctx, repo.ID, false); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		r.log.Info("repository registered", "repo", repo.Path(), "repo_id", repo.ID)
+	}
+	return errors.Join(errs...)
+}
+
+// disableRepos stops builds of repositories the app lost access to; their feeds stay until an
+// admin removes them, since routers may still use them.
+func (r *eventRun) disableRepos(ctx context.Context) error {
+	var errs []error
+	for _, fr := range r.ev.Repos {
+		repo, err := r.store.RepositoryByForgeID(ctx, string(fr.Forge), strconv.FormatInt(fr.ID, 10))
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err == nil {
+			err = r.store.SetRepositoryDisabled(ctx, repo.ID, true)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("disabling %s: %w", fr.FullName(), err))
+			continue
+		}
+		r.log.Info("repository disabled", "repo", repo.Path(), "repo_id", repo.ID)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,108 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/openwrt-ppa/openwrt-ppa/builder"
+	"github.com/openwrt-ppa/openwrt-ppa/forge"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
+)
+
+// JobQueue is what the orchestration needs of the durable job queue.
+type JobQueue interface {
+	Enqueue(ctx context.Context, jobID int64) error
+}
+
+// Service turns forge events into builds, jobs and reports. It holds no state of its own beyond
+// its dependencies: everything durable is in the store and the queue, so several Services (serve
+// replicas) can share them.
+type Service struct {
+	cfg       Config
+	store     store.Store
+	queue     JobQueue
+	forges    map[forge.Name]forge.Forge
+	catalogue *builder.Catalogue
+	feeds     FeedPublisher
+	log       *slog.Logger
+	metrics   *Metrics
+	now       func() time.Time
+	wake      chan struct{}
+}
+
+// Deps are the parts a Service is made of; cmd wires them.
+type Deps struct {
+	Store     store.Store
+	Queue     JobQueue
+	Forges    []forge.Forge
+	Catalogue *builder.Catalogue
+	Feeds     FeedPublisher
+	Logger    *slog.Logger
+	Metrics   *Metrics
+	Now       func() time.Time
+}
+
+// NewService checks deps and returns a Service; Run starts its event loop.
+func NewService(cfg Config, d Deps) (*Service, error) {
+	if d.Store == nil || d.Queue == nil {
+		return nil, fmt.Errorf("service needs a store and a queue")
+	}
+	if d.Catalogue == nil {
+		c, err := builder.LoadCatalogue()
+		if err != nil {
+			return nil, err
+		}
+		d.Catalogue = c
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Metrics == nil {
+		d.Metrics = NewMetrics(nil)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &Service{
+		cfg: cfg, store: d.Store, queue: d.Queue, forges: map[forge.Name]forge.Forge{},
+		catalogue: d.Catalogue, feeds: d.Feeds, log: d.Logger, metrics: d.Metrics, now: d.Now,
+		wake: make(chan struct{}, 1),
+	}
+	for _, f := range d.Forges {
+		s.forges[f.Name()] = f
+	}
+	return s, nil
+}
+
+// Inbox is where the forges' webhook handlers store accepted events.
+func (s *Service) Inbox() forge.Inbox {
+	return &inbox{store: s.store, wake: s.Wake}
+}
+
+// Wake makes the event loop look for new events now rather than at its next tick.
+func (s *Service) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Service) forge(name forge.Name) (forge.Forge, error) {
+	f, ok := s.forges[name]
+	if !ok {
+		return nil, fmt.Errorf("no %s forge is configured: set its OPENWRT_PPA_%s_* settings", name, upper(string(name)))
+	}
+	return f, nil
+}
+
+func upper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}
