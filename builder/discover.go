@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -23,6 +24,8 @@ type Refusal struct {
 	Reason  string
 }
 
+var unitNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9+._-]{0,99}$`)
+
 // maxDiscoverDepth bounds how deep we look for package folders (OpenWrt feeds use 1–3 levels).
 const maxDiscoverDepth = 6
 
@@ -30,7 +33,8 @@ const maxDiscoverDepth = 6
 // refused: they depend on a target's exact kernel and cannot live in a series feed.
 func Discover(fsys fs.FS) (Discovery, error) {
 	var d Discovery
-	names := map[string]string{} // package name → folder
+	names := map[string]string{}   // package name → folder
+	folders := map[string]string{} // folder name → folder
 	err := fs.WalkDir(fsys, ".", func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -53,6 +57,22 @@ func Discover(fsys fs.FS) (Discovery, error) {
 		if !ok {
 			return nil
 		}
+		// make package/<folder>/compile names a folder by its last element: it must be unique
+		// and harmless in a shell word.
+		base := path.Base(dir)
+		if dir == "." || !unitNameRe.MatchString(base) || folders[base] != "" {
+			why := "the package folder name must be unique in the repository and made of letters, digits and + . _ -"
+			if folders[base] != "" {
+				why = "another package folder is also named " + base + " (" + folders[base] + "); the SDK names folders by their last element"
+			}
+			if dir == "." {
+				why = "a package Makefile at the repository root cannot be a feed folder; move it into a folder named after the package"
+			}
+			for _, b := range src.Packages {
+				d.Refused = append(d.Refused, Refusal{Package: b.Name, Dir: dir, Reason: why})
+			}
+			return nil
+		}
 		var keep []BinaryPackage
 		for _, b := range src.Packages {
 			switch {
@@ -68,6 +88,7 @@ func Discover(fsys fs.FS) (Discovery, error) {
 			}
 		}
 		if len(keep) > 0 {
+			folders[base] = dir
 			src.Packages = keep
 			d.Sources = append(d.Sources, src)
 		}

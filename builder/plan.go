@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -22,11 +23,19 @@ type Job struct {
 	Format    string      `json:"format"`               // FormatIPK or FormatAPK
 	IndexJSON int         `json:"index_json,omitempty"` // the index.json version to publish
 	Packages  []string    `json:"packages"`             // sorted package names to build
+	Units     []Unit      `json:"units"`                // the package folders that make them
 	Feeds     []ExtraFeed `json:"feeds,omitempty"`
 	// Unsupported, when set, says why the job fails at once without running (apk series).
 	Unsupported string `json:"unsupported,omitempty"`
 	// Key identifies identical jobs: a hash of everything above and of the configuration.
 	Key string `json:"key"`
+}
+
+// Unit is one package folder to build (make package/<Name>/compile) and the packages it makes.
+type Unit struct {
+	Dir      string   `json:"dir"`  // slash path in the repository
+	Name     string   `json:"name"` // the folder's name, what make package/<Name>/… uses
+	Packages []string `json:"packages"`
 }
 
 // Name is the job's check-run name part, "<series>/<arch>".
@@ -108,6 +117,7 @@ func MakePlan(in PlanInput) (Plan, error) {
 	if len(series) == 0 || len(archs) == 0 {
 		return plan, cfgErr("the build matrix is empty: give at least one series and one arch or target")
 	}
+	units := unitsFor(in.Found, pkgs)
 	cfgSum := sha256.Sum256(in.ConfigRaw)
 	for _, s := range series {
 		for _, a := range archs {
@@ -115,7 +125,7 @@ func MakePlan(in PlanInput) (Plan, error) {
 			job := Job{
 				Repo: in.Repo, Commit: in.Commit, Series: s, Release: img.Release, Arch: a,
 				Image: img.Ref, Format: img.Format, IndexJSON: img.IndexJSON,
-				Packages: pkgs, Feeds: in.Config.Feeds,
+				Packages: pkgs, Units: units, Feeds: in.Config.Feeds,
 			}
 			switch {
 			case errors.Is(err, ErrAPKUnsupported):
@@ -128,6 +138,23 @@ func MakePlan(in PlanInput) (Plan, error) {
 		}
 	}
 	return plan, nil
+}
+
+// unitsFor lists the folders that make the wanted packages.
+func unitsFor(found Discovery, want []string) []Unit {
+	var out []Unit
+	for _, s := range found.Sources {
+		u := Unit{Dir: s.Dir, Name: path.Base(s.Dir)}
+		for _, b := range s.Packages {
+			if slices.Contains(want, b.Name) {
+				u.Packages = append(u.Packages, b.Name)
+			}
+		}
+		if len(u.Packages) > 0 {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 func refusalOf(rs []Refusal, pkg string) *Refusal {

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"net/http/cgi"
@@ -27,8 +28,9 @@ func StartGitServer(t testing.TB) *GitServer {
 	gitPath := NeedCommand(t, "git")
 	root := t.TempDir()
 	h := &cgi.Handler{
-		Path: gitPath,
-		Args: []string{"http-backend"},
+		Path:   gitPath,
+		Stderr: io.Discard, // "not a git repository" for tests of missing repositories
+		Args:   []string{"http-backend"},
 		Env: []string{
 			"GIT_PROJECT_ROOT=" + root,
 			"GIT_HTTP_EXPORT_ALL=1",

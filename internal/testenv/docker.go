@@ -1,0 +1,259 @@
+package testenv
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"debug/elf"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+)
+
+// Labels every Docker object made by tests carries, so leftovers can be found and removed.
+const (
+	TestLabel      = "openwrt-ppa.test"
+	StandinRepo    = "openwrt-ppa/sdk-standin"
+	standinLabel   = "openwrt-ppa.standin"
+	dockerDeadline = 10 * time.Second
+)
+
+// NewDockerClient returns a moby client for the engine of the environment (DOCKER_HOST or the
+// local socket), negotiating the API version (the engine here is Debian's docker.io 20.10, API 1.41).
+func NewDockerClient(ctx context.Context) (*client.Client, error) {
+	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("making a Docker client: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, dockerDeadline)
+	defer cancel()
+	if _, err := cli.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		_ = cli.Close()
+		return nil, fmt.Errorf("no Docker engine answers (start dockerd, or set DOCKER_HOST): %w", err)
+	}
+	return cli, nil
+}
+
+// NeedDocker returns a client of a working Docker engine, or skips (fails under CI) through Missing.
+func NeedDocker(t testing.TB) *client.Client {
+	t.Helper()
+	cli, err := NewDockerClient(context.Background())
+	if err != nil {
+		Missing(t, "Docker engine", err.Error())
+	}
+	t.Cleanup(func() { _ = cli.Close() })
+	return cli
+}
+
+// StandinImage returns the tag of the SDK stand-in image, building it when no image of the
+// current content exists. The tag carries the content hash, so it is built once per change,
+// not once per test; older stand-in images are removed.
+func StandinImage(t testing.TB) string {
+	t.Helper()
+	cli := NeedDocker(t)
+	busybox, err := StaticBusybox()
+	if err != nil {
+		Missing(t, "busybox-static", err.Error())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	tag, err := BuildStandin(ctx, cli, busybox, "")
+	if err != nil {
+		t.Fatalf("building the SDK stand-in image: %v", err)
+	}
+	return tag
+}
+
+// StaticBusybox finds a statically linked busybox (Debian's busybox-static installs /bin/busybox).
+func StaticBusybox() (string, error) {
+	p, err := exec.LookPath("busybox")
+	if err != nil {
+		return "", errors.New("busybox not found on PATH (Debian: apt-get install busybox-static)")
+	}
+	f, err := elf.Open(p)
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", p, err)
+	}
+	defer f.Close()
+	for _, prog := range f.Progs {
+		if prog.Type == elf.PT_INTERP {
+			return "", fmt.Errorf("%s is dynamically linked; the FROM scratch stand-in needs busybox-static", p)
+		}
+	}
+	return p, nil
+}
+
+// StandinDir is the folder of the stand-in's Dockerfile and scripts in this source tree.
+func StandinDir() (string, error) {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", errors.New("cannot locate the source tree")
+	}
+	dir := filepath.Join(filepath.Dir(file), "..", "..", "builder", "testdata", "sdk-standin")
+	if _, err := os.Stat(filepath.Join(dir, "Dockerfile")); err != nil {
+		return "", fmt.Errorf("the stand-in sources are not at %s (run from the source tree): %w", dir, err)
+	}
+	return dir, nil
+}
+
+// BuildStandin builds the stand-in image from busybox and the sources of StandinDir unless an
+// image of the same content exists, tags it extraTag too when given, and returns the content tag.
+func BuildStandin(ctx context.Context, cli *client.Client, busybox, extraTag string) (string, error) {
+	dir, err := StandinDir()
+	if err != nil {
+		return "", err
+	}
+	buildCtx, sum, err := standinContext(dir, busybox)
+	if err != nil {
+		return "", err
+	}
+	tag := StandinRepo + ":" + sum[:16]
+	if _, err := cli.ImageInspect(ctx, tag); err != nil {
+		res, err := cli.ImageBuild(ctx, bytes.NewReader(buildCtx), client.ImageBuildOptions{
+			Tags: []string{tag}, Remove: true, ForceRemove: true, NetworkMode: "none",
+			Labels: map[string]string{TestLabel: "1", standinLabel: sum[:16]},
+		})
+		if err != nil {
+			return "", fmt.Errorf("building %s: %w", tag, err)
+		}
+		err = readBuildStream(res.Body)
+		res.Body.Close()
+		if err != nil {
+			return "", fmt.Errorf("building %s: %w", tag, err)
+		}
+		removeStaleStandins(ctx, cli, sum[:16])
+	}
+	if extraTag != "" {
+		if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: tag, Target: extraTag}); err != nil {
+			return "", fmt.Errorf("tagging %s as %s: %w", tag, extraTag, err)
+		}
+	}
+	return tag, nil
+}
+
+func removeStaleStandins(ctx context.Context, cli *client.Client, current string) {
+	list, err := cli.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("label", standinLabel)})
+	if err != nil {
+		return
+	}
+	for _, img := range list.Items {
+		if img.Labels[standinLabel] != current {
+			// Best effort: an image a running test still uses stays until next time.
+			_, _ = cli.ImageRemove(ctx, img.ID, client.ImageRemoveOptions{PruneChildren: true})
+		}
+	}
+}
+
+// readBuildStream drains the JSON message stream of an image build, returning its error if any.
+func readBuildStream(r io.Reader) error {
+	dec := json.NewDecoder(r)
+	var tail []string
+	for {
+		var m struct {
+			Stream string `json:"stream"`
+			Error  string `json:"error"`
+		}
+		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("reading the build output: %w", err)
+		}
+		if m.Stream != "" {
+			tail = append(tail, strings.TrimRight(m.Stream, "\n"))
+			if len(tail) > 20 {
+				tail = tail[1:]
+			}
+		}
+		if m.Error != "" {
+			return fmt.Errorf("%s\n%s", m.Error, strings.Join(tail, "\n"))
+		}
+	}
+}
+
+// standinContext makes the build context tar (deterministic: sorted, zero times) and its hash.
+func standinContext(dir, busybox string) ([]byte, string, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	add := func(name string, mode int64, data []byte, isDir bool) error {
+		h := &tar.Header{Name: name, Mode: mode, Size: int64(len(data)), Typeflag: tar.TypeReg, ModTime: time.Unix(0, 0)}
+		if isDir {
+			h.Typeflag, h.Size = tar.TypeDir, 0
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		_, err := tw.Write(data)
+		return err
+	}
+	bb, err := os.ReadFile(busybox)
+	if err != nil {
+		return nil, "", fmt.Errorf("reading %s: %w", busybox, err)
+	}
+	if err := add("busybox", 0o755, bb, false); err != nil {
+		return nil, "", err
+	}
+	var paths []string
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p != dir {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("reading the stand-in sources: %w", err)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		rel, _ := filepath.Rel(dir, p)
+		info, err := os.Lstat(p)
+		if err != nil {
+			return nil, "", err
+		}
+		switch {
+		case info.IsDir():
+			err = add(filepath.ToSlash(rel)+"/", 0o755, nil, true)
+		case info.Mode().IsRegular():
+			data, rerr := os.ReadFile(p)
+			if rerr != nil {
+				return nil, "", rerr
+			}
+			mode := int64(0o644)
+			if info.Mode()&0o111 != 0 {
+				mode = 0o755
+			}
+			err = add(filepath.ToSlash(rel), mode, data, false)
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("packing the stand-in sources: %w", err)
+		}
+	}
+	// The cache folders the build mounts named volumes on: present in the image and owned by
+	// buildbot, so Docker initialises new volumes with that owner.
+	for _, d := range []string{"rootfs/builder/dl/", "rootfs/builder/feeds/"} {
+		if err := add(d, 0o755, nil, true); err != nil {
+			return nil, "", err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, "", err
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	return buf.Bytes(), hex.EncodeToString(sum[:]), nil
+}
