@@ -2,6 +2,7 @@ package feeds
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"path"
 	"slices"
@@ -42,27 +43,57 @@ func BuildIndex(pkgs []Package, opt IndexOptions) (*Index, error) {
 	if err := ValidArch(opt.Arch); err != nil {
 		return nil, fmt.Errorf("feed architecture: %w", err)
 	}
-	entries := IndexOrder(pkgs)
-	ix := &Index{Entries: entries}
-	var manifest, packages bytes.Buffer
-	for _, p := range entries {
-		st := ManifestStanza(p)
-		manifest.Write(st)
-		packages.Write(PackagesStanza(st))
+	ordered := IndexOrder(pkgs)
+	entries := make([]*entry, len(ordered))
+	for i, p := range ordered {
+		entries[i] = newEntry(p)
+	}
+	return assembleIndex(opt, entries, nil)
+}
+
+// entry is a package with its stanzas rendered once, so that a feed's index can be rebuilt by
+// concatenation.
+type entry struct {
+	pkg      Package
+	id       [32]byte // identifies the stanza bytes: hash of Filename and the file's SHA256
+	manifest []byte
+	packages []byte
+}
+
+func newEntry(p Package) *entry {
+	m := ManifestStanza(p)
+	return &entry{pkg: p, id: sha256.Sum256([]byte(p.Filename + "\x00" + p.SHA256)), manifest: m, packages: PackagesStanza(m)}
+}
+
+// assembleIndex writes the index files of entries, which are in index order.
+func assembleIndex(opt IndexOptions, entries []*entry, cache *gzCache) (*Index, error) {
+	if err := ValidArch(opt.Arch); err != nil {
+		return nil, fmt.Errorf("feed architecture: %w", err)
+	}
+	ix := &Index{Entries: make([]Package, len(entries))}
+	mlen, plen := 0, 0
+	for i, e := range entries {
+		ix.Entries[i] = e.pkg
+		mlen += len(e.manifest)
+		plen += len(e.packages)
+	}
+	manifest := make([]byte, 0, mlen+1)
+	packages := make([]byte, 0, plen+3)
+	stanzas := make([]gzStanza, len(entries))
+	for i, e := range entries {
+		manifest = append(manifest, e.manifest...)
+		packages = append(packages, e.packages...)
+		stanzas[i] = gzStanza{id: e.id, text: e.packages}
 	}
 	if len(entries) == 0 {
 		// ipkg-make-index.sh prints one empty line for a folder without packages.
-		manifest.WriteByte('\n')
-		packages.WriteByte('\n')
+		manifest = append(manifest, '\n')
+		packages = append(packages, '\n')
 	}
-	ix.Manifest = manifest.Bytes()
-	ix.Packages = PadPackages(packages.Bytes())
-	gz, err := gzipBytes(ix.Packages)
-	if err != nil {
-		return nil, err
-	}
-	ix.PackagesGz = gz
-	js, err := IndexJSON(opt.Arch, entries, opt.IndexJSON)
+	ix.Manifest = manifest
+	ix.Packages = PadPackages(packages)
+	ix.PackagesGz = gzipStanzas(stanzas, ix.Packages[plen:], cache)
+	js, err := IndexJSON(opt.Arch, ix.Entries, opt.IndexJSON)
 	if err != nil {
 		return nil, err
 	}

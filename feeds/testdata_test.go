@@ -36,3 +36,12 @@ func sharedTestdata(t testing.TB, rel string) string {
 		dir = parent
 	}
 }
+
+func mustRead(t testing.TB, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -1,0 +1,384 @@
+package feeds
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// PublishRequest says what changes in a feed.
+type PublishRequest struct {
+	// Add are paths of .ipk files to publish. A newer version of a package already in the feed
+	// replaces the older (StoreOptions.KeepVersions keeps more); the same version rebuilt replaces
+	// it too.
+	Add []string
+	// Remove are package names that leave the feed (applied before Add).
+	Remove []string
+	// Signer signs the new index. Required: a feed is never published unsigned.
+	Signer Signer
+	// IndexJSON is the index.json version the series' SDK writes (1 or 2; 0 means 1).
+	IndexJSON int
+}
+
+// PackageInfo describes one package of a feed.
+type PackageInfo struct {
+	Name     string
+	Version  string
+	Arch     string
+	Filename string
+	Size     int64
+	SHA256   string
+}
+
+// Refusal is a package that was not published, and why.
+type Refusal struct {
+	File    string // the path given in PublishRequest.Add
+	Package string // the package name, when the control file could be read
+	Reason  string
+}
+
+// PublishResult is what a publish did.
+type PublishResult struct {
+	Feed    FeedRef
+	URLPath string        // the feed's URL path below the feed root, "/owner/repo/branch/series/arch/"
+	Added   []PackageInfo // packages this publish put into the index
+	Removed []PackageInfo // packages that left the index (removed or superseded)
+	Refused []Refusal
+	Index   []PackageInfo // every package the index now lists
+}
+
+func infoOf(p Package) PackageInfo {
+	return PackageInfo{Name: p.Control.Package, Version: p.Control.Version, Arch: p.Control.Architecture, Filename: p.Filename, Size: p.Size, SHA256: p.SHA256}
+}
+
+// incoming is a package read from PublishRequest.Add.
+type incoming struct {
+	path string
+	pkg  Package
+}
+
+// Publish changes a feed and switches it atomically: package files are written first under names
+// no index uses yet, then the index files are staged and renamed into place (Packages.gz,
+// Packages, Packages.sig), so a reader sees either the old index or the new one, and every entry
+// of either can be downloaded with the checksum it lists. Files that leave the index stay for the
+// grace period. Refused packages are reported in the result; the error is for failures that
+// leave the feed as it was (bad feed name, I/O, signing).
+func (s *Store) Publish(ctx context.Context, ref FeedRef, req PublishRequest) (*PublishResult, error) {
+	started := s.opt.Now()
+	rel, err := ref.Dir()
+	if err != nil {
+		return nil, fmt.Errorf("feed %s/%s: %w", ref.Owner, ref.Repo, err)
+	}
+	urlPath, _ := ref.URLPath()
+	if req.Signer == nil {
+		return nil, errors.New("publishing needs a Signer: feeds are never published unsigned")
+	}
+	res := &PublishResult{Feed: ref, URLPath: urlPath}
+	in := s.readIncoming(ctx, ref, req.Add, res)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	dir := filepath.Join(s.root, filepath.FromSlash(rel))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating feed folder: %w", err)
+	}
+	f := s.feed(rel)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	unlock, err := lockDir(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if err := s.load(f, dir); err != nil {
+		f.loaded = false
+		return nil, err
+	}
+	now := s.opt.Now()
+
+	// Place the new package files. Each gets a name that no index or retired file uses for other
+	// content, so no file a router may be fetching changes under it.
+	entries := slices.Clone(f.entries)
+	added := map[*entry]bool{}
+	for _, n := range in {
+		name, err := s.place(dir, f, n)
+		if err != nil {
+			return nil, err
+		}
+		n.pkg.Filename = name
+		e := newEntry(n.pkg)
+		added[e] = true
+		entries = append(entries, e)
+	}
+	remove := map[string]bool{}
+	for _, name := range req.Remove {
+		remove[name] = true
+	}
+	entries = slices.DeleteFunc(entries, func(e *entry) bool { return remove[e.pkg.Control.Package] && !added[e] })
+	entries = s.keepNewest(entries, added)
+
+	ix, err := assembleIndex(IndexOptions{Arch: ref.Arch, IndexJSON: req.IndexJSON}, entries, &f.gz)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := req.Signer.Sign(ctx, ix.Packages)
+	if err != nil {
+		return nil, fmt.Errorf("signing the index of %s: %w", urlPath, err)
+	}
+
+	// Files that leave the index start their grace period.
+	inIndex := map[string]bool{}
+	for _, e := range entries {
+		inIndex[e.pkg.Filename] = true
+	}
+	retired := slices.DeleteFunc(slices.Clone(f.retired), func(r retiredFile) bool { return inIndex[r.Name] })
+	for _, e := range f.entries {
+		if !inIndex[e.pkg.Filename] {
+			retired = append(retired, retiredFile{Name: e.pkg.Filename, SHA256: e.pkg.SHA256, Since: now})
+			res.Removed = append(res.Removed, infoOf(e.pkg))
+		}
+	}
+	// The retired list is written before the switch: a crash in between leaves extra files that
+	// a later publish cleans, never a deleted file that an index lists.
+	if err := writeFileAtomic(filepath.Join(dir, fileRetired), encodeRetired(retired), s.opt.Sync); err != nil {
+		return nil, err
+	}
+	if err := writeIndexFiles(dir, ix, sig, s.opt.Sync); err != nil {
+		f.loaded = false
+		return nil, err
+	}
+	f.entries, f.retired = entries, retired
+	if id, err := statID(filepath.Join(dir, FileManifest)); err == nil {
+		f.from = id
+	} else {
+		f.loaded = false
+	}
+	s.collect(dir, f, now)
+
+	for _, e := range entries {
+		res.Index = append(res.Index, infoOf(e.pkg))
+		if added[e] {
+			res.Added = append(res.Added, infoOf(e.pkg))
+		}
+	}
+	s.opt.Logger.Info("feed published", "feed", urlPath, "added", len(res.Added), "removed", len(res.Removed),
+		"refused", len(res.Refused), "packages", len(entries), "took", s.opt.Now().Sub(started))
+	return res, nil
+}
+
+// readIncoming reads and checks the packages to add; refusals go into res.
+func (s *Store) readIncoming(ctx context.Context, ref FeedRef, paths []string, res *PublishResult) []incoming {
+	var out []incoming
+	seen := map[string]string{}
+	for _, p := range paths {
+		if ctx.Err() != nil {
+			return nil
+		}
+		pkg, err := readPackageFile(p, filepath.Base(p), s.opt.MaxPackageSize)
+		if err != nil {
+			var pe *PackageError
+			reason := err.Error()
+			if errors.As(err, &pe) {
+				reason = pe.Reason()
+			}
+			res.Refused = append(res.Refused, Refusal{File: p, Reason: reason})
+			continue
+		}
+		c := pkg.Control
+		refuse := func(reason string) { res.Refused = append(res.Refused, Refusal{File: p, Package: c.Package, Reason: reason}) }
+		switch {
+		case c.Architecture != ref.Arch && c.Architecture != "all":
+			refuse(fmt.Sprintf("built for %s, but the feed is for %s", c.Architecture, ref.Arch))
+		case strings.HasPrefix(c.Package, "kmod-"):
+			refuse("kernel modules depend on a target's exact kernel and cannot live in a series feed; they are not published yet")
+		case c.Package == "kernel" || c.Package == "libc":
+			refuse("the SDK's index leaves out packages named kernel and libc; routers get them from the release feeds")
+		case seen[c.Package+"\x00"+c.Version] != "":
+			refuse(fmt.Sprintf("the same version is also in %s, given earlier in the same publish", seen[c.Package+"\x00"+c.Version]))
+		default:
+			seen[c.Package+"\x00"+c.Version] = p
+			out = append(out, incoming{path: p, pkg: pkg})
+		}
+	}
+	return out
+}
+
+// place copies an incoming package into the feed folder and returns its file name there.
+func (s *Store) place(dir string, f *feedState, n incoming) (string, error) {
+	c := n.pkg.Control
+	version := c.Version
+	if _, v, ok := strings.Cut(version, ":"); ok {
+		version = v // opkg leaves the epoch out of file names
+	}
+	name := c.Package + "_" + version + "_" + c.Architecture + ".ipk"
+	for attempt := 0; ; attempt++ {
+		known, err := s.shaOf(dir, f, name)
+		if err != nil {
+			return "", err
+		}
+		if known == n.pkg.SHA256 {
+			return name, nil // already there, byte for byte
+		}
+		if known == "" {
+			break
+		}
+		// The name holds other content that an index (current or retired) may list: never
+		// overwrite it; use a name carrying the content hash instead.
+		name = c.Package + "_" + version + "_" + c.Architecture + "." + n.pkg.SHA256[:12+attempt] + ".ipk"
+	}
+	if err := copyIn(n.path, filepath.Join(dir, name), n.pkg.SHA256, s.opt.Sync); err != nil {
+		return "", err
+	}
+	f.knownSHA[name] = n.pkg.SHA256
+	return name, nil
+}
+
+// shaOf returns the SHA256 of a file in the feed folder ("" when there is none).
+func (s *Store) shaOf(dir string, f *feedState, name string) (string, error) {
+	if sum, ok := f.knownSHA[name]; ok {
+		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+			return sum, nil
+		}
+	}
+	fh, err := os.Open(filepath.Join(dir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("checking %s: %w", name, err)
+	}
+	defer fh.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, fh); err != nil {
+		return "", fmt.Errorf("checking %s: %w", name, err)
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	f.knownSHA[name] = sum
+	return sum, nil
+}
+
+// copyIn copies src to dst through a staged file, checking that the bytes are those that were
+// validated (the source could change between reading and copying).
+func copyIn(src, dst, wantSHA string, sync bool) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("copying %s into the feed: %w", src, err)
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("copying %s into the feed: %w", src, err)
+	}
+	h := sha256.New()
+	_, err = io.Copy(io.MultiWriter(tmp, h), in)
+	if err == nil && sync {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && hex.EncodeToString(h.Sum(nil)) != wantSHA {
+		err = errors.New("the file changed while it was being published; publish it again")
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), dst)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("copying %s into the feed: %w", src, err)
+	}
+	return nil
+}
+
+// keepNewest keeps the KeepVersions newest versions of each package, and one file per version:
+// of two files with the same package and version, the one just added wins.
+func (s *Store) keepNewest(entries []*entry, added map[*entry]bool) []*entry {
+	byName := map[string][]*entry{}
+	for _, e := range entries {
+		byName[e.pkg.Control.Package] = append(byName[e.pkg.Control.Package], e)
+	}
+	var out []*entry
+	for _, group := range byName {
+		slices.SortStableFunc(group, func(a, b *entry) int {
+			if c := CompareVersions(b.pkg.Control.Version, a.pkg.Control.Version); c != 0 {
+				return c
+			}
+			switch {
+			case added[a] && !added[b]:
+				return -1
+			case added[b] && !added[a]:
+				return 1
+			}
+			return 0
+		})
+		var kept []*entry
+		for _, e := range group {
+			if len(kept) == s.opt.KeepVersions {
+				break
+			}
+			if len(kept) > 0 && CompareVersions(kept[len(kept)-1].pkg.Control.Version, e.pkg.Control.Version) == 0 {
+				continue
+			}
+			kept = append(kept, e)
+		}
+		out = append(out, kept...)
+	}
+	return sortEntries(out)
+}
+
+func sortEntries(entries []*entry) []*entry {
+	slices.SortFunc(entries, func(a, b *entry) int { return strings.Compare(a.pkg.Filename, b.pkg.Filename) })
+	return entries
+}
+
+// collect deletes retired files whose grace period is over, and staging files a crash left.
+func (s *Store) collect(dir string, f *feedState, now time.Time) {
+	inIndex := map[string]bool{}
+	for _, e := range f.entries {
+		inIndex[e.pkg.Filename] = true
+	}
+	var keep []retiredFile
+	changed := false
+	for _, r := range f.retired {
+		if now.Sub(r.Since) < s.opt.Grace || inIndex[r.Name] {
+			keep = append(keep, r)
+			continue
+		}
+		changed = true
+		if err := os.Remove(filepath.Join(dir, r.Name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.opt.Logger.Warn("feed: cannot delete a retired package", "dir", dir, "file", r.Name, "err", err)
+			keep = append(keep, r)
+			continue
+		}
+		delete(f.knownSHA, r.Name)
+	}
+	if changed {
+		if err := writeFileAtomic(filepath.Join(dir, fileRetired), encodeRetired(keep), s.opt.Sync); err != nil {
+			s.opt.Logger.Warn("feed: cannot update the retired list", "dir", dir, "err", err)
+			return
+		}
+		f.retired = keep
+	}
+	if des, err := os.ReadDir(dir); err == nil {
+		for _, de := range des {
+			if strings.HasPrefix(de.Name(), ".") && strings.HasSuffix(de.Name(), ".tmp") {
+				if fi, err := de.Info(); err == nil && now.Sub(fi.ModTime()) > time.Hour {
+					os.Remove(filepath.Join(dir, de.Name()))
+				}
+			}
+		}
+	}
+}
