@@ -195,7 +195,9 @@ func (s *Store) readIncoming(ctx context.Context, ref FeedRef, paths []string, r
 			continue
 		}
 		c := pkg.Control
-		refuse := func(reason string) { res.Refused = append(res.Refused, Refusal{File: p, Package: c.Package, Reason: reason}) }
+		refuse := func(reason string) {
+			res.Refused = append(res.Refused, Refusal{File: p, Package: c.Package, Reason: reason})
+		}
 		switch {
 		case c.Architecture != ref.Arch && c.Architecture != "all":
 			refuse(fmt.Sprintf("built for %s, but the feed is for %s", c.Architecture, ref.Arch))
