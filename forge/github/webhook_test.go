@@ -72,7 +72,7 @@ func TestWebhookHandler(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			inbox := forgetest.NewInbox()
 			inbox.Fail = c.fail
-			h := forge.NewWebhookHandler(wh, inbox, forge.WebhookConfig{})
+			h := forge.NewWebhookHandler(wh, inbox, forge.WebhookConfig{Logger: discardLogger()})
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, c.req)
 			if rec.Code != c.status {
@@ -91,7 +91,7 @@ func TestWebhookReplay(t *testing.T) {
 	sig := sign(sha256.New, "sha256=", secret, push)
 	wh, _ := github.NewWebhook(secret)
 	inbox := forgetest.NewInbox()
-	h := forge.NewWebhookHandler(wh, inbox, forge.WebhookConfig{})
+	h := forge.NewWebhookHandler(wh, inbox, forge.WebhookConfig{Logger: discardLogger()})
 	for i, want := range []int{http.StatusAccepted, http.StatusOK, http.StatusOK} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, delivery(push, "push", "72d3162e-cc78-11e3-81ab-4c9367dc0958", sig))
@@ -114,7 +114,7 @@ func TestWebhookReplay(t *testing.T) {
 func TestWebhookTooLarge(t *testing.T) {
 	wh, _ := github.NewWebhook(secret)
 	inbox := forgetest.NewInbox()
-	h := forge.NewWebhookHandler(wh, inbox, forge.WebhookConfig{MaxBody: 1024})
+	h := forge.NewWebhookHandler(wh, inbox, forge.WebhookConfig{MaxBody: 1024, Logger: discardLogger()})
 	body := []byte(`{"ref":"` + strings.Repeat("x", 2000) + `"}`)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, delivery(body, "push", "big", sign(sha256.New, "sha256=", secret, body)))

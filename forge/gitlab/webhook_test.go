@@ -1,6 +1,7 @@
 package gitlab_test
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -20,7 +21,7 @@ func TestWebhookHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	inbox := forgetest.NewInbox()
-	h := forge.NewWebhookHandler(wh, inbox, forge.WebhookConfig{})
+	h := forge.NewWebhookHandler(wh, inbox, forge.WebhookConfig{Logger: slog.New(slog.DiscardHandler)})
 	send := func(event, token, uuid, idem string, body []byte) int {
 		r := httptest.NewRequest(http.MethodPost, "/webhooks/gitlab", strings.NewReader(string(body)))
 		r.Header = headers(event, uuid, idem)
