@@ -29,7 +29,7 @@ func toStoreRepo(r forge.Repo, installation int64) store.Repository {
 	}
 	return store.Repository{
 		Forge: string(r.Forge), ForgeID: strconv.FormatInt(r.ID, 10), Owner: r.Owner, Name: r.Name,
-		DefaultBranch: r.DefaultBranch, Private: r.Private, InstallationID: installation,
+		DefaultBranch: r.DefaultBranch, Private: r.Private, InstallationID: installation, CloneURL: r.CloneURL,
 	}
 }
 
@@ -47,6 +47,9 @@ func (r *eventRun) repository(ctx context.Context) (store.Repository, error) {
 		sr.Disabled = old.Disabled
 		if sr.DefaultBranch == "" {
 			sr.DefaultBranch = old.DefaultBranch
+		}
+		if sr.CloneURL == "" {
+			sr.CloneURL = old.CloneURL
 		}
 		if sr.InstallationID == 0 {
 			sr.InstallationID = old.InstallationID

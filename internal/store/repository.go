@@ -16,6 +16,7 @@ type Repository struct {
 	Owner          string    `json:"owner"`
 	Name           string    `json:"name"`
 	DefaultBranch  string    `json:"default_branch"`
+	CloneURL       string    `json:"clone_url"` // where workers fetch the code from
 	Private        bool      `json:"private"`
 	InstallationID int64     `json:"installation_id"` // GitHub App installation; 0 elsewhere
 	Disabled       bool      `json:"disabled"`        // no more builds (app uninstalled, repository removed)

@@ -12,12 +12,12 @@ import (
 
 var _ store.Store = (*DB)(nil)
 
-const repoCols = `id, forge, forge_id, owner, name, default_branch, private, installation_id, disabled, created`
+const repoCols = `id, forge, forge_id, owner, name, default_branch, private, installation_id, disabled, created, clone_url`
 
 func scanRepo(s scanner) (store.Repository, error) {
 	var r store.Repository
 	var created int64
-	err := s.Scan(&r.ID, &r.Forge, &r.ForgeID, &r.Owner, &r.Name, &r.DefaultBranch, &r.Private, &r.InstallationID, &r.Disabled, &created)
+	err := s.Scan(&r.ID, &r.Forge, &r.ForgeID, &r.Owner, &r.Name, &r.DefaultBranch, &r.Private, &r.InstallationID, &r.Disabled, &created, &r.CloneURL)
 	r.Created = fromNanos(created)
 	return r, err
 }
@@ -43,17 +43,17 @@ func (db *DB) PutRepository(ctx context.Context, r store.Repository) (store.Repo
 		if existing.ID != 0 {
 			r.ID, r.Created = existing.ID, existing.Created
 			_, err = tx.ExecContext(ctx, `UPDATE repositories SET owner = ?, name = ?, path_key = ?, default_branch = ?,
-				private = ?, installation_id = ?, disabled = ? WHERE id = ?`,
-				r.Owner, r.Name, store.PathKey(r.Owner, r.Name), r.DefaultBranch, r.Private, r.InstallationID, r.Disabled, r.ID)
+				private = ?, installation_id = ?, disabled = ?, clone_url = ? WHERE id = ?`,
+				r.Owner, r.Name, store.PathKey(r.Owner, r.Name), r.DefaultBranch, r.Private, r.InstallationID, r.Disabled, r.CloneURL, r.ID)
 		} else {
 			if r.Created.IsZero() {
 				r.Created = now()
 			}
 			var res sql.Result
 			res, err = tx.ExecContext(ctx, `INSERT INTO repositories (forge, forge_id, owner, name, path_key, default_branch,
-				private, installation_id, disabled, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				private, installation_id, disabled, created, clone_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				r.Forge, r.ForgeID, r.Owner, r.Name, store.PathKey(r.Owner, r.Name), r.DefaultBranch,
-				r.Private, r.InstallationID, r.Disabled, toNanos(r.Created))
+				r.Private, r.InstallationID, r.Disabled, toNanos(r.Created), r.CloneURL)
 			if err == nil {
 				r.ID, err = res.LastInsertId()
 			}

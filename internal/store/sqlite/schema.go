@@ -64,4 +64,6 @@ var storeSchema = []string{
 	);
 	CREATE INDEX jobs_by_build ON jobs (build_id, id);
 	CREATE INDEX jobs_by_content ON jobs (content_key, status, finished);`,
+	// 2: where workers clone a repository from.
+	`ALTER TABLE repositories ADD COLUMN clone_url TEXT NOT NULL DEFAULT '';`,
 }

@@ -11,7 +11,7 @@ import (
 var repositoryTests = []test{
 	{"repository/put and read back by id, path and forge id", func(t *testing.T, s store.Store) {
 		c := ctx(t)
-		in := store.Repository{Forge: "github", ForgeID: "42", Owner: "Alice", Name: "Pkgs", DefaultBranch: "main", Private: true, InstallationID: 7}
+		in := store.Repository{Forge: "github", ForgeID: "42", Owner: "Alice", Name: "Pkgs", DefaultBranch: "main", Private: true, InstallationID: 7, CloneURL: "https://example.org/alice/pkgs.git"}
 		r, err := s.PutRepository(c, in)
 		if err != nil {
 			t.Fatal(err)
@@ -28,7 +28,7 @@ var repositoryTests = []test{
 			if err != nil {
 				t.Fatalf("by %s: %v", name, err)
 			}
-			if got.ID != r.ID || got.Owner != "Alice" || got.Name != "Pkgs" || !got.Private || got.InstallationID != 7 || got.DefaultBranch != "main" || !got.Created.Equal(r.Created) {
+			if got.ID != r.ID || got.Owner != "Alice" || got.Name != "Pkgs" || !got.Private || got.InstallationID != 7 || got.DefaultBranch != "main" || got.CloneURL != "https://example.org/alice/pkgs.git" || !got.Created.Equal(r.Created) {
 				t.Fatalf("by %s: got %+v, want %+v", name, got, r)
 			}
 		}
