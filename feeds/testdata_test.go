@@ -1,6 +1,8 @@
 package feeds_test
 
 import (
+	"bufio"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -45,3 +47,5 @@ func mustRead(t testing.TB, p string) []byte {
 	}
 	return b
 }
+
+func newBufReader(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }

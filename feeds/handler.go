@@ -1,0 +1,186 @@
+package feeds
+
+import (
+	"errors"
+	"fmt"
+	"html"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Handler serves a feed root over HTTP: GET and HEAD, Range, ETag and Last-Modified with
+// conditional requests, content types for each feed file, and a plain directory page for humans.
+// No request gets out of the root: ".." and hidden names are refused, encoded slashes are refused,
+// and files are opened through an os.Root, which does not follow symlinks out of it.
+type Handler struct {
+	root *os.Root
+	log  *slog.Logger
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// NewHandler serves the folder dir. Close releases it.
+func NewHandler(dir string, log *slog.Logger) (*Handler, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening the feed root %s: %w", dir, err)
+	}
+	return &Handler{root: r, log: log}, nil
+}
+
+// Close releases the feed root.
+func (h *Handler) Close() error { return h.root.Close() }
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "only GET and HEAD are served here", http.StatusMethodNotAllowed)
+		return
+	}
+	name, ok := cleanRequestPath(r.URL)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	f, err := h.root.Open(name)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			h.log.Debug("feed: refused or failed open", "path", name, "err", err)
+		}
+		http.NotFound(w, r)
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		http.Error(w, "cannot read the file", http.StatusInternalServerError)
+		return
+	}
+	switch {
+	case fi.IsDir():
+		if !strings.HasSuffix(r.URL.Path, "/") {
+			target := r.URL.EscapedPath() + "/"
+			if r.URL.RawQuery != "" {
+				target += "?" + r.URL.RawQuery
+			}
+			http.Redirect(w, r, target, http.StatusMovedPermanently)
+			return
+		}
+		h.listing(w, r, f, name)
+	case fi.Mode().IsRegular():
+		hdr := w.Header()
+		hdr.Set("Content-Type", contentType(fi.Name()))
+		hdr.Set("ETag", etag(fi))
+		hdr.Set("X-Content-Type-Options", "nosniff")
+		if strings.HasSuffix(fi.Name(), ".ipk") {
+			// A package file keeps its content for as long as it has its name.
+			hdr.Set("Cache-Control", "public, max-age=3600")
+		} else {
+			hdr.Set("Cache-Control", "no-cache")
+		}
+		http.ServeContent(w, r, "", fi.ModTime(), f)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// cleanRequestPath maps a URL to a name inside the root, or refuses it. The owner and repository
+// segments are matched case-insensitively (the folders are lower case).
+func cleanRequestPath(u *url.URL) (string, bool) {
+	raw := u.EscapedPath()
+	lower := strings.ToLower(raw)
+	if strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") || strings.Contains(lower, "%00") {
+		return "", false // an encoded slash, backslash or NUL never names a file here
+	}
+	p := u.Path
+	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "\\\x00") {
+		return "", false
+	}
+	p = strings.TrimSuffix(p[1:], "/")
+	if p == "" {
+		return ".", true
+	}
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		if s == "" || strings.HasPrefix(s, ".") {
+			return "", false // "..", ".", hidden files (locks, staging files) and "//"
+		}
+		if i < 2 {
+			segs[i] = strings.ToLower(s)
+		}
+	}
+	return strings.Join(segs, "/"), true
+}
+
+func etag(fi fs.FileInfo) string {
+	return `"` + strconv.FormatInt(fi.ModTime().UnixNano(), 36) + "-" + strconv.FormatInt(fi.Size(), 36) + `"`
+}
+
+// contentType names what feed files are. Packages.gz is a gzip file to download, not a
+// compressed text: it gets no Content-Encoding, or clients would unpack it.
+func contentType(name string) string {
+	switch {
+	case strings.HasSuffix(name, ".ipk"):
+		return "application/octet-stream"
+	case strings.HasSuffix(name, ".gz"):
+		return "application/gzip"
+	case strings.HasSuffix(name, ".json"):
+		return "application/json"
+	case name == FilePackages, name == FileManifest, strings.HasSuffix(name, ".sig"), strings.HasSuffix(name, ".pub"), strings.HasSuffix(name, ".txt"):
+		return "text/plain; charset=utf-8"
+	}
+	return "application/octet-stream"
+}
+
+// listing writes a plain page of a folder's visible entries.
+func (h *Handler) listing(w http.ResponseWriter, r *http.Request, f *os.File, name string) {
+	entries, err := f.ReadDir(-1)
+	if err != nil {
+		http.Error(w, "cannot list the folder", http.StatusInternalServerError)
+		return
+	}
+	entries = slices.DeleteFunc(entries, func(e fs.DirEntry) bool { return strings.HasPrefix(e.Name(), ".") })
+	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	title := "/"
+	if name != "." {
+		title = "/" + name + "/"
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if r.Method == http.MethodHead {
+		return
+	}
+	var b strings.Builder
+	b.WriteString("<!doctype html>\n<meta charset=utf-8>\n<title>Index of " + html.EscapeString(title) + "</title>\n")
+	b.WriteString("<h1>Index of " + html.EscapeString(title) + "</h1>\n<pre>\n")
+	if name != "." {
+		b.WriteString("<a href=\"../\">../</a>\n")
+	}
+	for _, e := range entries {
+		n := e.Name()
+		display, href := n, url.PathEscape(n)
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		size := strconv.FormatInt(info.Size(), 10)
+		if e.IsDir() {
+			display, href, size = n+"/", href+"/", "-"
+		}
+		fmt.Fprintf(&b, "<a href=\"%s\">%s</a>%s %s %12s\n", html.EscapeString(href), html.EscapeString(display),
+			strings.Repeat(" ", max(1, 50-len(display))), info.ModTime().UTC().Format(time.DateTime), size)
+	}
+	b.WriteString("</pre>\n")
+	_, _ = w.Write([]byte(b.String()))
+}
