@@ -66,8 +66,8 @@ func TestPushToDefaultBranchQueuesOneJobPerCell(t *testing.T) {
 	if len(jobs) != 5 {
 		t.Fatalf("default matrix is 1 series × 5 archs, got %d jobs", len(jobs))
 	}
-	if got := h.queue.all(); len(got) != 5 {
-		t.Fatalf("queued %v", got)
+	if got := h.queued(t); got != 5 {
+		t.Fatalf("queued %d", got)
 	}
 	checks, _, _ := h.forge.snapshot()
 	if len(checks) != 5 {
@@ -104,7 +104,7 @@ func TestEventsThatDoNotBuild(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
 			h.deliver(t, tc.ev)
-			if q := h.queue.all(); len(q) != 0 {
+			if q := h.queued(t); q != 0 {
 				t.Fatalf("queued %v", q)
 			}
 			if evs, _ := h.svc.store.UnprocessedEvents(context.Background(), 10); len(evs) != 0 {
@@ -152,7 +152,7 @@ func TestConfigMistakeIsReportedWithItsLine(t *testing.T) {
 	h := newHarness(t)
 	h.forge.files[sha1+":.openwrt-ppa.yml"] = "series: [\"24.10\"]\narchz: [x86_64]\n"
 	h.deliver(t, push("d1", "main", sha1))
-	if q := h.queue.all(); len(q) != 0 {
+	if q := h.queued(t); q != 0 {
 		t.Fatalf("a broken config must not build; queued %v", q)
 	}
 	checks, _, _ := h.forge.snapshot()
@@ -195,7 +195,7 @@ func TestRebuildCommentNeedsWriteAccess(t *testing.T) {
 	h.forge.pulls[7] = forge.Pull{Number: 7, HeadSHA: sha2, FromFork: true}
 
 	h.deliver(t, comment("c1", "stranger", forge.KindRebuild))
-	if q := h.queue.all(); len(q) != 0 {
+	if q := h.queued(t); q != 0 {
 		t.Fatalf("an outsider's /rebuild queued %v", q)
 	}
 	_, replies, reacts := h.forge.snapshot()
@@ -211,7 +211,7 @@ func TestRebuildCommentNeedsWriteAccess(t *testing.T) {
 	if len(bs) != 1 || bs[0].Ref != store.PRRef(7) || bs[0].CommitSHA != sha2 || !bs[0].Forced || bs[0].Trigger != store.TriggerComment {
 		t.Fatalf("builds %+v", bs)
 	}
-	if q := h.queue.all(); len(q) != 5 {
+	if q := h.queued(t); q != 5 {
 		t.Fatalf("queued %v", q)
 	}
 	checks, _, _ := h.forge.snapshot()
@@ -249,7 +249,7 @@ func TestUninstallDisablesRepository(t *testing.T) {
 	h.deliver(t, &forge.Event{Forge: forge.GitHub, DeliveryID: "i1", Kind: forge.KindInstalled, Installation: 5, Repos: []forge.Repo{testRepo}})
 	h.deliver(t, &forge.Event{Forge: forge.GitHub, DeliveryID: "i2", Kind: forge.KindUninstalled, Installation: 5, Repos: []forge.Repo{testRepo}})
 	h.deliver(t, push("d1", "main", sha1))
-	if q := h.queue.all(); len(q) != 0 {
+	if q := h.queued(t); q != 0 {
 		t.Fatalf("a disabled repository built: %v", q)
 	}
 	r, err := h.svc.store.RepositoryByPath(context.Background(), "alice", "pkgs")

@@ -12,6 +12,8 @@ import (
 
 	"github.com/openwrt-ppa/openwrt-ppa/feeds"
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
+	qsqlite "github.com/openwrt-ppa/openwrt-ppa/internal/queue/sqlite"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store/sqlite"
 )
 
@@ -93,25 +95,6 @@ func (f *fakeForge) snapshot() ([]forge.Check, []string, []forge.Reaction) {
 	return append([]forge.Check(nil), f.checks...), append([]string(nil), f.replies...), append([]forge.Reaction(nil), f.reacts...)
 }
 
-// memQueue is an in-memory JobQueue.
-type memQueue struct {
-	mu  sync.Mutex
-	ids []int64
-}
-
-func (q *memQueue) Enqueue(_ context.Context, id int64) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.ids = append(q.ids, id)
-	return nil
-}
-
-func (q *memQueue) all() []int64 {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return append([]int64(nil), q.ids...)
-}
-
 // memFeeds records publishes and removals.
 type memFeeds struct {
 	mu        sync.Mutex
@@ -119,7 +102,7 @@ type memFeeds struct {
 	removed   []string
 }
 
-func (m *memFeeds) Publish(_ context.Context, ref feeds.FeedRef, files []string, _ bool) ([]packageResult, error) {
+func (m *memFeeds) Publish(_ context.Context, _ store.Repository, ref feeds.FeedRef, req PublishFiles) (*feeds.PublishResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	p, err := ref.URLPath()
@@ -129,12 +112,17 @@ func (m *memFeeds) Publish(_ context.Context, ref feeds.FeedRef, files []string,
 	if m.published == nil {
 		m.published = map[string][]string{}
 	}
-	m.published[p] = files
-	var out []packageResult
-	for _, f := range files {
-		out = append(out, packageResult{Name: filepath.Base(f), Status: "built"})
+	m.published[p] = req.Add
+	res := &feeds.PublishResult{Feed: ref, URLPath: p}
+	for _, f := range req.Add {
+		res.Added = append(res.Added, feeds.PackageInfo{Name: filepath.Base(f), Filename: filepath.Base(f)})
 	}
-	return out, nil
+	res.Index = res.Added
+	return res, nil
+}
+
+func (m *memFeeds) List(_ context.Context, ref feeds.FeedRef) ([]feeds.PackageInfo, error) {
+	return nil, nil
 }
 
 func (m *memFeeds) RemoveRef(_ context.Context, ref feeds.FeedRef) error {
@@ -147,7 +135,7 @@ func (m *memFeeds) RemoveRef(_ context.Context, ref feeds.FeedRef) error {
 type harness struct {
 	svc   *Service
 	forge *fakeForge
-	queue *memQueue
+	queue *qsqlite.Queue
 	feeds *memFeeds
 	cfg   Config
 }
@@ -161,7 +149,11 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	h := &harness{forge: newFakeForge(), queue: &memQueue{}, feeds: &memFeeds{},
+	q, err := qsqlite.New(ctx, st, qsqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{forge: newFakeForge(), queue: q, feeds: &memFeeds{},
 		cfg: Config{Data: dir, PublicURL: "https://ppa.example.org", Registry: "ghcr.io/openwrt/sdk", QueueLimit: 100, PRFeedTTL: 1}}
 	h.svc, err = NewService(h.cfg, Deps{Store: st, Queue: h.queue, Forges: []forge.Forge{h.forge}, Feeds: h.feeds,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -169,4 +161,14 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// queued is how many jobs wait in the queue.
+func (h *harness) queued(t *testing.T) int {
+	t.Helper()
+	n, err := h.queue.Len(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

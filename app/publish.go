@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/openwrt-ppa/openwrt-ppa/feeds"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
@@ -11,13 +14,20 @@ import (
 
 // FeedPublisher is what the orchestration needs of the feed storage.
 type FeedPublisher interface {
-	// Publish makes the feed ref list the packages in files (full paths of .ipk files), newer
-	// versions replacing older ones; with exact, packages not among files leave the feed (a
-	// branch feed mirrors its latest build). It signs the index with the key of the ref's kind.
-	// It returns the packages the feed now lists from files, and those refused with why.
-	Publish(ctx context.Context, ref feeds.FeedRef, files []string, exact bool) ([]packageResult, error)
+	// Publish changes the feed ref of repo and re-signs it with the key of the ref's kind.
+	// Refused packages are in the result; the error means the feed was left as it was.
+	Publish(ctx context.Context, repo store.Repository, ref feeds.FeedRef, req PublishFiles) (*feeds.PublishResult, error)
+	// List returns the packages the feed lists now.
+	List(ctx context.Context, ref feeds.FeedRef) ([]feeds.PackageInfo, error)
 	// RemoveRef deletes every feed of a branch, tag or pull request (all series and archs).
 	RemoveRef(ctx context.Context, ref feeds.FeedRef) error
+}
+
+// PublishFiles is one change of a feed.
+type PublishFiles struct {
+	Add       []string // .ipk files to publish
+	Remove    []string // package names that leave the feed
+	IndexJSON int      // the index.json version of the series' SDK
 }
 
 // reuseJob ends a job with the result of an identical job that succeeded before, publishing its
@@ -32,10 +42,12 @@ func (s *Service) reuseJob(ctx context.Context, repo store.Repository, b store.B
 	if err != nil || len(files) == 0 {
 		return s.queueJob(ctx, repo, b, j)
 	}
-	if s.feeds != nil {
-		if _, err := s.feeds.Publish(ctx, feedRef(repo, b.Ref, j.Series, j.Arch), files, true); err != nil {
-			return fmt.Errorf("publishing reused result of job %d: %w", prev.ID, err)
-		}
+	known := make([]string, 0, len(res.Packages))
+	for _, p := range res.Packages {
+		known = append(known, p.Name)
+	}
+	if _, err := s.publishJob(ctx, repo, b, j, files, known, res.IndexJSON); err != nil {
+		return fmt.Errorf("publishing reused result of job %d: %w", prev.ID, err)
 	}
 	res.ReusedFrom = prev.ID
 	_, err = s.store.UpdateJob(ctx, j.ID, func(sj *store.Job) error { sj.LogPath = prev.LogPath; return nil })
@@ -46,6 +58,57 @@ func (s *Service) reuseJob(ctx context.Context, repo store.Repository, b store.B
 		title:  fmt.Sprintf("%d packages (reused)", countBuilt(res.Packages)),
 		text:   fmt.Sprintf("Commit, configuration and SDK are the same as in job %d, so its packages were published again without building.", prev.ID),
 		result: &res})
+}
+
+// publishJob puts a job's packages into the feed of its build's ref. Packages the repository no
+// longer defines (not in known) leave the feed; a package that failed keeps its last good version.
+// A tag's packages also go to the repository's "latest" feed when the tag is its newest.
+func (s *Service) publishJob(ctx context.Context, repo store.Repository, b store.Build, j *store.Job, files, known []string, indexJSON int) (*feeds.PublishResult, error) {
+	if s.feeds == nil {
+		return nil, fmt.Errorf("no feed storage configured")
+	}
+	ref := feedRef(repo, b.Ref, j.Series, j.Arch)
+	res, err := s.publishMirror(ctx, repo, ref, files, known, indexJSON)
+	if err != nil || b.Ref.Kind != store.RefTag {
+		return res, err
+	}
+	newest, err := s.newestTag(ctx, repo)
+	if err != nil || newest != b.Ref.Name {
+		return res, err
+	}
+	latest := ref
+	latest.Kind, latest.Name = feeds.LatestFeed, ""
+	if _, err := s.publishMirror(ctx, repo, latest, files, nil, indexJSON); err != nil {
+		return res, fmt.Errorf("updating the latest feed: %w", err)
+	}
+	return res, nil
+}
+
+// publishMirror publishes files into ref, removing packages not in known (or, without known,
+// every package the files do not bring: the latest feed is exactly its tag).
+func (s *Service) publishMirror(ctx context.Context, repo store.Repository, ref feeds.FeedRef, files, known []string, indexJSON int) (*feeds.PublishResult, error) {
+	current, err := s.feeds.List(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	keep := map[string]bool{}
+	for _, k := range known {
+		keep[k] = true
+	}
+	if known == nil {
+		for _, f := range files {
+			if name, _, ok := strings.Cut(filepath.Base(f), "_"); ok {
+				keep[name] = true
+			}
+		}
+	}
+	var remove []string
+	for _, p := range current {
+		if !keep[p.Name] && !slices.Contains(remove, p.Name) {
+			remove = append(remove, p.Name)
+		}
+	}
+	return s.feeds.Publish(ctx, repo, ref, PublishFiles{Add: files, Remove: remove, IndexJSON: indexJSON})
 }
 
 func countBuilt(ps []packageResult) int {
@@ -60,7 +123,7 @@ func countBuilt(ps []packageResult) int {
 
 // queueJob puts a job on the queue and reports it queued.
 func (s *Service) queueJob(ctx context.Context, repo store.Repository, b store.Build, j *store.Job) error {
-	if err := s.queue.Enqueue(ctx, j.ID); err != nil {
+	if err := s.enqueue(ctx, j.ID); err != nil {
 		return fmt.Errorf("queueing: %w", err)
 	}
 	return s.reportJob(ctx, repo, b, j, "queued", "queued", "")

@@ -22,6 +22,8 @@ type jobResult struct {
 	// Artifacts is the folder (under the data dir's cache) holding the built packages, so a
 	// reused result can be published to another feed.
 	Artifacts string `json:"artifacts,omitempty"`
+	// IndexJSON is the index.json version the feed was written with.
+	IndexJSON int `json:"index_json,omitempty"`
 }
 
 // packageResult is one package of a job.

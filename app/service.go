@@ -4,17 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/queue"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
-
-// JobQueue is what the orchestration needs of the durable job queue.
-type JobQueue interface {
-	Enqueue(ctx context.Context, jobID int64) error
-}
 
 // Service turns forge events into builds, jobs and reports. It holds no state of its own beyond
 // its dependencies: everything durable is in the store and the queue, so several Services (serve
@@ -22,7 +19,7 @@ type JobQueue interface {
 type Service struct {
 	cfg       Config
 	store     store.Store
-	queue     JobQueue
+	queue     queue.Queue
 	forges    map[forge.Name]forge.Forge
 	catalogue *builder.Catalogue
 	feeds     FeedPublisher
@@ -35,7 +32,7 @@ type Service struct {
 // Deps are the parts a Service is made of; cmd wires them.
 type Deps struct {
 	Store     store.Store
-	Queue     JobQueue
+	Queue     queue.Queue
 	Forges    []forge.Forge
 	Catalogue *builder.Catalogue
 	Feeds     FeedPublisher
@@ -105,4 +102,9 @@ func upper(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// enqueue puts a job on the queue.
+func (s *Service) enqueue(ctx context.Context, jobID int64) error {
+	return s.queue.Enqueue(ctx, strconv.FormatInt(jobID, 10), nil)
 }

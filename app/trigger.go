@@ -203,7 +203,7 @@ func (r *eventRun) dispatchJob(ctx context.Context, spec buildSpec, b store.Buil
 			r.log.Warn("looking up a reusable result; building instead", "err", err)
 		}
 	}
-	if err := r.queue.Enqueue(ctx, j.ID); err != nil {
+	if err := r.enqueue(ctx, j.ID); err != nil {
 		return fmt.Errorf("queueing: %w", err)
 	}
 	title := "queued"
@@ -222,6 +222,9 @@ func (r *eventRun) cancelOlder(ctx context.Context, repo store.Repository, b sto
 		return
 	}
 	for i := range old {
+		if err := r.queue.Remove(ctx, strconv.FormatInt(old[i].ID, 10)); err != nil {
+			r.log.Warn("taking a cancelled job off the queue", "job", old[i].ID, "err", err)
+		}
 		ob, err := r.store.Build(ctx, old[i].BuildID)
 		if err != nil {
 			continue

@@ -50,23 +50,13 @@ func (s *Service) feedURL(repo store.Repository, ref store.Ref, series, arch str
 
 func trimSlash(u string) string { return strings.TrimRight(u, "/") }
 
-// queueInspector is the optional side of a queue that says how long it is.
-type queueInspector interface {
-	Len(ctx context.Context) (int, error)
-	Position(ctx context.Context, jobID int64) (int, error)
-}
-
-// queuePosition returns the queue's depth and the job's place in it, when the queue can tell.
+// queuePosition returns the queue's depth and the job's place in it.
 func (s *Service) queuePosition(ctx context.Context, jobID int64) (depth, pos int, ok bool) {
-	qi, isQI := s.queue.(queueInspector)
-	if !isQI {
-		return 0, 0, false
-	}
-	depth, err := qi.Len(ctx)
+	depth, err := s.queue.Len(ctx)
 	if err != nil {
 		return 0, 0, false
 	}
-	pos, err = qi.Position(ctx, jobID)
+	pos, err = s.queue.Position(ctx, strconv.FormatInt(jobID, 10))
 	if err != nil {
 		return 0, 0, false
 	}

@@ -1,0 +1,96 @@
+package app
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
+)
+
+// newestTag is the repository's newest successfully built tag: by semantic version when tags
+// are versions, else by build date. It is what the "latest" feed holds.
+func (s *Service) newestTag(ctx context.Context, repo store.Repository) (string, error) {
+	builds, err := s.store.LatestBuilds(ctx, repo.ID)
+	if err != nil {
+		return "", err
+	}
+	var best store.Build
+	for _, b := range builds {
+		if b.Ref.Kind != store.RefTag || b.Status == store.StatusCancelled {
+			continue
+		}
+		if best.ID == 0 || tagNewer(b, best) {
+			best = b
+		}
+	}
+	return best.Ref.Name, nil
+}
+
+// tagNewer orders tags by semantic version when both are versions, else by build id (date).
+func tagNewer(a, b store.Build) bool {
+	va, aok := parseSemver(a.Ref.Name)
+	vb, bok := parseSemver(b.Ref.Name)
+	if aok && bok {
+		if c := compareSemver(va, vb); c != 0 {
+			return c > 0
+		}
+	} else if aok != bok {
+		return aok // a version beats a non-version name
+	}
+	return a.ID > b.ID
+}
+
+type semver struct {
+	nums []int
+	pre  string
+}
+
+// parseSemver reads "v1.2.3", "1.2", "v2.0.0-rc1"; build metadata after "+" is ignored.
+func parseSemver(tag string) (semver, bool) {
+	t := strings.TrimPrefix(strings.TrimPrefix(tag, "v"), "V")
+	t, _, _ = strings.Cut(t, "+")
+	core, pre, _ := strings.Cut(t, "-")
+	parts := strings.Split(core, ".")
+	if len(parts) == 0 || len(parts) > 4 {
+		return semver{}, false
+	}
+	v := semver{pre: pre}
+	for _, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			return semver{}, false
+		}
+		v.nums = append(v.nums, n)
+	}
+	return v, true
+}
+
+func compareSemver(a, b semver) int {
+	for i := 0; i < max(len(a.nums), len(b.nums)); i++ {
+		var x, y int
+		if i < len(a.nums) {
+			x = a.nums[i]
+		}
+		if i < len(b.nums) {
+			y = b.nums[i]
+		}
+		if x != y {
+			if x > y {
+				return 1
+			}
+			return -1
+		}
+	}
+	switch {
+	case a.pre == b.pre:
+		return 0
+	case a.pre == "": // a release is newer than its pre-releases
+		return 1
+	case b.pre == "":
+		return -1
+	case a.pre > b.pre:
+		return 1
+	}
+	return -1
+}
