@@ -1,0 +1,195 @@
+package forgetest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+)
+
+// GitLabToken is the API token the fake GitLab accepts.
+const GitLabToken = "glpat-forgetest"
+
+// GitLab is a fake GitLab REST API (v4). It checks the token on every request and the body of
+// every commit status against GitLab's rules (state required and one of pending, running,
+// success, failed, canceled), keeps statuses as GitLab's state machine does (posting the state
+// a status has answers 400 "Cannot transition status…"; with Strict, pending → success or
+// failed does too, as some GitLab versions answer), keeps notes and award emoji, and records
+// every call.
+type GitLab struct {
+	*httptest.Server
+	recorder
+	t testing.TB
+
+	mu       sync.Mutex
+	Strict   bool
+	statuses map[statusKey]string
+	members  map[string]int    // "project user" → access level
+	files    map[string][]byte // "project@ref:path"
+	notes    []map[string]any
+	emoji    []map[string]any
+	nextID   int64
+}
+
+// statusKey is what GitLab keys a commit status by.
+type statusKey struct{ project, sha, ref, name string }
+
+// NewGitLab starts a fake GitLab; it stops when the test ends.
+func NewGitLab(t testing.TB) *GitLab {
+	t.Helper()
+	g := &GitLab{t: t, statuses: map[statusKey]string{}, members: map[string]int{}, files: map[string][]byte{}, nextID: 5000}
+	g.Server = httptest.NewServer(http.HandlerFunc(g.serve))
+	t.Cleanup(g.Close)
+	return g
+}
+
+// SetMember gives user (by id) access level in project (by id): 10 guest, 20 reporter,
+// 30 developer, 40 maintainer, 50 owner.
+func (g *GitLab) SetMember(project, user int64, level int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.members[fmt.Sprint(project, " ", user)] = level
+}
+
+// SetFile makes path readable at ref in project.
+func (g *GitLab) SetFile(project int64, ref, path string, data []byte) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.files[fmt.Sprint(project, "@", ref, ":", path)] = data
+}
+
+// Status returns the state of the status name on sha (any ref), or "".
+func (g *GitLab) Status(project int64, sha, name string) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for k, v := range g.statuses {
+		if k.project == strconv.FormatInt(project, 10) && k.sha == sha && k.name == name {
+			return v
+		}
+	}
+	return ""
+}
+
+// Notes returns the notes created, in order.
+func (g *GitLab) Notes() []map[string]any {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]map[string]any(nil), g.notes...)
+}
+
+// Emoji returns the award emoji created, in order.
+func (g *GitLab) Emoji() []map[string]any {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]map[string]any(nil), g.emoji...)
+}
+
+var (
+	glStatus = regexp.MustCompile(`^/api/v4/projects/([^/]+)/statuses/([0-9a-f]+)$`)
+	glNotes  = regexp.MustCompile(`^/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes$`)
+	glEmoji  = regexp.MustCompile(`^/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes/(\d+)/award_emoji$`)
+	glMember = regexp.MustCompile(`^/api/v4/projects/([^/]+)/members/all/(\d+)$`)
+	glFile   = regexp.MustCompile(`^/api/v4/projects/([^/]+)/repository/files/(.+)/raw$`)
+)
+
+// GitLab's state machine events, for its error messages.
+var glEvent = map[string]string{"pending": "enqueue", "running": "run", "success": "success", "failed": "drop", "canceled": "cancel"}
+
+func (g *GitLab) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	call := Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Auth: r.Header.Get("PRIVATE-TOKEN"), Body: body}
+	status, resp := g.answer(r, call)
+	call.Status = status
+	g.add(call)
+	if raw, ok := resp.([]byte); ok {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(status)
+		_, _ = w.Write(raw)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+func (g *GitLab) answer(r *http.Request, c Call) (int, any) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c.Auth != GitLabToken {
+		g.t.Errorf("fake GitLab: %s with PRIVATE-TOKEN %q", c, c.Auth)
+		return http.StatusUnauthorized, map[string]any{"message": "401 Unauthorized"}
+	}
+	var req map[string]any
+	if len(c.Body) > 0 {
+		if err := json.Unmarshal(c.Body, &req); err != nil {
+			g.t.Errorf("fake GitLab: %s: body is no JSON: %s", c, c.Body)
+			return http.StatusBadRequest, map[string]any{"message": "bad JSON"}
+		}
+	}
+	switch {
+	case c.Method == "POST" && glStatus.MatchString(c.Path):
+		m := glStatus.FindStringSubmatch(c.Path)
+		state, _ := req["state"].(string)
+		if _, ok := glEvent[state]; !ok {
+			g.t.Errorf("fake GitLab: %s: state %q is not one of pending, running, success, failed, canceled", c, state)
+			return http.StatusBadRequest, map[string]any{"error": "state does not have a valid value"}
+		}
+		name, _ := req["name"].(string)
+		if name == "" {
+			name = "default"
+		}
+		ref, _ := req["ref"].(string)
+		key := statusKey{m[1], m[2], ref, name}
+		from := g.statuses[key]
+		refused := from == state ||
+			slices.Contains([]string{"success", "failed", "canceled"}, from) && state == "running" ||
+			g.Strict && from == "pending" && (state == "success" || state == "failed")
+		if refused {
+			ev := glEvent[state]
+			return http.StatusBadRequest, map[string]any{"message": fmt.Sprintf(
+				"Cannot transition status via :%s from :%s (Reason(s): Status cannot transition via \"%s\")", ev, from, ev)}
+		}
+		g.statuses[key] = state
+		g.nextID++
+		return http.StatusCreated, map[string]any{"id": g.nextID, "sha": m[2], "status": state, "name": name, "ref": ref}
+	case c.Method == "POST" && glNotes.MatchString(c.Path):
+		if b, _ := req["body"].(string); b == "" {
+			g.t.Errorf("fake GitLab: %s without body", c)
+			return http.StatusBadRequest, map[string]any{"error": "body is missing"}
+		}
+		g.nextID++
+		req["id"] = g.nextID
+		req["mr"], _ = strconv.Atoi(glNotes.FindStringSubmatch(c.Path)[2])
+		g.notes = append(g.notes, req)
+		return http.StatusCreated, req
+	case c.Method == "POST" && glEmoji.MatchString(c.Path):
+		g.nextID++
+		req["id"] = g.nextID
+		req["note_id"], _ = strconv.ParseInt(glEmoji.FindStringSubmatch(c.Path)[3], 10, 64)
+		g.emoji = append(g.emoji, req)
+		return http.StatusCreated, req
+	case c.Method == "GET" && glMember.MatchString(c.Path):
+		m := glMember.FindStringSubmatch(c.Path)
+		level, ok := g.members[m[1]+" "+m[2]]
+		if !ok {
+			return http.StatusNotFound, map[string]any{"message": "404 Not found"}
+		}
+		id, _ := strconv.ParseInt(m[2], 10, 64)
+		return http.StatusOK, map[string]any{"id": id, "access_level": level}
+	case c.Method == "GET" && glFile.MatchString(c.Path):
+		m := glFile.FindStringSubmatch(c.Path)
+		data, ok := g.files[m[1]+"@"+r.URL.Query().Get("ref")+":"+m[2]]
+		if !ok {
+			return http.StatusNotFound, map[string]any{"message": "404 File Not Found"}
+		}
+		return http.StatusOK, data
+	}
+	g.t.Errorf("fake GitLab: no route for %s", c)
+	return http.StatusNotFound, map[string]any{"message": "404 Not found"}
+}

@@ -1,0 +1,132 @@
+package gitlab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/openwrt-ppa/openwrt-ppa/forge"
+)
+
+// Config sets up the GitLab client.
+type Config struct {
+	URL   string // GitLab's root (https://gitlab.com); /api/v4 is added
+	Token string // a project, group or bot token with api scope, Developer or more
+	// Transport carries every request; nil means http.DefaultTransport.
+	Transport http.RoundTripper
+	Timeout   time.Duration // per request; 0 means 30 s
+	// RetryWaitMin/Max bound client-go's backoff on 429 and 5xx; 0 keeps its defaults.
+	RetryWaitMin, RetryWaitMax time.Duration
+	Logger                     *slog.Logger
+}
+
+// Client is the GitLab driver: commit statuses, merge request notes and award emoji, member
+// access levels and raw files, through client-go (which retries 429 and 5xx answers with
+// backoff). Safe for concurrent use.
+type Client struct {
+	api *gl.Client
+	log *slog.Logger
+}
+
+var _ forge.Forge = (*Client)(nil)
+
+// New returns a Client.
+func New(cfg Config) (*Client, error) {
+	if cfg.URL == "" || cfg.Token == "" {
+		return nil, errors.New("gitlab: set OPENWRT_PPA_GITLAB_URL and OPENWRT_PPA_GITLAB_TOKEN (a token with api scope)")
+	}
+	if cfg.Transport == nil {
+		cfg.Transport = http.DefaultTransport
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	opts := []gl.ClientOptionFunc{
+		gl.WithBaseURL(strings.TrimRight(cfg.URL, "/")),
+		gl.WithHTTPClient(&http.Client{Transport: cfg.Transport, Timeout: cfg.Timeout}),
+		gl.WithUserAgent("openwrt-ppa"),
+	}
+	if cfg.RetryWaitMin > 0 && cfg.RetryWaitMax > 0 {
+		opts = append(opts, gl.WithCustomRetryWaitMinMax(cfg.RetryWaitMin, cfg.RetryWaitMax))
+	}
+	api, err := gl.NewClient(cfg.Token, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("gitlab: URL %q: %w", cfg.URL, err)
+	}
+	return &Client{api: api, log: cfg.Logger}, nil
+}
+
+// Name is forge.GitLab.
+func (c *Client) Name() forge.Name { return forge.GitLab }
+
+// pid is the project's numeric id, or its path when the id is not known.
+func pid(r forge.Repo) any {
+	if r.ID != 0 {
+		return r.ID
+	}
+	return r.FullName()
+}
+
+// status reports the HTTP status of a client-go error, or 0.
+func status(resp *gl.Response, err error) int {
+	if resp != nil && resp.Response != nil {
+		return resp.StatusCode
+	}
+	if er, ok := errors.AsType[*gl.ErrorResponse](err); ok && er.Response != nil {
+		return er.Response.StatusCode
+	}
+	return 0
+}
+
+// ReadFile reads path at sha; 404 is found=false.
+func (c *Client) ReadFile(ctx context.Context, repo forge.Repo, sha, path string) ([]byte, bool, error) {
+	data, resp, err := c.api.RepositoryFiles.GetRawFile(pid(repo), path, &gl.GetRawFileOptions{Ref: &sha}, gl.WithContext(ctx))
+	if status(resp, err) == http.StatusNotFound {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("gitlab: reading %s at %.12s in %s: %w", path, sha, repo.FullName(), err)
+	}
+	return data, true, nil
+}
+
+// Pull returns the merge request's current head.
+func (c *Client) Pull(ctx context.Context, repo forge.Repo, number int) (forge.Pull, error) {
+	mr, _, err := c.api.MergeRequests.GetMergeRequest(pid(repo), int64(number), nil, gl.WithContext(ctx))
+	if err != nil {
+		return forge.Pull{}, fmt.Errorf("gitlab: reading merge request !%d of %s: %w", number, repo.FullName(), err)
+	}
+	return forge.Pull{
+		Number:   int(mr.IID),
+		BaseRef:  mr.TargetBranch,
+		HeadRef:  mr.SourceBranch,
+		HeadSHA:  mr.SHA,
+		FromFork: mr.SourceProjectID != mr.TargetProjectID,
+		Merged:   mr.State == "merged",
+	}, nil
+}
+
+// CanTrigger: the member's access level in the project, inherited from groups included, is
+// Developer or higher. A non-member (404) may not.
+func (c *Client) CanTrigger(ctx context.Context, repo forge.Repo, user forge.User) (bool, error) {
+	if user.ID == 0 {
+		return false, nil
+	}
+	m, resp, err := c.api.ProjectMembers.GetInheritedProjectMember(pid(repo), user.ID, gl.WithContext(ctx))
+	if status(resp, err) == http.StatusNotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("gitlab: asking %s's access level in %s: %w", user.Login, repo.FullName(), err)
+	}
+	return m.AccessLevel >= gl.DeveloperPermissions, nil
+}
