@@ -19,8 +19,8 @@ import (
 
 // Errors the implementations return, wrapped; test them with errors.Is.
 var (
-	// ErrLeaseLost: the lease is no longer the worker's — it ran out and another worker took
-	// the job, the job was handed back, acknowledged or removed. Stop working on it.
+	// ErrLeaseLost: the lease is no longer the worker's — it ran out (another worker may have
+	// taken the job), or the job was handed back, acknowledged or removed. Stop working on it.
 	ErrLeaseLost = errors.New("lease lost")
 	// ErrNotFound: the job is not in the queue (never enqueued, or acknowledged or removed).
 	ErrNotFound = errors.New("job not in queue")
@@ -41,7 +41,7 @@ type Queue interface {
 	// ran out, and jobs handed back, are at the front in enqueue order.
 	Dequeue(ctx context.Context, worker string) (Lease, error)
 	// Extend renews the lease for another visibility timeout and returns it renewed, or
-	// ErrLeaseLost.
+	// ErrLeaseLost — also when the lease ran out, even if no other worker took the job yet.
 	Extend(ctx context.Context, l Lease) (Lease, error)
 	// Ack removes the finished job from the queue. It is idempotent: acknowledging a job that
 	// is gone already is not an error. It succeeds even if the lease was lost meanwhile — the

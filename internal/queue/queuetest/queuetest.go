@@ -202,6 +202,16 @@ var tests = []test{
 		}
 		wantLen(t, q, 0)
 	}},
+	{"a lease that ran out cannot be extended even before another worker claims it", func(t *testing.T, q queue.Queue) {
+		enqueue(t, q, "a")
+		l := dequeue(t, q, "w1")
+		time.Sleep(visibility + 100*time.Millisecond)
+		if _, err := q.Extend(t.Context(), l); !errors.Is(err, queue.ErrLeaseLost) {
+			t.Fatalf("Extend after the lease ran out = %v, want ErrLeaseLost", err)
+		}
+		wantLen(t, q, 1)
+		wantPositions(t, q, map[string]int{"a": 1})
+	}},
 	{"extending keeps the job from other workers", func(t *testing.T, q queue.Queue) {
 		enqueue(t, q, "a")
 		l := dequeue(t, q, "w1")

@@ -169,9 +169,10 @@ func (q *Queue) Extend(ctx context.Context, l queue.Lease) (queue.Lease, error) 
 	if err != nil {
 		return l, err
 	}
-	expires := time.Now().Add(q.opts.Visibility)
-	if err := q.update(ctx, l, `UPDATE queue SET lease_until = ? WHERE seq = ? AND attempts = ? AND worker = ? AND lease_until != 0`,
-		expires.UnixNano(), seq, attempt, l.Worker); err != nil {
+	now := time.Now()
+	expires := now.Add(q.opts.Visibility)
+	if err := q.update(ctx, l, `UPDATE queue SET lease_until = ? WHERE seq = ? AND attempts = ? AND worker = ? AND lease_until >= ?`,
+		expires.UnixNano(), seq, attempt, l.Worker, now.UnixNano()); err != nil {
 		return l, err
 	}
 	l.Expires = expires
@@ -184,8 +185,8 @@ func (q *Queue) Nack(ctx context.Context, l queue.Lease) error {
 	if err != nil {
 		return err
 	}
-	if err := q.update(ctx, l, `UPDATE queue SET lease_until = 0, worker = '' WHERE seq = ? AND attempts = ? AND worker = ? AND lease_until != 0`,
-		seq, attempt, l.Worker); err != nil {
+	if err := q.update(ctx, l, `UPDATE queue SET lease_until = 0, worker = '' WHERE seq = ? AND attempts = ? AND worker = ? AND lease_until >= ?`,
+		seq, attempt, l.Worker, time.Now().UnixNano()); err != nil {
 		return err
 	}
 	q.signal()
