@@ -1,0 +1,183 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
+)
+
+// fakeFeeds is a FeedLister over a fixed set of feeds.
+type fakeFeeds struct {
+	feeds map[int64][]Feed                   // by repository ID
+	pkgs  map[string][]Package               // by feedKey
+	keys  map[int64]map[store.KeyKind]string // fingerprints
+}
+
+func feedKey(repoID int64, ref store.Ref, series, arch string) string {
+	return fmt.Sprintf("%d|%s|%s|%s", repoID, ref, series, arch)
+}
+
+func (f *fakeFeeds) add(repoID int64, ref store.Ref, series, arch string, updated time.Time, pkgs ...Package) {
+	if f.feeds == nil {
+		f.feeds, f.pkgs, f.keys = map[int64][]Feed{}, map[string][]Package{}, map[int64]map[store.KeyKind]string{}
+	}
+	f.feeds[repoID] = append(f.feeds[repoID], Feed{Ref: ref, Series: series, Arch: arch, Packages: len(pkgs), Updated: updated})
+	f.pkgs[feedKey(repoID, ref, series, arch)] = pkgs
+}
+
+func (f *fakeFeeds) Feeds(ctx context.Context, repo store.Repository) ([]Feed, error) {
+	return slices.Clone(f.feeds[repo.ID]), ctx.Err()
+}
+
+func (f *fakeFeeds) Packages(ctx context.Context, repo store.Repository, ref store.Ref, series, arch string) ([]Package, error) {
+	p, ok := f.pkgs[feedKey(repo.ID, ref, series, arch)]
+	if !ok {
+		return nil, fmt.Errorf("feed %s %s/%s: %w", ref, series, arch, store.ErrNotFound)
+	}
+	return p, ctx.Err()
+}
+
+func (f *fakeFeeds) KeyFingerprint(ctx context.Context, repo store.Repository, kind store.KeyKind) (string, error) {
+	return f.keys[repo.ID][kind], ctx.Err()
+}
+
+// fakeAuth grants write (and read) to the listed forge users per repository path.
+type fakeAuth struct {
+	mu      sync.Mutex
+	writers map[string][]string // repo path → "forge:login"
+	fail    bool                // the forge cannot be asked
+	asked   int
+}
+
+func (a *fakeAuth) CanWrite(ctx context.Context, repo store.Repository, u User) (bool, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.asked++
+	if a.fail {
+		return false, fmt.Errorf("forge down")
+	}
+	return slices.Contains(a.writers[repo.Path()], u.Forge+":"+u.Login), ctx.Err()
+}
+
+func (a *fakeAuth) CanRead(ctx context.Context, repo store.Repository, u User) (bool, error) {
+	return a.CanWrite(ctx, repo, u)
+}
+
+// fakeRebuilder makes a forced build with one queued job per series/arch of the ref's latest
+// build, as the service would.
+type fakeRebuilder struct {
+	st    store.Store
+	mu    sync.Mutex
+	calls []string
+	err   error
+}
+
+func (f *fakeRebuilder) Rebuild(ctx context.Context, repoID int64, ref store.Ref, actor string) (int64, error) {
+	f.mu.Lock()
+	f.calls = append(f.calls, fmt.Sprintf("%d %s %s", repoID, ref, actor))
+	err := f.err
+	f.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	prev, err := f.st.LatestBuild(ctx, repoID, ref)
+	if err != nil {
+		return 0, fmt.Errorf("no build of %s to repeat: %w", ref, err)
+	}
+	b, err := f.st.CreateBuild(ctx, store.Build{RepoID: repoID, CommitSHA: prev.CommitSHA, Ref: ref,
+		Trigger: store.TriggerRerun, Actor: actor, Forced: true, Status: store.StatusQueued})
+	if err != nil {
+		return 0, err
+	}
+	old, err := f.st.JobsOfBuild(ctx, prev.ID)
+	if err != nil {
+		return 0, err
+	}
+	var jobs []store.Job
+	for _, j := range old {
+		jobs = append(jobs, store.Job{BuildID: b.ID, Series: j.Series, Arch: j.Arch, Image: j.Image, Status: store.StatusQueued})
+	}
+	if len(jobs) > 0 {
+		if _, err := f.st.CreateJobs(ctx, jobs); err != nil {
+			return 0, err
+		}
+	}
+	return b.ID, nil
+}
+
+// memLogs is an in-process store.LogStream: offsets are line numbers.
+type memLogs struct {
+	mu      sync.Mutex
+	lines   map[string][]store.LogLine
+	done    map[string]bool
+	changed chan struct{} // closed and replaced on every change
+}
+
+func newMemLogs() *memLogs {
+	return &memLogs{lines: map[string][]store.LogLine{}, done: map[string]bool{}, changed: make(chan struct{})}
+}
+
+func (m *memLogs) Append(ctx context.Context, stream string, lines ...string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, l := range lines {
+		n := len(m.lines[stream]) + 1
+		m.lines[stream] = append(m.lines[stream], store.LogLine{Offset: strconv.Itoa(n), Time: time.Now(), Text: l})
+	}
+	close(m.changed)
+	m.changed = make(chan struct{})
+	return nil
+}
+
+func (m *memLogs) Finish(ctx context.Context, stream string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.done[stream] = true
+	close(m.changed)
+	m.changed = make(chan struct{})
+	return nil
+}
+
+func (m *memLogs) Read(ctx context.Context, stream, after string, max int) (store.LogChunk, error) {
+	if max <= 0 {
+		max = 1000
+	}
+	from := 0
+	if after != "" {
+		n, err := strconv.Atoi(after)
+		if err != nil {
+			return store.LogChunk{}, fmt.Errorf("bad offset %q", after)
+		}
+		from = n
+	}
+	for {
+		m.mu.Lock()
+		all, done, ch := m.lines[stream], m.done[stream], m.changed
+		m.mu.Unlock()
+		if from < len(all) {
+			got := all[from:min(len(all), from+max)]
+			next := got[len(got)-1].Offset
+			return store.LogChunk{Lines: slices.Clone(got), Next: next, Done: done && from+len(got) == len(all)}, nil
+		}
+		if done {
+			return store.LogChunk{Next: after, Done: true}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return store.LogChunk{}, fmt.Errorf("reading %s: %w", stream, ctx.Err())
+		case <-ch:
+		}
+	}
+}
+
+var (
+	_ FeedLister      = (*fakeFeeds)(nil)
+	_ Authorizer      = (*fakeAuth)(nil)
+	_ Rebuilder       = (*fakeRebuilder)(nil)
+	_ store.LogStream = (*memLogs)(nil)
+)

@@ -1,0 +1,116 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
+)
+
+// listingData is a feed folder as a browser sees it.
+type listingData struct {
+	Repo     store.Repository
+	Ref      store.Ref
+	Series   string
+	Arch     string
+	Crumbs   []crumb
+	Folders  []crumb   // sub-folders (series, arches) of a ref or series folder
+	Packages []Package // the packages of an arch folder
+	Files    []crumb   // the index files of an arch folder
+	FeedLine string
+	Folder   string // the arch folder's path, with its slash: package links are absolute
+	RepoPath string
+}
+
+type crumb struct{ Name, Path string }
+
+// wantsListing: a browser (Accept: text/html) asking for a folder gets a readable page; routers
+// (opkg's uclient-fetch sends no Accept) and scripts get the feed server's plain files.
+func wantsListing(r *http.Request) bool {
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// feedPath takes every path below a repository that the /-/ pages do not: feed folders for
+// browsers become listings, everything else goes to the feed file server.
+func (h *Handler) feedPath(w http.ResponseWriter, r *http.Request) {
+	segs := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
+	loc, ok := parseFeedLocation(segs[2:])
+	listable := ok && loc.File == "" && wantsListing(r) && !(loc.Ref.Kind == store.RefTag && loc.Ref.Name == "" && loc.Series == "")
+	if !listable {
+		if h.opt.FeedFiles == nil || !ok && segs[2] != "-" {
+			h.notFound(w, r)
+			return
+		}
+		h.opt.FeedFiles.ServeHTTP(w, r)
+		return
+	}
+	a, found := h.pageRepo(w, r)
+	if !found {
+		return
+	}
+	h.listing(w, r, a.Repo, loc)
+}
+
+// listing renders one feed folder: a ref's series, a series' arches, or an arch's packages.
+func (h *Handler) listing(w http.ResponseWriter, r *http.Request, repo store.Repository, loc feedLocation) {
+	d := listingData{Repo: repo, Ref: loc.Ref, Series: loc.Series, Arch: loc.Arch, RepoPath: RepoPath(repo)}
+	refName := refLabel(loc.Ref)
+	if loc.Ref.Kind == store.RefTag && loc.Ref.Name == "" {
+		refName = "latest tag"
+	}
+	d.Crumbs = []crumb{{repo.Path(), RepoPath(repo)}, {refName, FeedPath(repo, loc.Ref, "", "")}}
+	nothing := func() {
+		h.errorPage(w, r, http.StatusNotFound, "Feed not found",
+			"Nothing is published at "+r.URL.Path+".",
+			"Pick a feed on the repository page; a branch gets feeds once a build of it succeeded.")
+	}
+	if loc.Arch == "" {
+		feeds, err := h.opt.Feeds.Feeds(r.Context(), repo)
+		if err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+		for _, f := range feeds {
+			if f.Ref != loc.Ref || loc.Series != "" && f.Series != loc.Series {
+				continue
+			}
+			c := crumb{f.Series + "/", FeedPath(repo, loc.Ref, f.Series, "")}
+			if loc.Series != "" {
+				c = crumb{f.Arch + "/", FeedPath(repo, loc.Ref, f.Series, f.Arch)}
+			}
+			if !slices.Contains(d.Folders, c) {
+				d.Folders = append(d.Folders, c)
+			}
+		}
+		if len(d.Folders) == 0 {
+			nothing()
+			return
+		}
+		slices.SortFunc(d.Folders, func(x, y crumb) int { return strings.Compare(x.Name, y.Name) })
+		if loc.Series != "" {
+			d.Crumbs = append(d.Crumbs, crumb{loc.Series, FeedPath(repo, loc.Ref, loc.Series, "")})
+		}
+		h.render(w, r, http.StatusOK, "listing", "Feed "+repo.Path()+" "+refName, d)
+		return
+	}
+	pkgs, err := h.opt.Feeds.Packages(r.Context(), repo, loc.Ref, loc.Series, loc.Arch)
+	if errors.Is(err, store.ErrNotFound) {
+		nothing()
+		return
+	}
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	folder := FeedPath(repo, loc.Ref, loc.Series, loc.Arch)
+	d.Crumbs = append(d.Crumbs, crumb{loc.Series, FeedPath(repo, loc.Ref, loc.Series, "")}, crumb{loc.Arch, folder})
+	d.Packages, d.Folder = pkgs, folder
+	for _, f := range []string{"Packages", "Packages.gz", "Packages.sig", "Packages.manifest", "index.json"} {
+		d.Files = append(d.Files, crumb{f, folder + f})
+	}
+	d.FeedLine = "src/gz " + FeedName(repo) + " " + h.opt.PublicURL + strings.TrimSuffix(folder, "/")
+	h.render(w, r, http.StatusOK, "listing", "Feed "+repo.Path()+" "+refName+" "+loc.Series+"/"+loc.Arch, d)
+}
