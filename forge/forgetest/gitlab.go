@@ -32,6 +32,7 @@ type GitLab struct {
 	statuses map[statusKey]string
 	members  map[string]int    // "project user" → access level
 	files    map[string][]byte // "project@ref:path"
+	mrs      map[string]map[string]any
 	notes    []map[string]any
 	emoji    []map[string]any
 	nextID   int64
@@ -43,7 +44,7 @@ type statusKey struct{ project, sha, ref, name string }
 // NewGitLab starts a fake GitLab; it stops when the test ends.
 func NewGitLab(t testing.TB) *GitLab {
 	t.Helper()
-	g := &GitLab{t: t, statuses: map[statusKey]string{}, members: map[string]int{}, files: map[string][]byte{}, nextID: 5000}
+	g := &GitLab{t: t, statuses: map[statusKey]string{}, members: map[string]int{}, files: map[string][]byte{}, mrs: map[string]map[string]any{}, nextID: 5000}
 	g.Server = httptest.NewServer(http.HandlerFunc(g.serve))
 	t.Cleanup(g.Close)
 	return g
@@ -62,6 +63,14 @@ func (g *GitLab) SetFile(project int64, ref, path string, data []byte) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.files[fmt.Sprint(project, "@", ref, ":", path)] = data
+}
+
+// SetMergeRequest stores merge request iid of project with its head.
+func (g *GitLab) SetMergeRequest(project, iid int64, sha, source, target string, sourceProject int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.mrs[fmt.Sprint(project, "!", iid)] = map[string]any{"iid": iid, "sha": sha, "source_branch": source,
+		"target_branch": target, "source_project_id": sourceProject, "target_project_id": project, "state": "opened"}
 }
 
 // Status returns the state of the status name on sha (any ref), or "".
@@ -95,6 +104,7 @@ var (
 	glNotes  = regexp.MustCompile(`^/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes$`)
 	glEmoji  = regexp.MustCompile(`^/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes/(\d+)/award_emoji$`)
 	glMember = regexp.MustCompile(`^/api/v4/projects/([^/]+)/members/all/(\d+)$`)
+	glMR     = regexp.MustCompile(`^/api/v4/projects/([^/]+)/merge_requests/(\d+)$`)
 	glFile   = regexp.MustCompile(`^/api/v4/projects/([^/]+)/repository/files/(.+)/raw$`)
 )
 
@@ -182,6 +192,13 @@ func (g *GitLab) answer(r *http.Request, c Call) (int, any) {
 		}
 		id, _ := strconv.ParseInt(m[2], 10, 64)
 		return http.StatusOK, map[string]any{"id": id, "access_level": level}
+	case c.Method == "GET" && glMR.MatchString(c.Path):
+		m := glMR.FindStringSubmatch(c.Path)
+		mr, ok := g.mrs[m[1]+"!"+m[2]]
+		if !ok {
+			return http.StatusNotFound, map[string]any{"message": "404 Not found"}
+		}
+		return http.StatusOK, mr
 	case c.Method == "GET" && glFile.MatchString(c.Path):
 		m := glFile.FindStringSubmatch(c.Path)
 		data, ok := g.files[m[1]+"@"+r.URL.Query().Get("ref")+":"+m[2]]

@@ -255,3 +255,16 @@ func TestCheckLimits(t *testing.T) {
 		t.Errorf("a failed check offers no Rebuild action: %s", g.Calls()[1].Body)
 	}
 }
+
+func TestPull(t *testing.T) {
+	g := forgetest.NewGitHub(t)
+	g.AddInstallation("octo/pkgs", 7)
+	g.SetPull("octo/pkgs", 3, sha, "feature", "main", 99, repo.ID)
+	pr, err := newClient(t, g).Pull(context.Background(), repo, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.Number != 3 || pr.HeadSHA != sha || pr.HeadRef != "feature" || pr.BaseRef != "main" || !pr.FromFork {
+		t.Errorf("Pull = %+v", pr)
+	}
+}

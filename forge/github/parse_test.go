@@ -97,6 +97,7 @@ func TestParseFixtures(t *testing.T) {
 			h.Set(github.HeaderDelivery, "d-"+c.file)
 			h.Set("Content-Type", "application/json")
 			ev, err := github.Parse(h, body)
+			forgetest.Golden(t, c.file, ev, err)
 			if c.want.err != nil {
 				if !errors.Is(err, c.want.err) {
 					t.Fatalf("Parse = %+v, %v; want error %v", ev, err, c.want.err)

@@ -154,3 +154,16 @@ func TestReadFile(t *testing.T) {
 		t.Fatalf("missing file: ReadFile = %q, %v, %v; want no config and no error", data, found, err)
 	}
 }
+
+func TestPull(t *testing.T) {
+	g := forgetest.NewGitLab(t)
+	g.SetMergeRequest(15, 3, sha, "feature", "master", 99)
+	pr, err := newClient(t, g).Pull(context.Background(), repo, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.Number != 3 || pr.HeadSHA != sha || pr.HeadRef != "feature" || pr.BaseRef != "master" || !pr.FromFork {
+		t.Errorf("Pull = %+v", pr)
+	}
+	assertSequence(t, g.Sequence(), "GET /api/v4/projects/15/merge_requests/3")
+}

@@ -56,6 +56,7 @@ func TestParseFixtures(t *testing.T) {
 				t.Fatal(err)
 			}
 			ev, err := gitlab.Parse(headers(c.event, "uuid-"+c.file, ""), body)
+			forgetest.Golden(t, c.file, ev, err)
 			if c.want.err != nil {
 				if !errors.Is(err, c.want.err) {
 					t.Fatalf("Parse = %+v, %v; want error %v", ev, err, c.want.err)
