@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,29 +42,61 @@ func apiTable() []apiRoute {
 
 func (h *Handler) apiRoutes() *http.ServeMux {
 	m := http.NewServeMux()
+	// Routes are registered by path without a method, so that a path with the wrong method
+	// gets a JSON 405 naming the allowed ones instead of the catch-all 404.
+	byPath := map[string]map[string]apiRoute{}
+	var paths []string
 	for _, rt := range apiTable() {
-		m.HandleFunc(rt.Method+" "+apiPrefix+rt.Pattern, func(w http.ResponseWriter, r *http.Request) {
-			user, err := h.apiUser(r)
-			if err != nil {
-				apiError(w, http.StatusUnauthorized, "unauthorized", err.Error())
+		if byPath[rt.Pattern] == nil {
+			byPath[rt.Pattern] = map[string]apiRoute{}
+			paths = append(paths, rt.Pattern)
+		}
+		byPath[rt.Pattern][rt.Method] = rt
+	}
+	for _, p := range paths {
+		methods := byPath[p]
+		var allow []string
+		for m := range methods {
+			allow = append(allow, m)
+		}
+		slices.Sort(allow)
+		m.HandleFunc(apiPrefix+p, func(w http.ResponseWriter, r *http.Request) {
+			method := r.Method
+			if method == http.MethodHead {
+				method = http.MethodGet
+			}
+			rt, ok := methods[method]
+			if !ok {
+				w.Header().Set("Allow", strings.Join(allow, ", "))
+				apiError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here; use "+strings.Join(allow, " or "))
 				return
 			}
-			a := access{User: user}
-			if rt.NeedsRepo {
-				repo, lerr := h.resolveRepo(r, user)
-				if lerr != nil {
-					h.apiLookupError(w, r, lerr)
-					return
-				}
-				a.Repo = repo
-			}
-			rt.Handle(h, w, r, a)
+			h.serveAPI(w, r, rt)
 		})
 	}
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "not_found", "no API route "+r.Method+" "+r.URL.Path+"; see /api/v1/openapi.yaml")
 	})
 	return m
+}
+
+// serveAPI authenticates the caller, resolves the repository the route names, and runs it.
+func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, rt apiRoute) {
+	user, err := h.apiUser(r)
+	if err != nil {
+		apiError(w, http.StatusUnauthorized, "unauthorized", err.Error())
+		return
+	}
+	a := access{User: user}
+	if rt.NeedsRepo {
+		repo, lerr := h.resolveRepo(r, user)
+		if lerr != nil {
+			h.apiLookupError(w, r, lerr)
+			return
+		}
+		a.Repo = repo
+	}
+	rt.Handle(h, w, r, a)
 }
 
 // apiUser is who calls: the admin token, a session cookie (whose POSTs must carry the CSRF
