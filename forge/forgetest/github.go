@@ -48,6 +48,7 @@ type GitHub struct {
 	reactions     []map[string]any
 	nextID        int64
 	limited       map[string]int // "METHOD /path" → secondary rate limit answers still to give
+	tokenTTL      time.Duration
 }
 
 // NewGitHub starts a fake GitHub; it stops when the test ends. Its App key is PrivateKeyPEM.
@@ -72,6 +73,7 @@ func NewGitHub(t testing.TB) *GitHub {
 		checkRuns:     map[int64]map[string]any{},
 		limited:       map[string]int{},
 		nextID:        1000,
+		tokenTTL:      time.Hour,
 	}
 	g.Server = httptest.NewServer(http.HandlerFunc(g.serve))
 	t.Cleanup(g.Close)
@@ -114,6 +116,13 @@ func (g *GitHub) SetPull(fullName string, number int, headSHA, headRef, baseRef 
 		"head":   map[string]any{"sha": headSHA, "ref": headRef, "repo": map[string]any{"id": headRepoID}},
 		"base":   map[string]any{"ref": baseRef, "repo": map[string]any{"id": baseRepoID}},
 	}
+}
+
+// SetTokenTTL sets how long the installation tokens it issues live (GitHub: one hour).
+func (g *GitHub) SetTokenTTL(d time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.tokenTTL = d
 }
 
 // RateLimit makes the next n requests to method and path answer with GitHub's secondary rate
@@ -208,7 +217,7 @@ func (g *GitHub) answer(r *http.Request, c Call) (int, any) {
 		g.nextID++
 		tok := fmt.Sprintf("ghs_fake%d", g.nextID)
 		g.tokens[tok] = id
-		return http.StatusCreated, map[string]any{"token": tok, "expires_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}
+		return http.StatusCreated, map[string]any{"token": tok, "expires_at": time.Now().Add(g.tokenTTL).UTC().Format(time.RFC3339)}
 	}
 	if m := reInstallation.FindStringSubmatch(c.Path); m != nil {
 		id, ok := g.installations[m[1]]

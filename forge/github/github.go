@@ -1,3 +1,6 @@
+// Package github is the GitHub App driver of forge: Webhook verifies (X-Hub-Signature-256)
+// and parses deliveries without I/O (parse.go, convert.go); Client reports check runs, replies,
+// reacts, reads files and permissions through go-github, authenticated by ghinstallation.
 package github
 
 import (

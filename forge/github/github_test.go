@@ -268,3 +268,26 @@ func TestPull(t *testing.T) {
 		t.Errorf("Pull = %+v", pr)
 	}
 }
+
+// The installation token is cached while it lives and bought again when it is about to expire
+// (ghinstallation renews a minute before).
+func TestInstallationTokenRefreshed(t *testing.T) {
+	g := forgetest.NewGitHub(t)
+	g.AddInstallation("octo/pkgs", 7)
+	g.SetTokenTTL(30 * time.Second)
+	c := newClient(t, g)
+	for range 2 {
+		if err := c.Reply(context.Background(), repo, 5, "hi"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	assertSequence(t, g.Sequence(),
+		"POST /app/installations/7/access_tokens",
+		"POST /repos/octo/pkgs/issues/5/comments",
+		"POST /app/installations/7/access_tokens",
+		"POST /repos/octo/pkgs/issues/5/comments",
+	)
+	if calls := g.Calls(); calls[1].Auth == calls[3].Auth {
+		t.Errorf("the second call reused the expiring token %q", calls[1].Auth)
+	}
+}

@@ -1,3 +1,6 @@
+// Package gitlab is the GitLab driver of forge: Webhook checks X-Gitlab-Token and parses
+// deliveries without I/O (parse.go, convert.go); Client sets commit statuses, writes merge
+// request notes and award emoji, and reads access levels and files through client-go.
 package gitlab
 
 import (
