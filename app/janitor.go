@@ -1,6 +1,7 @@
 package app
 
 import (
+	"time"
 	"context"
 	"errors"
 	"fmt"
@@ -77,4 +78,63 @@ func (s *Service) RemoveExpiredPRFeeds(ctx context.Context) (int, error) {
 		removed++
 	}
 	return removed, errors.Join(errs...)
+}
+
+// janitorEvery is how often expired pull request feeds and old logs are looked for.
+const janitorEvery = 10 * time.Minute
+
+// RunJanitor removes expired pull request feeds and old build logs until ctx ends.
+func (s *Service) RunJanitor(ctx context.Context) {
+	t := time.NewTicker(janitorEvery)
+	defer t.Stop()
+	for {
+		if n, err := s.RemoveExpiredPRFeeds(ctx); err != nil {
+			s.log.Warn("removing expired pull request feeds", "err", err)
+		} else if n > 0 {
+			s.log.Info("expired pull request feeds removed", "count", n)
+		}
+		if n, err := s.PruneLogs(ctx); err != nil {
+			s.log.Warn("pruning build logs", "err", err)
+		} else if n > 0 {
+			s.log.Info("old build logs removed", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// PruneLogs deletes the logs of builds older than the newest KeepBuilds of their ref, for every
+// repository, and returns how many it deleted.
+func (s *Service) PruneLogs(ctx context.Context) (int, error) {
+	if s.cfg.KeepBuilds <= 0 {
+		return 0, nil
+	}
+	repos, err := s.store.ListRepositories(ctx, store.RepositoryQuery{IncludeDisabled: true, Limit: 100000})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range repos {
+		jobs, err := s.store.ExpiredLogs(ctx, r.ID, s.cfg.KeepBuilds)
+		if err != nil {
+			return n, err
+		}
+		for _, j := range jobs {
+			// LogPath is made of numbers by jobLogPath; refuse anything else.
+			if strings.Contains(j.LogPath, "..") || filepath.IsAbs(j.LogPath) {
+				continue
+			}
+			if err := os.Remove(filepath.Join(s.logsPath(), j.LogPath)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return n, err
+			}
+			if _, err := s.store.UpdateJob(ctx, j.ID, func(sj *store.Job) error { sj.LogPath = ""; return nil }); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
 }

@@ -23,6 +23,7 @@ type Service struct {
 	forges    map[forge.Name]forge.Forge
 	catalogue *builder.Catalogue
 	feeds     FeedPublisher
+	keys      *KeyRing
 	log       *slog.Logger
 	metrics   *Metrics
 	now       func() time.Time
@@ -36,6 +37,7 @@ type Deps struct {
 	Forges    []forge.Forge
 	Catalogue *builder.Catalogue
 	Feeds     FeedPublisher
+	Keys      *KeyRing
 	Logger    *slog.Logger
 	Metrics   *Metrics
 	Now       func() time.Time
@@ -64,7 +66,7 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 	}
 	s := &Service{
 		cfg: cfg, store: d.Store, queue: d.Queue, forges: map[forge.Name]forge.Forge{},
-		catalogue: d.Catalogue, feeds: d.Feeds, log: d.Logger, metrics: d.Metrics, now: d.Now,
+		catalogue: d.Catalogue, feeds: d.Feeds, keys: d.Keys, log: d.Logger, metrics: d.Metrics, now: d.Now,
 		wake: make(chan struct{}, 1),
 	}
 	for _, f := range d.Forges {

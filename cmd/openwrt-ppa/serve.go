@@ -8,81 +8,73 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
-	"path/filepath"
-	"time"
 
-	"github.com/openwrt-ppa/openwrt-ppa/feeds"
+	"github.com/openwrt-ppa/openwrt-ppa/app"
 )
 
-// runServe serves DATA/feeds at the URL root. Later issues add the rest of the service.
+// runServe runs the whole service in this process: webhooks, the event loop, feeds, pages and
+// API, and (unless --workers 0) build jobs on the local Docker engine.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	data := fl.String("data", serveEnv("OPENWRT_PPA_DATA", "./data"), "data folder; its feeds/ subfolder is served at the URL root (env OPENWRT_PPA_DATA)")
-	listen := fl.String("listen", serveEnv("OPENWRT_PPA_LISTEN", "127.0.0.1:8080"), "address to listen on (env OPENWRT_PPA_LISTEN)")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: openwrt-ppa serve [--data DIR] [--listen ADDR]")
-		fmt.Fprintln(stderr, "\nServes the package feeds in DIR/feeds at the URL root: GET and HEAD, ranges, conditional")
-		fmt.Fprintln(stderr, "requests and a plain folder page. Stops cleanly on SIGINT or SIGTERM.")
-		fmt.Fprintln(stderr, "\nflags:")
-		fl.PrintDefaults()
-	}
-	if err := fl.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fl.NArg() != 0 {
-		fmt.Fprintln(stderr, "openwrt-ppa serve: unexpected arguments; see --help")
-		return 2
+	cfg, code, ok := parseServiceFlags("serve", args, stderr,
+		"usage: openwrt-ppa serve [flags]",
+		"Runs OpenWrt PPA: webhooks at /webhooks/github and /webhooks/gitlab, feeds at the URL root,",
+		"the web UI and the JSON API (/api/v1), /healthz, /readyz and /metrics, and build jobs on the",
+		"local Docker engine. Without --redis everything lives in DIR/db.sqlite: no other server is",
+		"needed. Every flag can also be set with the environment variable named in its description;",
+		"secrets can come from a file named by the variable plus _FILE.")
+	if !ok {
+		return code
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	root := filepath.Join(*data, "feeds")
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		fmt.Fprintf(stderr, "openwrt-ppa serve: creating %s: %v (check --data)\n", root, err)
-		return 1
-	}
-	h, err := feeds.NewHandler(root, log)
+	rt, err := app.Open(ctx, cfg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "openwrt-ppa serve: %v\n", err)
 		return 1
 	}
-	defer h.Close()
-	ln, err := net.Listen("tcp", *listen)
+	defer rt.Close()
+	if cfg.Workers > 0 {
+		if err := rt.OpenExecutor(ctx); err != nil {
+			// The service is still useful: it accepts webhooks and serves feeds, and jobs wait in
+			// the queue for a worker that has an engine.
+			log.Error("no builds in this process", "err", err)
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "openwrt-ppa serve: %v (choose another --listen address)\n", err)
 		return 1
 	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	fmt.Fprintf(stdout, "serving %s on http://%s/\n", root, ln.Addr())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	select {
-	case err := <-done:
+	fmt.Fprintf(stdout, "serving on http://%s/ (data in %s)\n", ln.Addr(), cfg.Data)
+	if err := rt.Serve(ctx, ln, webHandler(rt)); err != nil {
 		fmt.Fprintf(stderr, "openwrt-ppa serve: %v\n", err)
-		return 1
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil {
-		fmt.Fprintf(stderr, "openwrt-ppa serve: stopping: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func serveEnv(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
+// parseServiceFlags parses the flags and environment shared by serve and worker.
+func parseServiceFlags(name string, args []string, stderr io.Writer, usage ...string) (app.Config, int, bool) {
+	fl := flag.NewFlagSet(name, flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	var cfg app.Config
+	fl.Usage = func() {
+		for _, l := range usage {
+			fmt.Fprintln(stderr, l)
+		}
+		fmt.Fprintln(stderr, "\nflags:")
+		fl.PrintDefaults()
 	}
-	return def
+	if err := cfg.Parse(fl, args, os.LookupEnv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, 0, false
+		}
+		fmt.Fprintf(stderr, "openwrt-ppa %s: %v\n", name, err)
+		return cfg, 2, false
+	}
+	if fl.NArg() != 0 {
+		fmt.Fprintf(stderr, "openwrt-ppa %s: unexpected arguments %q; see --help\n", name, fl.Args())
+		return cfg, 2, false
+	}
+	return cfg, 0, true
 }

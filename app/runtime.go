@@ -1,0 +1,264 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/moby/moby/client"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/openwrt-ppa/openwrt-ppa/builder"
+	"github.com/openwrt-ppa/openwrt-ppa/builder/docker"
+	"github.com/openwrt-ppa/openwrt-ppa/feeds"
+	"github.com/openwrt-ppa/openwrt-ppa/forge"
+	"github.com/openwrt-ppa/openwrt-ppa/forge/github"
+	"github.com/openwrt-ppa/openwrt-ppa/forge/gitlab"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/queue"
+	qredis "github.com/openwrt-ppa/openwrt-ppa/internal/queue/redis"
+	qsqlite "github.com/openwrt-ppa/openwrt-ppa/internal/queue/sqlite"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store/inproc"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store/keyseal"
+	sredis "github.com/openwrt-ppa/openwrt-ppa/internal/store/redis"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store/sqlite"
+)
+
+// Runtime is a running service's parts, opened from a Config: what `serve` and `worker` run.
+type Runtime struct {
+	Config   Config
+	Service  *Service
+	Store    store.Store
+	Queue    queue.Queue
+	Logs     store.LogStream
+	Feeds    *feeds.Store
+	Keys     *KeyRing
+	Metrics  *Metrics
+	Hooks    Handlers
+	Executor builder.Executor // nil until OpenExecutor
+
+	log     *slog.Logger
+	closers []func() error
+}
+
+// Open prepares the data dir and opens the store, queue, feeds, keys and forges of cfg. It starts
+// nothing; Close releases what it opened.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Runtime, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	rt := &Runtime{Config: cfg, log: log}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = rt.Close()
+		}
+	}()
+	for _, d := range []struct {
+		path string
+		mode os.FileMode
+	}{{cfg.Data, 0o755}, {filepath.Join(cfg.Data, "feeds"), 0o755}, {filepath.Join(cfg.Data, "keys"), 0o700},
+		{filepath.Join(cfg.Data, "logs"), 0o755}, {filepath.Join(cfg.Data, "cache"), 0o755}} {
+		if err := os.MkdirAll(d.path, d.mode); err != nil {
+			return nil, fmt.Errorf("preparing the data dir: %w (give --data a folder this user can write)", err)
+		}
+	}
+	var locker store.Locker
+	var keyStore store.KeyStore
+	if cfg.Redis != "" {
+		opts, err := goredis.ParseURL(cfg.Redis)
+		if err != nil {
+			return nil, fmt.Errorf("--redis %q: %w (give a URL like redis://host:6379/0)", cfg.Redis, err)
+		}
+		rc := goredis.NewClient(opts)
+		rt.closers = append(rt.closers, rc.Close)
+		if err := rc.Ping(ctx).Err(); err != nil {
+			return nil, fmt.Errorf("reaching Redis at %s: %w (is it running? run it with appendonly yes)", opts.Addr, err)
+		}
+		kek, err := keyseal.ParseKey(cfg.KeyEncryptionKey.Reveal())
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", EnvName("key-encryption-key"), err)
+		}
+		sealer, err := keyseal.New(kek)
+		if err != nil {
+			return nil, err
+		}
+		st := sredis.New(rc, sredis.Options{Sealer: sealer})
+		rt.Store, keyStore = st, st
+		if rt.Queue, err = qredis.New(ctx, rc, qredis.Options{Visibility: cfg.VisibilityTime}); err != nil {
+			return nil, err
+		}
+		locker = sredis.NewLocker(rc, "")
+		rt.Logs = sredis.NewLogStream(rc, sredis.LogOptions{})
+	} else {
+		db, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "db.sqlite"))
+		if err != nil {
+			return nil, fmt.Errorf("opening the embedded store: %w", err)
+		}
+		rt.Store = db
+		if rt.Queue, err = qsqlite.New(ctx, db, qsqlite.Options{Visibility: cfg.VisibilityTime}); err != nil {
+			return nil, err
+		}
+		locker = inproc.NewLocker()
+		rt.Logs = inproc.NewLogStream(inproc.LogOptions{})
+	}
+	rt.closers = append(rt.closers, rt.Store.Close)
+
+	fs, err := feeds.OpenStore(filepath.Join(cfg.Data, "feeds"), feeds.StoreOptions{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	rt.Feeds = fs
+	rt.Keys = NewKeyRing(filepath.Join(cfg.Data, "keys"), keyStore)
+	rt.Metrics = NewMetrics(func() float64 {
+		n, err := rt.Queue.Len(context.Background())
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	})
+	forges, parsers, err := openForges(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	rt.Service, err = NewService(cfg, Deps{Store: rt.Store, Queue: rt.Queue, Forges: forges,
+		Feeds: &StorePublisher{Feeds: fs, Keys: rt.Keys, Locker: locker, Metrics: rt.Metrics},
+		Keys:  rt.Keys, Logger: log, Metrics: rt.Metrics})
+	if err != nil {
+		return nil, err
+	}
+	inbox := rt.Service.Inbox()
+	if p := parsers[forge.GitHub]; p != nil {
+		rt.Hooks.GitHubHook = forge.NewWebhookHandler(p, inbox, forge.WebhookConfig{Logger: log})
+	}
+	if p := parsers[forge.GitLab]; p != nil {
+		rt.Hooks.GitLabHook = forge.NewWebhookHandler(p, inbox, forge.WebhookConfig{Logger: log})
+	}
+	fh, err := feeds.NewHandler(fs.Root(), log)
+	if err != nil {
+		return nil, err
+	}
+	rt.closers = append(rt.closers, fh.Close)
+	rt.Hooks.Feeds = fh
+	rt.Hooks.Metrics = rt.Metrics.Handler()
+	ok = true
+	return rt, nil
+}
+
+// openForges makes the forge clients and webhook parsers cfg configures.
+func openForges(cfg Config, log *slog.Logger) ([]forge.Forge, map[forge.Name]forge.WebhookParser, error) {
+	var fs []forge.Forge
+	h := map[forge.Name]forge.WebhookParser{}
+	if cfg.GitHubAppID != 0 {
+		key, err := os.ReadFile(cfg.GitHubPrivateKeyFile)
+		if err != nil {
+			return nil, h, fmt.Errorf("reading the GitHub App's private key: %w (download it from the App's settings page)", err)
+		}
+		c, err := github.New(github.Config{AppID: cfg.GitHubAppID, PrivateKey: key, APIURL: cfg.GitHubAPIURL, Logger: log})
+		if err != nil {
+			return nil, h, err
+		}
+		wh, err := github.NewWebhook([]byte(cfg.GitHubWebhookSecret.Reveal()))
+		if err != nil {
+			return nil, h, err
+		}
+		fs = append(fs, c)
+		h[forge.GitHub] = wh
+	}
+	if cfg.GitLabToken != "" {
+		c, err := gitlab.New(gitlab.Config{URL: cfg.GitLabURL, Token: cfg.GitLabToken.Reveal(), Logger: log})
+		if err != nil {
+			return nil, h, err
+		}
+		wh, err := gitlab.NewWebhook([]byte(cfg.GitLabWebhookSecret.Reveal()))
+		if err != nil {
+			return nil, h, err
+		}
+		fs = append(fs, c)
+		h[forge.GitLab] = wh
+	}
+	return fs, h, nil
+}
+
+// OpenExecutor connects to the Docker engine (DOCKER_HOST or the local socket).
+func (rt *Runtime) OpenExecutor(ctx context.Context) error {
+	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return fmt.Errorf("connecting to Docker: %w", err)
+	}
+	if _, err := cli.Ping(ctx, client.PingOptions{}); err != nil {
+		cli.Close()
+		return fmt.Errorf("the Docker engine does not answer: %w (start dockerd, or run with --workers 0 to serve without building)", err)
+	}
+	rt.closers = append(rt.closers, cli.Close)
+	rt.Executor = docker.New(cli, docker.Options{Network: rt.Config.Network})
+	return nil
+}
+
+// Close releases everything Open opened, last first.
+func (rt *Runtime) Close() error {
+	var errs []error
+	for i := len(rt.closers) - 1; i >= 0; i-- {
+		errs = append(errs, rt.closers[i]())
+	}
+	rt.closers = nil
+	return errors.Join(errs...)
+}
+
+// WorkerID names this process's worker: host and pid.
+func WorkerID() string {
+	host, _ := os.Hostname()
+	return host + ":" + strconv.Itoa(os.Getpid())
+}
+
+// Serve runs the service until ctx ends: HTTP, the event loop, the janitor and (with workers)
+// build jobs. Shutdown stops taking work, lets running jobs finish within the grace period and
+// hands the rest back to the queue.
+func (rt *Runtime) Serve(ctx context.Context, ln net.Listener, web http.Handler) error {
+	h := rt.Hooks
+	h.Web = web
+	srv := &http.Server{Handler: rt.Service.Router(h), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(rt.log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	rt.log.Info("serving", "listen", ln.Addr().String(), "public_url", rt.Config.BaseURL(), "data", rt.Config.Data, "redis", rt.Config.Redis != "")
+
+	done := make(chan struct{})
+	go func() { _ = rt.Service.RunEvents(ctx); done <- struct{}{} }()
+	go func() { rt.Service.RunJanitor(ctx); done <- struct{}{} }()
+	workers := 0
+	if rt.Config.Workers > 0 && rt.Executor != nil {
+		w, err := NewWorker(rt.Service, WorkerDeps{Executor: rt.Executor, Logs: rt.Logs, ID: WorkerID()})
+		if err != nil {
+			return err
+		}
+		workers = 1
+		go func() { w.Run(ctx); done <- struct{}{} }()
+	}
+	var err error
+	select {
+	case err = <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		} else {
+			err = fmt.Errorf("serving HTTP on %s: %w", rt.Config.Listen, err)
+		}
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	if ctx.Err() != nil {
+		for i := 0; i < 2+workers; i++ {
+			<-done
+		}
+	}
+	return err
+}

@@ -1,0 +1,147 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/openwrt-ppa/openwrt-ppa/builder"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/queue"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
+)
+
+// Worker takes jobs off the queue and runs them: checkout, SDK container, publish, report. Any
+// number of workers, in any number of processes, can share one queue.
+type Worker struct {
+	svc      *Service
+	exec     builder.Executor
+	checkout *builder.Checkouter
+	logs     store.LogStream
+	id       string
+	slots    int
+}
+
+// WorkerDeps are a worker's parts beside the Service.
+type WorkerDeps struct {
+	Executor builder.Executor
+	Logs     store.LogStream
+	// ID names the worker in leases and in the jobs it runs; unique per process.
+	ID string
+}
+
+// NewWorker returns a worker running cfg.Workers jobs at once.
+func NewWorker(svc *Service, d WorkerDeps) (*Worker, error) {
+	if d.Executor == nil || d.Logs == nil {
+		return nil, errors.New("a worker needs an executor and a log stream")
+	}
+	if d.ID == "" {
+		return nil, errors.New("a worker needs an id")
+	}
+	slots := svc.cfg.Workers
+	if slots <= 0 {
+		slots = 1
+	}
+	return &Worker{svc: svc, exec: d.Executor, logs: d.Logs, id: d.ID, slots: slots,
+		checkout: &builder.Checkouter{CacheDir: svc.cachePath(), Logger: svc.log}}, nil
+}
+
+// Run takes jobs until ctx ends. Then it takes no more; running jobs get the configured grace
+// period to finish, after which they are stopped and handed back to the queue for another
+// worker. Run returns when every slot is idle.
+func (w *Worker) Run(ctx context.Context) {
+	// Jobs run under their own context, which outlives ctx by the grace period.
+	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopJobs()
+	go func() {
+		<-ctx.Done()
+		t := time.NewTimer(w.svc.cfg.ShutdownGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			stopJobs()
+		case <-jobsCtx.Done():
+		}
+	}()
+	var wg sync.WaitGroup
+	for i := 0; i < w.slots; i++ {
+		wg.Add(1)
+		go func(slot int) {
+			defer wg.Done()
+			w.slot(ctx, jobsCtx, fmt.Sprintf("%s/%d", w.id, slot))
+		}(i)
+	}
+	wg.Wait()
+}
+
+func (w *Worker) slot(ctx, jobsCtx context.Context, name string) {
+	for ctx.Err() == nil {
+		lease, err := w.svc.queue.Dequeue(ctx, name)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.svc.log.Error("taking a job from the queue; retrying", "worker", name, "err", err)
+				sleep(ctx, 2*time.Second)
+			}
+			continue
+		}
+		w.handle(jobsCtx, name, lease)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// handle runs one leased job while keeping its lease alive, then acknowledges it — or hands it
+// back when the worker is shutting down before the job could finish.
+func (w *Worker) handle(ctx context.Context, name string, lease queue.Lease) {
+	log := w.svc.log.With("worker", name, "job", lease.JobID, "attempt", lease.Attempt)
+	jobID, err := strconv.ParseInt(lease.JobID, 10, 64)
+	if err != nil {
+		log.Error("queue holds a job id that is no number; dropping it", "err", err)
+		_ = w.svc.queue.Ack(ctx, lease)
+		return
+	}
+	jobCtx, stop := queue.Heartbeat(ctx, w.svc.queue, lease, w.svc.visibility()/3)
+	handBack, err := w.RunJob(jobCtx, jobID, name)
+	lease = stop()
+	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	switch {
+	case handBack:
+		if nerr := w.svc.queue.Nack(bg, lease); nerr != nil {
+			log.Warn("handing a job back", "err", nerr)
+		}
+		log.Info("job handed back to the queue")
+		return
+	case errors.Is(context.Cause(jobCtx), queue.ErrLeaseLost):
+		// Another worker owns it now (or it was cancelled): its result is theirs to report.
+		log.Warn("lease lost; job left to its new owner", "err", context.Cause(jobCtx))
+		return
+	case err != nil:
+		log.Error("job failed to run", "err", err)
+	}
+	if aerr := w.svc.queue.Ack(bg, lease); aerr != nil {
+		log.Warn("acknowledging job", "err", aerr)
+	}
+}
+
+func (s *Service) visibility() time.Duration {
+	if s.cfg.VisibilityTime > 0 {
+		return s.cfg.VisibilityTime
+	}
+	return queue.DefaultVisibility
+}
+
+// logger returns the service's logger with a job's ids on every line.
+func (s *Service) jobLogger(j store.Job, b store.Build, repo store.Repository) *slog.Logger {
+	return s.log.With("job", j.ID, "build", b.ID, "repo", repo.Path(), "series", j.Series, "arch", j.Arch)
+}
