@@ -1,7 +1,6 @@
 package app
 
 import (
-	"time"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
