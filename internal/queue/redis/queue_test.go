@@ -111,3 +111,16 @@ func TestQueueSurvivesRedisRestart(t *testing.T) {
 		t.Fatalf("after restart Dequeue = %+v, %v; want b", l, err)
 	}
 }
+
+func BenchmarkQueue(b *testing.B) {
+	for _, fsync := range []string{"everysec", "always"} {
+		b.Run("appendfsync="+fsync, func(b *testing.B) {
+			srv := testenv.StartRedis(b, "--appendfsync", fsync)
+			q, err := New(context.Background(), client(b, srv.Addr), Options{Visibility: time.Minute})
+			if err != nil {
+				b.Fatal(err)
+			}
+			queuetest.Bench(b, q)
+		})
+	}
+}

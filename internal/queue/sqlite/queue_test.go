@@ -70,3 +70,9 @@ func TestJobsSurviveReopen(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkQueue(b *testing.B) {
+	db, q := open(b, filepath.Join(b.TempDir(), "db.sqlite"), time.Minute)
+	defer db.Close()
+	queuetest.Bench(b, q)
+}
