@@ -22,6 +22,21 @@ redis.call('SET', KEYS[2], ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
 return 1`)
 
+// eventRecord is an event as stored: the payload as bytes (base64 in the JSON), because it is
+// kept byte for byte and need not be JSON at all (a form-encoded delivery).
+type eventRecord struct {
+	store.Event
+	Payload []byte `json:"payload"`
+}
+
+func toRecord(e store.Event) eventRecord { return eventRecord{Event: e, Payload: e.Payload} }
+
+func fromRecord(r eventRecord) store.Event {
+	e := r.Event
+	e.Payload = r.Payload
+	return e
+}
+
 func eventMember(id int64) string { return fmt.Sprintf("%020d", id) }
 
 func (s *Store) eventZset(processed bool) string {
@@ -47,7 +62,7 @@ func (s *Store) AddEvent(ctx context.Context, e store.Event) (store.Event, error
 	e.ID = n
 	added, err := addEvent.Run(ctx, s.c,
 		[]string{s.key("event", "delivery"), s.key("event", e.ID), s.eventZset(e.Processed)},
-		forgeField(e.Forge, e.DeliveryID), e.ID, mustJSON(e), score(e.Received), eventMember(e.ID)).Int()
+		forgeField(e.Forge, e.DeliveryID), e.ID, mustJSON(toRecord(e)), score(e.Received), eventMember(e.ID)).Int()
 	if err != nil {
 		return store.Event{}, fmt.Errorf("storing %s delivery %s: %w", e.Forge, e.DeliveryID, err)
 	}
@@ -61,13 +76,14 @@ func (s *Store) AddEvent(ctx context.Context, e store.Event) (store.Event, error
 func (s *Store) MarkEventProcessed(ctx context.Context, id int64) error {
 	k := s.key("event", id)
 	return s.atomic(ctx, func(tx *goredis.Tx) error {
-		e, err := getJSON[store.Event](ctx, tx, k, fmt.Sprintf("event %d", id))
-		if err != nil || e.Processed {
+		r, err := getJSON[eventRecord](ctx, tx, k, fmt.Sprintf("event %d", id))
+		if err != nil || r.Processed {
 			return err
 		}
+		e := fromRecord(r)
 		e.Processed = true
 		_, err = tx.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-			p.Set(ctx, k, mustJSON(e), 0)
+			p.Set(ctx, k, mustJSON(toRecord(e)), 0)
 			p.ZRem(ctx, s.eventZset(false), eventMember(id))
 			p.ZAdd(ctx, s.eventZset(true), goredis.Z{Score: score(e.Received), Member: eventMember(id)})
 			return nil
@@ -89,7 +105,19 @@ func (s *Store) UnprocessedEvents(ctx context.Context, limit int) ([]store.Event
 	for i, m := range members {
 		keys[i] = s.key("event", id(m))
 	}
-	return mgetJSON[store.Event](ctx, s.c, keys)
+	return events(ctx, s, keys)
+}
+
+func events(ctx context.Context, s *Store, keys []string) ([]store.Event, error) {
+	rs, err := mgetJSON[eventRecord](ctx, s.c, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Event, len(rs))
+	for i, r := range rs {
+		out[i] = fromRecord(r)
+	}
+	return out, nil
 }
 
 // PruneEvents implements store.Store.
@@ -109,7 +137,7 @@ func (s *Store) PruneEvents(ctx context.Context, receivedBefore time.Time) (int,
 		for i, m := range members {
 			keys[i] = s.key("event", id(m))
 		}
-		evs, err := mgetJSON[store.Event](ctx, s.c, keys)
+		evs, err := events(ctx, s, keys)
 		if err != nil {
 			return pruned, err
 		}

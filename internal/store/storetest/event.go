@@ -3,6 +3,7 @@ package storetest
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -35,6 +36,25 @@ var eventTests = []test{
 		}
 		if len(un) != 2 || un[0].ID != e.ID || string(un[0].Payload) != string(payload) || un[0].Kind != "push" {
 			t.Fatalf("UnprocessedEvents = %+v, want d1 first with its payload byte for byte", un)
+		}
+	}},
+	{"event/payload kept byte for byte, JSON or not", func(t *testing.T, s store.Store) {
+		c := ctx(t)
+		for i, p := range []string{"{\n  \"zen\": \"Keep it logically awesome.\"\n}\n", "payload=%7B%22a%22%3A1%7D", ""} {
+			e, err := s.AddEvent(c, store.Event{Forge: "github", DeliveryID: fmt.Sprint("p", i), Kind: "ping", Payload: json.RawMessage(p)})
+			if err != nil {
+				t.Fatalf("payload %q: %v", p, err)
+			}
+			if err := s.MarkEventProcessed(c, e.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.AddEvent(c, store.Event{Forge: "github", DeliveryID: "last", Kind: "push", Payload: json.RawMessage("{ \"a\" : 1 }")}); err != nil {
+			t.Fatal(err)
+		}
+		un, err := s.UnprocessedEvents(c, 10)
+		if err != nil || len(un) != 1 || string(un[0].Payload) != `{ "a" : 1 }` {
+			t.Fatalf("UnprocessedEvents = %+v, %v; want the payload with its spaces", un, err)
 		}
 	}},
 	{"event/processed ones are not returned, and prune keeps unprocessed", func(t *testing.T, s store.Store) {
