@@ -69,3 +69,14 @@ func FuzzParseComment(f *testing.F) {
 		}
 	})
 }
+
+// Our own replies land as comments too (GitLab sends our notes back as Note Hooks): none of
+// them may read as a command, or the service would talk to itself.
+func TestRepliesAreNoCommands(t *testing.T) {
+	usage := forge.ParseComment("/rebuild now").Reply
+	for _, reply := range []string{forge.CommentHelp, usage, forge.RefusalReply("someone")} {
+		if r := forge.ParseComment(reply); !r.Nothing() {
+			t.Errorf("reply %q parses as %+v", reply, r)
+		}
+	}
+}

@@ -38,8 +38,8 @@ func TestSummaryFitsGitHub(t *testing.T) {
 		rows = append(rows, forge.PackageRow{Name: fmt.Sprintf("package-with-a-long-name-ünïcode-%d", i), Version: "1.0-1", Size: 1234})
 	}
 	s := forge.Summary(forge.SummaryInput{Packages: rows, LogURL: "https://x/log", FeedURL: "https://x/feed"})
-	if n := utf8.RuneCountInString(s); n > forge.MaxSummary {
-		t.Fatalf("summary has %d characters, over %d", n, forge.MaxSummary)
+	if n := len(s); n > forge.MaxSummary || !utf8.ValidString(s) {
+		t.Fatalf("summary has %d bytes, over %d (or is cut inside a character)", n, forge.MaxSummary)
 	}
 	if !strings.Contains(s, "more packages (see the build log)") || !strings.Contains(s, "[Feed](https://x/feed)") {
 		t.Errorf("cut summary lost its note or links: …%s", s[len(s)-300:])
@@ -47,8 +47,20 @@ func TestSummaryFitsGitHub(t *testing.T) {
 }
 
 func TestTruncate(t *testing.T) {
-	if got := forge.Truncate("héllo", 3); got != "hé…" {
-		t.Errorf("Truncate = %q", got)
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"héllo", 5, "h…"}, // never half of "é"
+		{"héllo", 6, "héllo"},
+		{"héllo wörld", 6, "hé…"},
+		{"héllo", 2, ""},
+		{"héllo", 100, "héllo"},
+	} {
+		if got := forge.Truncate(c.in, c.n); got != c.want || len(got) > c.n {
+			t.Errorf("Truncate(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
 	}
 	if got := forge.Truncate("abc", 3); got != "abc" {
 		t.Errorf("Truncate = %q", got)

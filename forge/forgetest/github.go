@@ -240,6 +240,10 @@ func (g *GitHub) answer(r *http.Request, c Call) (int, any) {
 	var req map[string]any
 	_ = json.Unmarshal(c.Body, &req)
 	switch {
+	case (c.Method == "POST" || c.Method == "PATCH") && strings.Contains(c.Path, "/check-runs") && outputTooBig(req):
+		// GitHub counts these limits in bytes, stricter than the description's characters.
+		g.t.Errorf("fake GitHub: %s: output summary or text over 65535 bytes", c)
+		return http.StatusUnprocessableEntity, map[string]any{"message": "summary exceeds a maximum bytesize of 65535"}
 	case c.Method == "POST" && reCheckRuns.MatchString(c.Path):
 		if req["status"] == "completed" && req["conclusion"] == nil {
 			g.t.Errorf("fake GitHub: %s: conclusion is required with status completed", c)
@@ -341,4 +345,11 @@ func (g *GitHub) checkJWT(auth string) error {
 		return fmt.Errorf("App JWT issued by %q, want the App id %d", claims.Issuer, GitHubAppID)
 	}
 	return nil
+}
+
+func outputTooBig(req map[string]any) bool {
+	out, _ := req["output"].(map[string]any)
+	s, _ := out["summary"].(string)
+	t, _ := out["text"].(string)
+	return len(s) > 65535 || len(t) > 65535
 }
