@@ -181,3 +181,42 @@ var (
 	_ Rebuilder       = (*fakeRebuilder)(nil)
 	_ store.LogStream = (*memLogs)(nil)
 )
+
+func (a *fakeAuth) setFail(fail bool) {
+	a.mu.Lock()
+	a.fail = fail
+	a.mu.Unlock()
+}
+
+func (f *fakeRebuilder) setErr(err error) {
+	f.mu.Lock()
+	f.err = err
+	f.mu.Unlock()
+}
+
+func (f *fakeRebuilder) callList() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+// clock is a settable time source; zero means the real time.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.t.IsZero() {
+		return time.Now()
+	}
+	return c.t
+}
+
+func (c *clock) set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}

@@ -35,6 +35,7 @@ type fixture struct {
 	reb    *fakeRebuilder
 	logs   *memLogs
 	forge  *fakeOAuth
+	clock  *clock
 	h      *Handler
 	srv    *httptest.Server
 	logDir string
@@ -65,6 +66,7 @@ func newFixture(t testing.TB) *fixture {
 			"bob/secret":     {"github:alice"},
 		}}}
 	fx.reb = &fakeRebuilder{st: st}
+	fx.clock = &clock{}
 	fx.forge = newFakeOAuth(t)
 	fx.seed(t)
 	fx.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fx.h.ServeHTTP(w, r) }))
@@ -77,7 +79,7 @@ func newFixture(t testing.TB) *fixture {
 		History: st, Logs: fx.logs, LogDir: fx.logDir, Feeds: fx.feeds, FeedFiles: feedFiles,
 		Rebuilder: fx.reb, Authorizer: fx.auth, PublicURL: fx.srv.URL,
 		SessionSecret: []byte("0123456789abcdef0123456789abcdef"), AdminToken: adminToken,
-		OAuth:  []OAuthProvider{fx.forge.provider()},
+		OAuth: []OAuthProvider{fx.forge.provider()}, Now: fx.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
