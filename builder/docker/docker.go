@@ -1,0 +1,314 @@
+// Package docker is the builder.Executor that runs each job in a container of the Docker Engine
+// API (the moby client): the SDK image, the repository mounted read-only as the feed source,
+// user 1000, no capabilities, no-new-privileges, memory/CPU/pid limits, a wall-clock limit, a
+// configurable network and named cache volumes for dl/ and feeds/ per (series, arch).
+package docker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/client"
+
+	"github.com/openwrt-ppa/openwrt-ppa/builder"
+)
+
+var _ builder.Executor = (*Executor)(nil)
+
+// Labels on what the executor makes, so operators (and tests) can find leftovers.
+const (
+	LabelJob    = "openwrt-ppa.job"
+	LabelCache  = "openwrt-ppa.cache"
+	LabelSeries = "openwrt-ppa.series"
+	LabelArch   = "openwrt-ppa.arch"
+	srcMount    = "/openwrt-ppa/src"
+)
+
+// Options configure the executor. The zero value is usable.
+type Options struct {
+	// Network is the build containers' network mode: "bridge" (default; downloads need it),
+	// "none", or a user-defined network that only reaches a download proxy.
+	Network string
+	// CachePrefix names the cache volumes "<prefix>-<series>-<arch>-dl|feeds" (default "openwrt-ppa-cache").
+	CachePrefix string
+	// Labels are added to every container and volume made (tests mark theirs).
+	Labels map[string]string
+	// TmpfsBuildDir mounts a size-limited tmpfs (Limits.WorkspaceSize) on the SDK's build_dir.
+	// Tests and the stand-in use it. Release SDK images ship files in build_dir, so production
+	// leaves it off and caps the disk with RootfsSize instead.
+	TmpfsBuildDir bool
+	// RootfsSize caps the container's writable layer ("20G"): Docker's storage option "size",
+	// which needs overlay2 on XFS with project quotas (or devicemapper/btrfs/zfs); on ext4 the
+	// engine refuses it. Alternatively run dockerd with its data-root on a loop-mounted
+	// filesystem image of fixed size. Empty: no cap beyond the host's disk.
+	RootfsSize string
+	// Runtime selects an OCI runtime (e.g. "runsc" for gVisor); empty: the engine's default.
+	Runtime string
+	// Pull lets the executor pull an image that is not present (production); tests build theirs.
+	Pull   bool
+	Logger *slog.Logger
+}
+
+// Executor runs jobs as Docker containers.
+type Executor struct {
+	cli  *client.Client
+	opts Options
+
+	mu     sync.Mutex
+	caches map[string]chan struct{} // one job at a time per cache volume pair
+}
+
+// New returns an executor using cli, which should negotiate the API version
+// (client.WithAPIVersionNegotiation): production engines run API 1.41 and later.
+func New(cli *client.Client, opts Options) *Executor {
+	if opts.Network == "" {
+		opts.Network = "bridge"
+	}
+	if opts.CachePrefix == "" {
+		opts.CachePrefix = "openwrt-ppa-cache"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Executor{cli: cli, opts: opts, caches: map[string]chan struct{}{}}
+}
+
+var (
+	safeNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9+._-]{0,99}$`)
+	feedNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_]{0,31}$`)
+)
+
+// CacheVolumes returns the names of the cache volumes of (series, arch).
+func (e *Executor) CacheVolumes(series, arch string) (dl, feeds string) {
+	base := e.opts.CachePrefix + "-" + series + "-" + arch
+	return base + "-dl", base + "-feeds"
+}
+
+// Start makes and starts the job's container.
+func (e *Executor) Start(ctx context.Context, spec builder.JobSpec) (builder.Run, error) {
+	job := spec.Job
+	if spec.FeedName == "" {
+		spec.FeedName = builder.DefaultFeedName
+	}
+	if err := validate(spec); err != nil {
+		return nil, err
+	}
+	limits := spec.Limits.WithDefaults()
+	src, err := filepath.Abs(spec.SourceDir)
+	if err != nil {
+		return nil, fmt.Errorf("source folder: %w", err)
+	}
+	if fi, err := os.Stat(src); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("source folder %s is not a folder: %v", src, err)
+	} else if fi.Mode().Perm()&0o005 != 0o005 {
+		// buildbot (uid 1000) must read the repository; temp folders are made 0700.
+		if err := os.Chmod(src, fi.Mode().Perm()|0o055); err != nil {
+			return nil, fmt.Errorf("making %s readable by the build user: %w", src, err)
+		}
+	}
+	workdir, err := e.image(ctx, job.Image)
+	if err != nil {
+		return nil, err
+	}
+	release, err := e.lockCache(ctx, job.Series+"/"+job.Arch)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			release()
+		}
+	}()
+	dlVol, feedsVol := e.CacheVolumes(job.Series, job.Arch)
+	newVols, err := e.ensureVolumes(ctx, job, dlVol, feedsVol)
+	if err != nil {
+		return nil, err
+	}
+
+	if newVols {
+		if err := e.initVolumes(ctx, job.Image, dlVol, feedsVol); err != nil {
+			return nil, err
+		}
+	}
+	cfg, host := e.containerConfig(spec, limits, workdir, src, dlVol, feedsVol)
+	name := "openwrt-ppa-" + strings.ReplaceAll(job.Series, ".", "") + "-" + job.Arch + "-" + randomHex(4)
+	created, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host, Name: name})
+	if err != nil {
+		return nil, fmt.Errorf("%w: creating the build container: %w", builder.ErrExecutor, err)
+	}
+	r := newRun(e, spec, limits, created.ID, workdir, release)
+	if err := r.start(ctx); err != nil {
+		_ = r.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	ok = true
+	e.opts.Logger.Info("build started", "job", job.Name(), "container", name, "image", job.Image, "cache_reused", !newVols)
+	return r, nil
+}
+
+func validate(spec builder.JobSpec) error {
+	job := spec.Job
+	if !feedNameRe.MatchString(spec.FeedName) {
+		return fmt.Errorf("feed name %q: use lower case letters, digits and _", spec.FeedName)
+	}
+	if !safeNameRe.MatchString(job.Series) || !safeNameRe.MatchString(job.Arch) {
+		return fmt.Errorf("series %q or arch %q is not a plain name", job.Series, job.Arch)
+	}
+	if len(job.Units) == 0 {
+		return errors.New("the job has no package folders to build")
+	}
+	for _, u := range job.Units {
+		if !safeNameRe.MatchString(u.Name) {
+			return fmt.Errorf("package folder name %q is not allowed", u.Name)
+		}
+		for _, p := range u.Packages {
+			if !builder.ValidPackageName(p) {
+				return fmt.Errorf("package name %q is not allowed", p)
+			}
+		}
+	}
+	for _, f := range job.Feeds {
+		if !feedNameRe.MatchString(f.Name) || strings.ContainsAny(f.URL+f.Ref, " \t\r\n;^") {
+			return fmt.Errorf("extra feed %q is not allowed", f.Name)
+		}
+	}
+	return nil
+}
+
+func (e *Executor) containerConfig(spec builder.JobSpec, l builder.Limits, workdir, src, dlVol, feedsVol string) (*container.Config, *container.HostConfig) {
+	job := spec.Job
+	var units []string
+	for _, u := range job.Units {
+		units = append(units, u.Name+":"+strings.Join(u.Packages, ","))
+	}
+	var extra []string
+	for _, f := range job.Feeds {
+		line := "src-git " + f.Name + " " + f.URL
+		switch {
+		case len(f.Ref) == 40 && strings.Trim(f.Ref, "0123456789abcdef") == "":
+			line += "^" + f.Ref
+		case f.Ref != "":
+			line += ";" + f.Ref
+		}
+		extra = append(extra, line)
+	}
+	jobs := (l.NanoCPUs + 1e9 - 1) / 1e9
+	labels := map[string]string{LabelJob: job.Key, LabelSeries: job.Series, LabelArch: job.Arch}
+	for k, v := range e.opts.Labels {
+		labels[k] = v
+	}
+	cfg := &container.Config{
+		Image:      job.Image,
+		User:       "1000:1000",
+		WorkingDir: workdir,
+		Entrypoint: []string{"/bin/sh", "-c"},
+		Cmd:        []string{builder.DriverScript()},
+		Env: []string{
+			"OPENWRT_PPA_FEED=" + spec.FeedName,
+			"OPENWRT_PPA_SRC=" + srcMount,
+			"OPENWRT_PPA_UNITS=" + strings.Join(units, " "),
+			"OPENWRT_PPA_EXTRA_FEEDS=" + strings.Join(extra, "\n"),
+			"OPENWRT_PPA_JOBS=" + strconv.FormatInt(jobs, 10),
+		},
+		Labels:          labels,
+		NetworkDisabled: e.opts.Network == "none",
+	}
+	pids := l.Pids
+	size := strconv.FormatInt(l.WorkspaceSize, 10)
+	tmpfs := map[string]string{"/tmp": "rw,exec,nosuid,nodev,size=" + size + ",mode=1777"}
+	if e.opts.TmpfsBuildDir {
+		tmpfs[workdir+"/build_dir"] = "rw,exec,nosuid,nodev,size=" + size + ",uid=1000,gid=1000,mode=0755"
+	}
+	host := &container.HostConfig{
+		NetworkMode: container.NetworkMode(e.opts.Network),
+		CapDrop:     []string{"ALL"},
+		SecurityOpt: []string{"no-new-privileges"},
+		Resources: container.Resources{
+			Memory:     l.MemoryBytes,
+			MemorySwap: l.MemoryBytes, // no swap on top
+			NanoCPUs:   l.NanoCPUs,
+			PidsLimit:  &pids,
+		},
+		Mounts: []mount.Mount{
+			{Type: mount.TypeBind, Source: src, Target: srcMount, ReadOnly: true},
+			{Type: mount.TypeVolume, Source: dlVol, Target: workdir + "/dl"},
+			{Type: mount.TypeVolume, Source: feedsVol, Target: workdir + "/feeds"},
+		},
+		Tmpfs: tmpfs,
+		// The log is streamed as it comes; the engine's copy is bounded so a flood cannot
+		// fill the host's disk.
+		LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "16m", "max-file": "2"}},
+		Runtime:   e.opts.Runtime,
+	}
+	if e.opts.RootfsSize != "" {
+		host.StorageOpt = map[string]string{"size": e.opts.RootfsSize}
+	}
+	return cfg, host
+}
+
+// image makes sure the image is present and returns its work dir (/builder in the official images).
+func (e *Executor) image(ctx context.Context, ref string) (string, error) {
+	img, err := e.cli.ImageInspect(ctx, ref)
+	if cerrdefs.IsNotFound(err) && e.opts.Pull {
+		e.opts.Logger.Info("pulling SDK image", "image", ref)
+		resp, perr := e.cli.ImagePull(ctx, ref, client.ImagePullOptions{})
+		if perr != nil {
+			return "", fmt.Errorf("%w: pulling %s: %w", builder.ErrExecutor, ref, perr)
+		}
+		_, _ = io.Copy(io.Discard, resp)
+		werr := resp.Wait(ctx)
+		resp.Close()
+		if werr != nil {
+			return "", fmt.Errorf("%w: pulling %s: %w", builder.ErrExecutor, ref, werr)
+		}
+		img, err = e.cli.ImageInspect(ctx, ref)
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w: SDK image %s is not available (pull it, or build the stand-in with make sdk-standin): %w", builder.ErrExecutor, ref, err)
+	}
+	wd := "/builder"
+	if img.Config != nil && img.Config.WorkingDir != "" {
+		wd = img.Config.WorkingDir
+	}
+	return wd, nil
+}
+
+// lockCache lets one job at a time use the cache volumes of a (series, arch) in this process.
+// Two processes on one engine (serve and worker) must use different CachePrefix values.
+func (e *Executor) lockCache(ctx context.Context, key string) (func(), error) {
+	e.mu.Lock()
+	ch := e.caches[key]
+	if ch == nil {
+		ch = make(chan struct{}, 1)
+		e.caches[key] = ch
+	}
+	e.mu.Unlock()
+	select {
+	case ch <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the %s cache: %w", key, ctx.Err())
+	}
+	var once sync.Once
+	return func() { once.Do(func() { <-ch }) }, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,334 @@
+package docker_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/openwrt-ppa/openwrt-ppa/builder"
+	"github.com/openwrt-ppa/openwrt-ppa/builder/docker"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/testenv"
+)
+
+// pkgMakefile is a package Makefile the stand-in builds; marker adds a "# STANDIN:" line.
+func pkgMakefile(name, version, marker string) string {
+	m := ""
+	if marker != "" {
+		m = "# STANDIN: " + marker + "\n"
+	}
+	return fmt.Sprintf(`include $(TOPDIR)/rules.mk
+
+PKG_NAME:=%[1]s
+PKG_VERSION:=%[2]s
+PKG_RELEASE:=1
+PKG_SOURCE:=$(PKG_NAME)-$(PKG_VERSION).tar.gz
+
+include $(INCLUDE_DIR)/package.mk
+%[3]s
+define Package/%[1]s
+  SECTION:=utils
+  TITLE:=The %[1]s package
+  DEPENDS:=+libc
+endef
+
+define Package/%[1]s/install
+	$(INSTALL_DIR) $(1)/usr/bin
+	$(INSTALL_BIN) ./files/%[1]s $(1)/usr/bin/
+endef
+
+$(eval $(call BuildPackage,%[1]s))
+`, name, version, m)
+}
+
+// repoDir writes a repository folder with one package per name → marker.
+func repoDir(t *testing.T, pkgs map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, marker := range pkgs {
+		p := filepath.Join(dir, "net", name)
+		if err := os.MkdirAll(filepath.Join(p, "files"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(p, "Makefile"), []byte(pkgMakefile(name, "1.0", marker)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(p, "files", name), []byte("#!/bin/sh\necho "+name+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+type env struct {
+	cli    *client.Client
+	ex     *docker.Executor
+	image  string
+	id     string
+	prefix string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	image := testenv.StandinImage(t)
+	cli := testenv.NeedDocker(t)
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	id := hex.EncodeToString(b)
+	e := &env{cli: cli, image: image, id: id, prefix: "openwrt-ppa-test-" + id}
+	e.ex = docker.New(cli, docker.Options{
+		Network: "none", CachePrefix: e.prefix, TmpfsBuildDir: true,
+		Labels: map[string]string{testenv.TestLabel: id},
+	})
+	t.Cleanup(func() { e.cleanup(t) })
+	return e
+}
+
+// cleanup removes what the test made and fails if a container was left behind.
+func (e *env) cleanup(t *testing.T) {
+	ctx := context.Background()
+	f := make(client.Filters).Add("label", testenv.TestLabel+"="+e.id)
+	cs, err := e.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err == nil && len(cs.Items) > 0 {
+		t.Errorf("%d build containers left behind", len(cs.Items))
+		for _, c := range cs.Items {
+			_, _ = e.cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		}
+	}
+	vs, err := e.cli.VolumeList(ctx, client.VolumeListOptions{Filters: f})
+	if err == nil {
+		for _, v := range vs.Items {
+			_, _ = e.cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
+		}
+	}
+}
+
+// job plans the repository in dir for series/x86_64 in the stand-in image.
+func (e *env) job(t *testing.T, dir, series string) builder.Job {
+	t.Helper()
+	found, err := builder.Discover(os.DirFS(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := builder.LoadCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := builder.MakePlan(builder.PlanInput{
+		Repo: "test/repo", Commit: strings.Repeat("a", 40), Config: builder.DefaultConfig(), Found: found,
+		Catalogue: cat, Images: builder.ImageOptions{Image: e.image}, Series: []string{series}, Archs: []string{"x86_64"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan.Jobs[0]
+}
+
+type lines struct {
+	mu sync.Mutex
+	l  []string
+	n  int64
+}
+
+func (s *lines) Line(l string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.l = append(s.l, l)
+	s.n += int64(len(l)) + 1
+}
+
+func (s *lines) text() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Join(s.l, "\n")
+}
+
+func (e *env) run(t *testing.T, job builder.Job, dir string, limits builder.Limits) (builder.Result, *lines, string) {
+	t.Helper()
+	res, log, out, err := e.exec(t.TempDir(), job, dir, limits)
+	if err != nil {
+		t.Fatalf("execute: %v\nlog:\n%s", err, log.text())
+	}
+	return res, log, out
+}
+
+// exec runs a job; safe in other goroutines than the test's.
+func (e *env) exec(out string, job builder.Job, dir string, limits builder.Limits) (builder.Result, *lines, string, error) {
+	log := &lines{}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := builder.Execute(ctx, e.ex, builder.JobSpec{Job: job, SourceDir: dir, Limits: limits, Log: log}, out)
+	return res, log, out, err
+}
+
+func byName(res builder.Result) map[string]builder.PackageResult {
+	m := map[string]builder.PackageResult{}
+	for _, p := range res.Packages {
+		m[p.Name] = p
+	}
+	return m
+}
+
+func TestThreePackagesOneFails(t *testing.T) {
+	e := newEnv(t)
+	dir := repoDir(t, map[string]string{"alpha": "", "beta": "", "broken": "fail", "mipsonly": "only-arch mips_24kc"})
+	res, log, out := e.run(t, e.job(t, dir, "24.10"), dir, builder.Limits{Timeout: time.Minute})
+
+	if res.Status != builder.JobFailed {
+		t.Fatalf("status %s (%s), want failed\nlog:\n%s", res.Status, res.Message, log.text())
+	}
+	got := byName(res)
+	for _, name := range []string{"alpha", "beta"} {
+		p := got[name]
+		if p.Status != builder.PackageBuilt || len(p.Files) != 1 {
+			t.Errorf("%s: %+v, want built with one file", name, p)
+			continue
+		}
+		if want := filepath.Join(out, "packages", name+"_1.0-r1_x86_64.ipk"); p.Files[0] != want {
+			t.Errorf("%s file %s, want %s", name, p.Files[0], want)
+		}
+	}
+	b := got["broken"]
+	if b.Status != builder.PackageFailed || b.Step != "compile" || !strings.Contains(strings.Join(b.Log, "\n"), "fails on purpose") {
+		t.Errorf("broken: %+v, want failed at compile with its log", b)
+	}
+	if m := got["mipsonly"]; m.Status != builder.PackageSkipped || !strings.Contains(m.Reason, "not available for x86_64") {
+		t.Errorf("mipsonly: %+v, want skipped as not available", m)
+	}
+	if len(res.Files) != 2 {
+		t.Errorf("collected %v, want two package files", res.Files)
+	}
+	if !strings.Contains(log.text(), "::openwrt-ppa:: package broken compile failed") {
+		t.Errorf("the streamed log lacks the failure marker:\n%s", log.text())
+	}
+}
+
+func TestTimeoutKillsTheBuild(t *testing.T) {
+	e := newEnv(t)
+	dir := repoDir(t, map[string]string{"sleepy": "hang"})
+	start := time.Now()
+	res, log, _ := e.run(t, e.job(t, dir, "24.10"), dir, builder.Limits{Timeout: 3 * time.Second})
+	if res.Status != builder.JobTimedOut || !res.Exit.TimedOut {
+		t.Fatalf("status %s (%s), want timed out\nlog:\n%s", res.Status, res.Message, log.text())
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("the build ran %s past a 3s limit", took)
+	}
+	p := byName(res)["sleepy"]
+	if p.Status != builder.PackageFailed || p.Step != "compile" || !strings.Contains(p.Reason, "time limit") {
+		t.Errorf("sleepy: %+v, want failed at compile by the time limit", p)
+	}
+	// cleanup (registered by newEnv) fails the test if the container is still there.
+}
+
+func TestHostileOutputsAndLogFlood(t *testing.T) {
+	e := newEnv(t)
+	dir := repoDir(t, map[string]string{"linky": "symlink", "noisy": "flood", "fat": "bigfile"})
+	const logCap = 256 << 10
+	res, log, out := e.run(t, e.job(t, dir, "24.10"), dir, builder.Limits{Timeout: time.Minute, LogBytes: logCap, FileBytes: 8 << 20})
+	if res.Status != builder.JobSucceeded {
+		t.Fatalf("status %s (%s)\nrefused %v", res.Status, res.Message, res.Refused)
+	}
+	refused := strings.Join(res.Refused, "\n")
+	for _, want := range []string{"passwd.ipk: not a regular file (symlink to /etc/passwd)", "sub/etc: not a regular file (symlink to /etc)", "big_1_x86_64.ipk: 12582912 bytes is more than"} {
+		if !strings.Contains(refused, want) {
+			t.Errorf("refusals lack %q:\n%s", want, refused)
+		}
+	}
+	err := filepath.Walk(out, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			t.Errorf("a symlink was collected: %s", p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The sink got at most the cap plus the kept tail, and the tail ends with the driver's last line.
+	if log.n > logCap+300*builder.MaxLineBytes {
+		t.Errorf("the sink got %d bytes for a cap of %d", log.n, logCap)
+	}
+	text := log.text()
+	if !strings.Contains(text, "log cap of 262144 bytes reached") || !strings.HasSuffix(text, "::openwrt-ppa:: done") {
+		t.Errorf("the capped log does not say so or lost its tail; last lines:\n%s", text[max(0, len(text)-2000):])
+	}
+	if fi, err := os.Stat(filepath.Join(out, "logs", "noisy", "compile.txt")); err != nil || fi.Size() > 4<<20 {
+		t.Errorf("the flooded per-package log was not capped: %v %v", fi, err)
+	}
+}
+
+func TestForkBombAndDiskFillAreContained(t *testing.T) {
+	e := newEnv(t)
+	hostile := repoDir(t, map[string]string{"a-filler": "diskfill", "z-bomb": "forkbomb"})
+	calm := repoDir(t, map[string]string{"calm": ""})
+	var wg sync.WaitGroup
+	var calmRes builder.Result
+	var calmErr error
+	calmJob, calmOut := e.job(t, calm, "23.05"), t.TempDir()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		time.Sleep(2 * time.Second) // start while the bomb is going off
+		calmRes, _, _, calmErr = e.exec(calmOut, calmJob, calm, builder.Limits{Timeout: time.Minute})
+	}()
+	res, log, _ := e.run(t, e.job(t, hostile, "24.10"), hostile, builder.Limits{
+		Timeout: 10 * time.Second, Pids: 128, NanoCPUs: 1e9, MemoryBytes: 256 << 20, WorkspaceSize: 16 << 20,
+	})
+	wg.Wait()
+	if res.Status != builder.JobTimedOut {
+		t.Errorf("hostile job %s (%s), want timed out", res.Status, res.Message)
+	}
+	got := byName(res)
+	if f := got["a-filler"]; f.Status != builder.PackageFailed || f.Step != "compile" || !strings.Contains(strings.Join(f.Log, "\n"), "No space left on device") {
+		t.Errorf("a-filler: %+v, want failed at compile with a full disk\nlog:\n%s", f, log.text())
+	}
+	if b := got["z-bomb"]; b.Status != builder.PackageFailed || !strings.Contains(b.Reason, "time limit") {
+		t.Errorf("z-bomb: %+v, want killed at the time limit", b)
+	}
+	if calmErr != nil || calmRes.Status != builder.JobSucceeded {
+		t.Errorf("a job next to the hostile one: %s (%s) %v, want succeeded", calmRes.Status, calmRes.Message, calmErr)
+	}
+}
+
+func TestWarmRebuildReusesCacheVolumes(t *testing.T) {
+	e := newEnv(t)
+	dir := repoDir(t, map[string]string{"cached": ""})
+	job := e.job(t, dir, "24.10")
+	dlVol, feedsVol := e.ex.CacheVolumes("24.10", "x86_64")
+	ctx := context.Background()
+
+	first, log1, _ := e.run(t, job, dir, builder.Limits{Timeout: time.Minute})
+	if first.Status != builder.JobSucceeded || !strings.Contains(log1.text(), "downloading cached-1.0.tar.gz") {
+		t.Fatalf("first build %s (%s)\n%s", first.Status, first.Message, log1.text())
+	}
+	created := map[string]string{}
+	for _, v := range []string{dlVol, feedsVol} {
+		vi, err := e.cli.VolumeInspect(ctx, v, client.VolumeInspectOptions{})
+		if err != nil {
+			t.Fatalf("cache volume %s missing after the first build: %v", v, err)
+		}
+		created[v] = vi.Volume.CreatedAt
+	}
+	second, log2, _ := e.run(t, job, dir, builder.Limits{Timeout: time.Minute})
+	if second.Status != builder.JobSucceeded {
+		t.Fatalf("second build %s (%s)", second.Status, second.Message)
+	}
+	for _, v := range []string{dlVol, feedsVol} {
+		vi, err := e.cli.VolumeInspect(ctx, v, client.VolumeInspectOptions{})
+		if err != nil || vi.Volume.CreatedAt != created[v] {
+			t.Errorf("cache volume %s was not reused: %v %s vs %s", v, err, vi.Volume.CreatedAt, created[v])
+		}
+	}
+	text := log2.text()
+	if !strings.Contains(text, "dl/cached-1.0.tar.gz: using the cached download") || !strings.Contains(text, "Updating feed 'packages'") || !strings.Contains(text, "(cached)") {
+		t.Errorf("the warm build did not use the cached dl/ and feeds/:\n%s", text)
+	}
+}
