@@ -53,7 +53,8 @@ type Source interface {
 // Permissions answers who may trigger builds.
 type Permissions interface {
 	// CanTrigger reports whether user may start builds in repo by comment: GitHub write,
-	// maintain or admin; GitLab access level Developer or higher. A user who is no member at all
+	// maintain or admin (looked up by User.Login); GitLab access level Developer or higher,
+	// inherited from groups too (looked up by User.ID). A user who is no member at all
 	// is (false, nil); an error means the forge could not be asked, and the caller should not
 	// build (and may say so).
 	CanTrigger(ctx context.Context, repo Repo, user User) (bool, error)

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
@@ -39,5 +40,33 @@ func BenchmarkWebhookDelivery(b *testing.B) {
 			b.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
 	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
+}
+
+// BenchmarkWebhookDeliveryParallel: the same from as many goroutines as GOMAXPROCS, as
+// concurrent deliveries arrive.
+func BenchmarkWebhookDeliveryParallel(b *testing.B) {
+	dir := forgetest.SharedTestdata(b, "webhooks", "github")
+	push := forgetest.ReadFile(b, filepath.Join(dir, "go-playground/push.json"))
+	sig := sign(sha256.New, "sha256=", secret, push)
+	wh, _ := github.NewWebhook(secret)
+	h := forge.NewWebhookHandler(wh, forgetest.NewInbox(), forge.WebhookConfig{Logger: discardLogger()})
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r := httptest.NewRequest(http.MethodPost, "/webhooks/github", bytes.NewReader(push))
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set(github.HeaderEvent, "push")
+			r.Header.Set(github.HeaderDelivery, strconv.FormatInt(n.Add(1), 10))
+			r.Header.Set(github.HeaderSignature, sig)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if rec.Code != http.StatusAccepted {
+				b.Errorf("status %d: %s", rec.Code, rec.Body)
+				return
+			}
+		}
+	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
 }

@@ -9,6 +9,7 @@ import (
 	"hash"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,6 +40,15 @@ func delivery(body []byte, event, id, sig string) *http.Request {
 	return r
 }
 
+// formDelivery sends push the way a webhook set to application/x-www-form-urlencoded does;
+// the signature covers the form body.
+func formDelivery(push []byte) *http.Request {
+	body := []byte("payload=" + url.QueryEscape(string(push)))
+	r := delivery(body, "push", "f1", sign(sha256.New, "sha256=", secret, body))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return r
+}
+
 func TestWebhookHandler(t *testing.T) {
 	dir := forgetest.SharedTestdata(t, "webhooks", "github")
 	push := forgetest.ReadFile(t, filepath.Join(dir, "go-playground/push.json"))
@@ -66,6 +76,7 @@ func TestWebhookHandler(t *testing.T) {
 		{name: "ignored event", req: delivery(release, "release", "d2", sign(sha256.New, "sha256=", secret, release)), status: http.StatusAccepted},
 		{name: "malformed", req: delivery([]byte("{"), "push", "d3", sign(sha256.New, "sha256=", secret, []byte("{"))), status: http.StatusBadRequest},
 		{name: "store down", req: delivery(push, "push", "d1", good), fail: errors.New("disk full"), status: http.StatusServiceUnavailable},
+		{name: "form encoded", req: formDelivery(push), status: http.StatusAccepted, stored: 1},
 		{name: "GET", req: httptest.NewRequest(http.MethodGet, "/webhooks/github", nil), status: http.StatusMethodNotAllowed},
 	}
 	for _, c := range cases {
