@@ -108,8 +108,23 @@ var (
 	glFile   = regexp.MustCompile(`^/api/v4/projects/([^/]+)/repository/files/(.+)/raw$`)
 )
 
-// GitLab's state machine events, for its error messages.
-var glEvent = map[string]string{"pending": "enqueue", "running": "run", "success": "success", "failed": "drop", "canceled": "cancel"}
+// glEvent names GitLab's state machine event that leads to state, for its error messages;
+// "" for no state a status can be posted in.
+func glEvent(state string) string {
+	switch state {
+	case "pending":
+		return "enqueue"
+	case "running":
+		return "run"
+	case "success":
+		return "success"
+	case "failed":
+		return "drop"
+	case "canceled":
+		return "cancel"
+	}
+	return ""
+}
 
 func (g *GitLab) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
@@ -146,7 +161,7 @@ func (g *GitLab) answer(r *http.Request, c Call) (int, any) {
 	case c.Method == "POST" && glStatus.MatchString(c.Path):
 		m := glStatus.FindStringSubmatch(c.Path)
 		state, _ := req["state"].(string)
-		if _, ok := glEvent[state]; !ok {
+		if glEvent(state) == "" {
 			g.t.Errorf("fake GitLab: %s: state %q is not one of pending, running, success, failed, canceled", c, state)
 			return http.StatusBadRequest, map[string]any{"error": "state does not have a valid value"}
 		}
@@ -161,7 +176,7 @@ func (g *GitLab) answer(r *http.Request, c Call) (int, any) {
 			slices.Contains([]string{"success", "failed", "canceled"}, from) && state == "running" ||
 			g.Strict && from == "pending" && (state == "success" || state == "failed")
 		if refused {
-			ev := glEvent[state]
+			ev := glEvent(state)
 			return http.StatusBadRequest, map[string]any{"message": fmt.Sprintf(
 				"Cannot transition status via :%s from :%s (Reason(s): Status cannot transition via \"%s\")", ev, from, ev)}
 		}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,11 +11,10 @@ import (
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
 )
 
-var update = flag.Bool("update", false, "rewrite the .golden files of forge tests")
-
 // Golden compares what parsing a delivery gave (the Event as indented JSON, or the error's
-// class and text) with testdata/golden/<name>.golden; `go test -update` rewrites the files.
-func Golden(t testing.TB, name string, ev *forge.Event, err error) {
+// class and text) with testdata/golden/<name>.golden; with update it rewrites the file. The
+// test package owns the -update flag (forgetest registering one would clash with theirs).
+func Golden(t testing.TB, name string, ev *forge.Event, err error, update bool) {
 	t.Helper()
 	var got []byte
 	switch {
@@ -35,7 +33,7 @@ func Golden(t testing.TB, name string, ev *forge.Event, err error) {
 		got = append(got, '\n')
 	}
 	path := filepath.Join("testdata", "golden", filepath.FromSlash(name)+".golden")
-	if *update {
+	if update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}

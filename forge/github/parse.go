@@ -90,11 +90,15 @@ func jsonPayload(contentType string, body []byte) ([]byte, error) {
 	return []byte(form.Get("payload")), nil
 }
 
-// The events GitHub sends that the service acts on; others are acknowledged and ignored.
-var handled = map[string]bool{
-	"push": true, "pull_request": true, "issue_comment": true, "check_run": true,
-	"check_suite": true, "installation": true, "installation_repositories": true, "ping": true,
-	"create": true, "delete": true,
+// handled reports whether the service acts on a GitHub event (create and delete only to say
+// why not); others are acknowledged and ignored before their body is read.
+func handled(event string) bool {
+	switch event {
+	case "push", "pull_request", "issue_comment", "check_run", "check_suite", "installation",
+		"installation_repositories", "ping", "create", "delete":
+		return true
+	}
+	return false
 }
 
 // ParsePayload turns an event name (X-GitHub-Event) and its JSON body into an Event, without
@@ -104,7 +108,7 @@ func ParsePayload(event string, payload []byte) (*forge.Event, error) {
 	if event == "" {
 		return nil, fmt.Errorf("%w: no %s header", forge.ErrMalformed, HeaderEvent)
 	}
-	if !handled[event] {
+	if !handled(event) {
 		return nil, forge.Ignore(event, "openwrt-ppa does not act on it")
 	}
 	parsed, err := gh.ParseWebHook(event, payload)

@@ -2,6 +2,7 @@ package github_test
 
 import (
 	"errors"
+	"flag"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"github.com/openwrt-ppa/openwrt-ppa/forge/forgetest"
 	"github.com/openwrt-ppa/openwrt-ppa/forge/github"
 )
+
+var update = flag.Bool("update", false, "rewrite testdata/golden")
 
 type want struct {
 	kind   forge.Kind
@@ -97,7 +100,7 @@ func TestParseFixtures(t *testing.T) {
 			h.Set(github.HeaderDelivery, "d-"+c.file)
 			h.Set("Content-Type", "application/json")
 			ev, err := github.Parse(h, body)
-			forgetest.Golden(t, c.file, ev, err)
+			forgetest.Golden(t, c.file, ev, err, *update)
 			if c.want.err != nil {
 				if !errors.Is(err, c.want.err) {
 					t.Fatalf("Parse = %+v, %v; want error %v", ev, err, c.want.err)
