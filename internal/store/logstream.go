@@ -14,7 +14,9 @@ type LogStream interface {
 	// allowed but readers that saw the end do not see the lines.
 	Append(ctx context.Context, stream string, lines ...string) error
 	// Finish marks the end of the stream: readers get Done once they have read every line. The
-	// stream is forgotten some time later (the implementation's retention).
+	// stream is forgotten some time later (the implementation's retention); a forgotten stream
+	// reads as one never appended to, so a reader that finds the job finished reads the log file
+	// instead.
 	Finish(ctx context.Context, stream string) error
 	// Read returns up to max lines after the offset (the empty offset is the start), blocking
 	// until there is at least one line, the stream is finished, or ctx ends (its error,

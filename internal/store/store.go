@@ -63,6 +63,11 @@ type RepositoryStore interface {
 	// SetRepositoryDisabled stops (true) or resumes (false) builds of a repository, as when the
 	// app is uninstalled. ErrNotFound when the repository does not exist.
 	SetRepositoryDisabled(ctx context.Context, id int64, disabled bool) error
+	// DeleteRepository removes a repository with its builds, jobs and signing keys — an
+	// admin's removal; its feeds and log files on disk are the caller's to delete — and frees
+	// its path. Disable it first so no build is created meanwhile. ErrNotFound when it does not
+	// exist. If it fails halfway, calling it again finishes the removal.
+	DeleteRepository(ctx context.Context, id int64) error
 }
 
 // EventStore keeps webhook deliveries durably, so that the webhook can be answered 202 before any

@@ -15,9 +15,14 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"strings"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
+
+// uriPath escapes what would end the path of an SQLite file: URI early, so a data dir named
+// "builds #2" or "what?" still works.
+var uriPath = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 
 // DB is an open SQLite database file. It implements store.Store; queue/sqlite keeps its queue
 // table in the same file through Writer, Reader and Migrate.
@@ -35,7 +40,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	params.Add("_pragma", "busy_timeout(10000)")
 	params.Add("_pragma", "foreign_keys(1)")
 	params.Add("_pragma", "synchronous(FULL)")
-	w, err := sql.Open("sqlite", "file:"+path+"?"+params.Encode()+"&_txlock=immediate")
+	uri := "file:" + uriPath.Replace(path)
+	w, err := sql.Open("sqlite", uri+"?"+params.Encode()+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
@@ -50,7 +56,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	rp := url.Values{}
 	rp.Add("_pragma", "busy_timeout(10000)")
 	rp.Add("_pragma", "query_only(1)")
-	r, err := sql.Open("sqlite", "file:"+path+"?"+rp.Encode())
+	r, err := sql.Open("sqlite", uri+"?"+rp.Encode())
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("opening %s for reading: %w", path, err)

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -104,5 +105,24 @@ func TestReadersDoNotSeeUncommittedWrites(t *testing.T) {
 	}
 	if _, err := db.RepositoryByPath(t.Context(), "a", "b"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a rolled-back write is visible: %v", err)
+	}
+}
+
+func TestOpenPathWithURICharacters(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data #2 100% what?")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "db.sqlite")
+	db, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.PutRepository(t.Context(), store.Repository{Forge: "g", ForgeID: "1", Owner: "a", Name: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the database is not where asked: %v", err)
 	}
 }

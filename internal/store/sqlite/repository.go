@@ -119,3 +119,25 @@ func (db *DB) SetRepositoryDisabled(ctx context.Context, id int64, disabled bool
 		return nil
 	})
 }
+
+// DeleteRepository implements store.Store.
+func (db *DB) DeleteRepository(ctx context.Context, id int64) error {
+	return db.Write(ctx, func(tx *sql.Tx) error {
+		for _, stmt := range []string{
+			`DELETE FROM jobs WHERE build_id IN (SELECT id FROM builds WHERE repo_id = ?)`,
+			`DELETE FROM builds WHERE repo_id = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, stmt, id); err != nil {
+				return fmt.Errorf("deleting the history of repository %d: %w", id, err)
+			}
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM repositories WHERE id = ?`, id)
+		if err != nil {
+			return fmt.Errorf("deleting repository %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("repository %d: %w", id, store.ErrNotFound)
+		}
+		return nil
+	})
+}

@@ -2,7 +2,10 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
@@ -89,6 +92,76 @@ var repositoryTests = []test{
 		}
 		if err := s.SetRepositoryDisabled(c, 999, true); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("SetRepositoryDisabled(999) = %v", err)
+		}
+	}},
+	{"repository/one of many concurrent claims of a path wins", func(t *testing.T, s store.Store) {
+		c := ctx(t)
+		var wg sync.WaitGroup
+		var won, taken atomic.Int32
+		for i := range 10 {
+			wg.Go(func() {
+				_, err := s.PutRepository(c, store.Repository{Forge: fmt.Sprint("forge", i), ForgeID: "1", Owner: "Same", Name: "Path"})
+				switch {
+				case err == nil:
+					won.Add(1)
+				case errors.Is(err, store.ErrPathTaken):
+					taken.Add(1)
+				default:
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if won.Load() != 1 || taken.Load() != 9 {
+			t.Fatalf("%d claims won and %d were refused; want 1 and 9", won.Load(), taken.Load())
+		}
+	}},
+	{"repository/delete removes history and frees the path", func(t *testing.T, s store.Store) {
+		c := ctx(t)
+		r := repo(t, s, "github", "1", "a", "b")
+		keep := repo(t, s, "github", "2", "a", "c")
+		b := build(t, s, r.ID, mainRef, "1")
+		j := jobs(t, s, b.ID, "x86_64")[0]
+		if _, err := s.UpdateJob(c, j.ID, func(j *store.Job) error { j.Status, j.LogPath = store.StatusSuccess, "l"; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		kb := build(t, s, keep.ID, mainRef, "1")
+		if ks, ok := s.(store.KeyStore); ok {
+			if err := ks.CreateSigningKey(c, store.SigningKey{RepoID: r.ID, Kind: store.KeyMain, Public: []byte("p"), Secret: []byte("s")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.DeleteRepository(c, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteRepository(c, r.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("second delete = %v, want ErrNotFound", err)
+		}
+		for name, err := range map[string]error{
+			"repository": func() error { _, err := s.Repository(c, r.ID); return err }(),
+			"by path":    func() error { _, err := s.RepositoryByPath(c, "a", "b"); return err }(),
+			"build":      func() error { _, err := s.Build(c, b.ID); return err }(),
+			"job":        func() error { _, err := s.Job(c, j.ID); return err }(),
+			"reuse":      func() error { _, err := s.LatestSuccessfulJob(c, j.ContentKey); return err }(),
+		} {
+			if !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s after delete: %v, want ErrNotFound", name, err)
+			}
+		}
+		if ks, ok := s.(store.KeyStore); ok {
+			if _, err := ks.SigningKey(c, r.ID, store.KeyMain); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("signing key after delete: %v", err)
+			}
+		}
+		if got, err := s.Build(c, kb.ID); err != nil || got.RepoID != keep.ID {
+			t.Fatalf("another repository's build went too: %v", err)
+		}
+		again := repo(t, s, "gitlab", "9", "A", "B")
+		if again.ID == r.ID {
+			t.Fatal("a new repository reused the deleted one's id")
+		}
+		if bs, _ := s.LatestBuilds(c, again.ID); len(bs) != 0 {
+			t.Fatalf("the new holder of the path sees old builds: %v", buildIDs(bs))
 		}
 	}},
 	{"repository/list searches, filters and pages", func(t *testing.T, s store.Store) {
