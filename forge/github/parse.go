@@ -1,62 +1,17 @@
 package github
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	gh "github.com/google/go-github/v88/github"
 
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
 )
-
-// Headers GitHub sends with every delivery.
-const (
-	HeaderEvent     = "X-GitHub-Event"
-	HeaderDelivery  = "X-GitHub-Delivery"
-	HeaderSignature = "X-Hub-Signature-256"
-)
-
-// Webhook verifies and parses GitHub App deliveries. It does no I/O.
-type Webhook struct {
-	secret []byte
-}
-
-var _ forge.WebhookParser = (*Webhook)(nil)
-
-// NewWebhook returns a parser checking deliveries against the App's webhook secret.
-func NewWebhook(secret []byte) (*Webhook, error) {
-	if len(secret) == 0 {
-		return nil, errors.New("github: empty webhook secret: set OPENWRT_PPA_GITHUB_WEBHOOK_SECRET to the App's webhook secret")
-	}
-	return &Webhook{secret: append([]byte(nil), secret...)}, nil
-}
-
-// Verify checks X-Hub-Signature-256 (HMAC-SHA256 of the raw body, compared in constant time by
-// go-github's ValidateSignature). The SHA-1 X-Hub-Signature is never accepted.
-func (w *Webhook) Verify(h http.Header, body []byte) error {
-	sig := h.Get(HeaderSignature)
-	if sig == "" {
-		return fmt.Errorf("%w: no %s header (is the App's webhook secret set?)", forge.ErrUnauthorized, HeaderSignature)
-	}
-	if !strings.HasPrefix(sig, "sha256=") {
-		return fmt.Errorf("%w: %s must be sha256=<hex>", forge.ErrUnauthorized, HeaderSignature)
-	}
-	if err := gh.ValidateSignature(sig, body, w.secret); err != nil {
-		return fmt.Errorf("%w: %s does not match the webhook secret: %w", forge.ErrUnauthorized, HeaderSignature, err)
-	}
-	return nil
-}
-
-// Parse turns a verified delivery into an Event; see ParsePayload.
-func (w *Webhook) Parse(h http.Header, body []byte) (*forge.Event, error) {
-	return Parse(h, body)
-}
 
 // Parse reads the event name, delivery id and body of a delivery (verified or not: call
 // Webhook.Verify first) and returns the Event. It does no I/O.
@@ -355,42 +310,3 @@ func fromInstallationRepos(p *gh.InstallationRepositoriesEvent) (*forge.Event, e
 // pullRef is the ref GitHub keeps for a pull request's head in the base repository; it can be
 // fetched even when the head lives in a fork.
 func pullRef(n int) string { return fmt.Sprintf("refs/pull/%d/head", n) }
-
-// dropOddTimestamps removes the "*_at" fields whose string value is not RFC 3339, which
-// go-github's Timestamp refuses. It returns the payload unchanged when it is no JSON object.
-func dropOddTimestamps(payload []byte) ([]byte, bool) {
-	var doc any
-	if err := json.Unmarshal(payload, &doc); err != nil {
-		return payload, false
-	}
-	changed := false
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			for k, x := range v {
-				if s, ok := x.(string); ok && strings.HasSuffix(k, "_at") {
-					if _, err := time.Parse(time.RFC3339, s); err != nil {
-						delete(v, k)
-						changed = true
-					}
-					continue
-				}
-				walk(x)
-			}
-		case []any:
-			for _, x := range v {
-				walk(x)
-			}
-		}
-	}
-	walk(doc)
-	if !changed {
-		return payload, false
-	}
-	out, err := json.Marshal(doc)
-	if err != nil {
-		return payload, false
-	}
-	return out, true
-}
