@@ -1,0 +1,359 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/openwrt-ppa/openwrt-ppa/app"
+	"github.com/openwrt-ppa/openwrt-ppa/builder/docker"
+	"github.com/openwrt-ppa/openwrt-ppa/forge/forgetest"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/testenv"
+)
+
+const (
+	e2eOwner   = "alice"
+	e2eRepo    = "pkgs"
+	e2eFull    = e2eOwner + "/" + e2eRepo
+	e2eRepoID  = 9001
+	e2eInstall = 77
+	e2eSecret  = "webhook-secret"
+)
+
+// pkgMakefile is an OpenWrt package Makefile the SDK stand-in builds; marker adds a
+// "# STANDIN:" line that makes it misbehave.
+func pkgMakefile(name, version, marker string) string {
+	m := ""
+	if marker != "" {
+		m = "# STANDIN: " + marker + "\n"
+	}
+	return fmt.Sprintf(`include $(TOPDIR)/rules.mk
+
+PKG_NAME:=%[1]s
+PKG_VERSION:=%[2]s
+PKG_RELEASE:=1
+
+include $(INCLUDE_DIR)/package.mk
+%[3]s
+define Package/%[1]s
+  SECTION:=utils
+  TITLE:=The %[1]s package
+endef
+
+define Package/%[1]s/install
+	$(INSTALL_DIR) $(1)/usr/bin
+	$(INSTALL_BIN) ./files/%[1]s $(1)/usr/bin/
+endef
+
+$(eval $(call BuildPackage,%[1]s))
+`, name, version, m)
+}
+
+// repoFiles is a repository tree with one package per name, and a configuration.
+func repoFiles(config string, pkgs map[string]string) map[string]string {
+	files := map[string]string{".openwrt-ppa.yml": config}
+	for name, spec := range pkgs {
+		version, marker, _ := strings.Cut(spec, " ")
+		files["net/"+name+"/Makefile"] = pkgMakefile(name, version, marker)
+		files["net/"+name+"/files/"+name] = "#!/bin/sh\necho " + name + "\n"
+	}
+	return files
+}
+
+// e2e is a whole service on loopback: the real runtime with its embedded store, the SDK
+// stand-in on the real Docker engine, a real git server, and a fake GitHub API.
+type e2e struct {
+	t      *testing.T
+	gh     *forgetest.GitHub
+	git    *testenv.GitServer
+	cfg    app.Config
+	image  string
+	label  string
+	rt     *app.Runtime
+	url    string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func newE2E(t *testing.T) *e2e {
+	t.Helper()
+	testenv.NeedCommand(t, "signify-openbsd")
+	e := &e2e{t: t, gh: forgetest.NewGitHub(t), git: testenv.StartGitServer(t), image: testenv.StandinImage(t)}
+	e.gh.AddInstallation(e2eFull, e2eInstall)
+	keyFile := filepath.Join(t.TempDir(), "app.pem")
+	if err := os.WriteFile(keyFile, e.gh.PrivateKeyPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	e.label = hex.EncodeToString(b)
+	e.cfg = app.Config{
+		Data: t.TempDir(), Image: e.image, Network: "none", Workers: 1, JobTimeout: 2 * time.Minute,
+		QueueLimit: 100, KeepBuilds: 20, PRFeedTTL: time.Hour, ShutdownGrace: 5 * time.Second,
+		VisibilityTime: 10 * time.Second,
+		GitHubAppID: forgetest.GitHubAppID, GitHubPrivateKeyFile: keyFile, GitHubAPIURL: e.gh.URL,
+		GitHubWebhookSecret: e2eSecret,
+	}
+	t.Cleanup(e.cleanupDocker)
+	return e
+}
+
+// start runs the service; stop ends it. The listen address stays across restarts.
+func (e *e2e) start() {
+	e.t.Helper()
+	if e.cfg.Listen == "" {
+		e.cfg.Listen = "127.0.0.1:0"
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	rt, err := app.Open(ctx, e.cfg, log)
+	if err != nil {
+		cancel()
+		e.t.Fatal(err)
+	}
+	if e.cfg.Workers > 0 {
+		cli := testenv.NeedDocker(e.t)
+		rt.Executor = docker.New(cli, docker.Options{Network: "none", TmpfsBuildDir: true,
+			CachePrefix: "openwrt-ppa-e2e-" + e.label, Labels: map[string]string{testenv.TestLabel: e.label}})
+	}
+	ln, err := net.Listen("tcp", e.cfg.Listen)
+	if err != nil {
+		cancel()
+		e.t.Fatal(err)
+	}
+	e.cfg.Listen = ln.Addr().String()
+	e.url = "http://" + e.cfg.Listen
+	e.rt, e.cancel, e.done = rt, cancel, make(chan error, 1)
+	go func() { e.done <- rt.Serve(ctx, ln, nil) }()
+	e.t.Cleanup(e.stop)
+}
+
+func (e *e2e) stop() {
+	if e.cancel == nil {
+		return
+	}
+	e.cancel()
+	select {
+	case err := <-e.done:
+		if err != nil {
+			e.t.Errorf("serve: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		e.t.Error("the service did not stop within 30 s")
+	}
+	_ = e.rt.Close()
+	e.cancel = nil
+}
+
+func (e *e2e) cleanupDocker() {
+	cli, err := testenv.NewDockerClient(context.Background())
+	if err != nil {
+		return
+	}
+	defer cli.Close()
+	ctx := context.Background()
+	f := make(client.Filters).Add("label", testenv.TestLabel+"="+e.label)
+	if cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f}); err == nil {
+		if len(cs.Items) > 0 {
+			e.t.Errorf("%d build containers left behind", len(cs.Items))
+		}
+		for _, c := range cs.Items {
+			_, _ = cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
+		}
+	}
+	if vs, err := cli.VolumeList(ctx, client.VolumeListOptions{Filters: f}); err == nil {
+		for _, v := range vs.Items {
+			_, _ = cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
+		}
+	}
+}
+
+// deliver posts a signed GitHub webhook and returns the status.
+func (e *e2e) deliver(event, delivery string, body []byte) int {
+	e.t.Helper()
+	mac := hmac.New(sha256.New, []byte(e2eSecret))
+	mac.Write(body)
+	req, _ := http.NewRequest(http.MethodPost, e.url+"/webhooks/github", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", event)
+	req.Header.Set("X-GitHub-Delivery", delivery)
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
+// repoJSON is the repository object of our payloads.
+func (e *e2e) repoJSON(doc map[string]any) {
+	doc["repository"] = map[string]any{
+		"id": e2eRepoID, "name": e2eRepo, "full_name": e2eFull, "private": false,
+		"owner":     map[string]any{"login": e2eOwner, "id": 1, "type": "User"},
+		"clone_url": e.git.RepoURL(e2eRepo), "html_url": "https://github.com/" + e2eFull,
+		"default_branch": "main", "master_branch": "main",
+	}
+	doc["installation"] = map[string]any{"id": e2eInstall}
+}
+
+// push delivers a push of branch from before to after (a zero after deletes the branch).
+func (e *e2e) push(delivery, branch, before, after string) int {
+	e.t.Helper()
+	body := forgetest.Rewrite(e.t, forgetest.ReadFile(e.t, forgetest.SharedTestdata(e.t, "webhooks", "github", "go-playground", "push.json")), func(doc map[string]any) {
+		doc["ref"], doc["before"], doc["after"] = "refs/heads/"+branch, before, after
+		zero := strings.Repeat("0", 40)
+		doc["created"], doc["deleted"], doc["forced"] = before == zero, after == zero, false
+		doc["base_ref"] = nil
+		if after == zero {
+			doc["head_commit"] = nil
+			doc["commits"] = []any{}
+		} else {
+			forgetest.Obj(e.t, doc, "head_commit")["id"] = after
+		}
+		e.repoJSON(doc)
+		doc["sender"] = map[string]any{"login": e2eOwner, "id": 1}
+		doc["pusher"] = map[string]any{"name": e2eOwner, "email": "alice@example.org"}
+	})
+	return e.deliver("push", delivery, body)
+}
+
+// comment delivers a comment on pull request number by login.
+func (e *e2e) comment(delivery string, number int, login, text string) int {
+	e.t.Helper()
+	body := forgetest.Rewrite(e.t, forgetest.ReadFile(e.t, forgetest.SharedTestdata(e.t, "webhooks", "github", "octokit", "issue_comment", "created.payload.json")), func(doc map[string]any) {
+		issue := forgetest.Obj(e.t, doc, "issue")
+		issue["number"] = number
+		issue["pull_request"] = map[string]any{"url": fmt.Sprintf("https://api.github.com/repos/%s/pulls/%d", e2eFull, number)}
+		c := forgetest.Obj(e.t, doc, "comment")
+		c["body"], c["id"] = text, 555000+number
+		c["user"] = map[string]any{"login": login, "id": 2}
+		doc["sender"] = map[string]any{"login": login, "id": 2}
+		e.repoJSON(doc)
+	})
+	return e.deliver("issue_comment", delivery, body)
+}
+
+// waitBuilds waits until the repository has n builds, all finished, and returns them newest first.
+func (e *e2e) waitBuilds(n int) []store.Build {
+	e.t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		var bs []store.Build
+		repo, err := e.rt.Store.RepositoryByPath(ctx, e2eOwner, e2eRepo)
+		if err == nil {
+			bs, err = e.rt.Store.ListBuilds(ctx, store.BuildQuery{RepoID: repo.ID})
+		}
+		done := err == nil && len(bs) >= n
+		for _, b := range bs {
+			done = done && b.Status.Final()
+		}
+		if done {
+			return bs
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("waiting for %d finished builds: have %+v (err %v)", n, bs, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (e *e2e) jobs(buildID int64) []store.Job {
+	e.t.Helper()
+	js, err := e.rt.Store.JobsOfBuild(context.Background(), buildID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return js
+}
+
+func (e *e2e) get(path string) (int, []byte) {
+	e.t.Helper()
+	resp, err := http.Get(e.url + path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// verifyFeed checks a served feed: its signature verifies with signify-openbsd against the key
+// served at keyPath, and every entry downloads with the size and SHA256 it lists. It returns the
+// package names and versions listed.
+func (e *e2e) verifyFeed(feedPath, keyPath string) map[string]string {
+	e.t.Helper()
+	dir := e.t.TempDir()
+	fetch := func(p, name string) []byte {
+		code, b := e.get(p)
+		if code != http.StatusOK {
+			e.t.Fatalf("GET %s: %d %s", p, code, b)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			e.t.Fatal(err)
+		}
+		return b
+	}
+	packages := fetch(feedPath+"Packages", "Packages")
+	fetch(feedPath+"Packages.sig", "Packages.sig")
+	fetch(keyPath, "key.pub")
+	out, err := exec.Command("signify-openbsd", "-V", "-q", "-p", filepath.Join(dir, "key.pub"),
+		"-x", filepath.Join(dir, "Packages.sig"), "-m", filepath.Join(dir, "Packages")).CombinedOutput()
+	if err != nil {
+		e.t.Fatalf("signify-openbsd does not verify %sPackages with %s: %v %s", feedPath, keyPath, err, out)
+	}
+	listed := map[string]string{}
+	for _, stanza := range strings.Split(strings.TrimSpace(string(packages)), "\n\n") {
+		f := map[string]string{}
+		for _, line := range strings.Split(stanza, "\n") {
+			if k, v, ok := strings.Cut(line, ": "); ok {
+				f[k] = v
+			}
+		}
+		if f["Package"] == "" {
+			continue
+		}
+		listed[f["Package"]] = f["Version"]
+		code, body := e.get(feedPath + f["Filename"])
+		sum := sha256.Sum256(body)
+		if code != http.StatusOK || fmt.Sprint(len(body)) != f["Size"] || hex.EncodeToString(sum[:]) != f["SHA256sum"] {
+			e.t.Errorf("%s%s: status %d, %d bytes sha256 %x; index says size %s sha256 %s",
+				feedPath, f["Filename"], code, len(body), sum, f["Size"], f["SHA256sum"])
+		}
+	}
+	return listed
+}
+
+// waitFor polls cond for up to a minute.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
