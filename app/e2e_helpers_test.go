@@ -108,7 +108,7 @@ func newE2E(t *testing.T) *e2e {
 		Data: t.TempDir(), Image: e.image, Network: "none", Workers: 1, JobTimeout: 2 * time.Minute,
 		QueueLimit: 100, KeepBuilds: 20, PRFeedTTL: time.Hour, ShutdownGrace: 5 * time.Second,
 		VisibilityTime: 10 * time.Second,
-		GitHubAppID: forgetest.GitHubAppID, GitHubPrivateKeyFile: keyFile, GitHubAPIURL: e.gh.URL,
+		GitHubAppID:    forgetest.GitHubAppID, GitHubPrivateKeyFile: keyFile, GitHubAPIURL: e.gh.URL,
 		GitHubWebhookSecret: e2eSecret,
 	}
 	t.Cleanup(e.cleanupDocker)
