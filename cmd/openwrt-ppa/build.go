@@ -2,12 +2,133 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/openwrt-ppa/openwrt-ppa/app"
+	"github.com/openwrt-ppa/openwrt-ppa/builder"
+	"github.com/openwrt-ppa/openwrt-ppa/builder/docker"
 )
 
-// runBuild is not built yet; the issue that adds it replaces this file.
-func runBuild(_ context.Context, _ []string, _, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "openwrt-ppa build: not available in this version yet")
-	return 2
+// listFlag is a repeatable flag that also takes comma-separated values.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+// runBuild builds a repository's packages in SDK containers and publishes a signed feed.
+func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fl := flag.NewFlagSet("build", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	var series, archs listFlag
+	fl.Var(&series, "series", "release series to build for (repeatable; default: the repository's .openwrt-ppa.yml, else 24.10)")
+	fl.Var(&archs, "arch", "package architecture to build for (repeatable; default: the repository's config, else five common ones)")
+	image := fl.String("image", "", "SDK image for every job instead of ghcr.io/openwrt/sdk:<arch>-<release> (e.g. openwrt-ppa/sdk-standin:latest)")
+	registry := fl.String("registry", "", "SDK image repository to use instead of ghcr.io/openwrt/sdk (a mirror)")
+	out := fl.String("out", "feed", "folder for the feed: DIR/<series>/<arch>/ and DIR/key.pub")
+	key := fl.String("key", "", "usign secret key file to sign with (default: one made once in the user's configuration folder)")
+	ref := fl.String("ref", "", "branch, tag or commit to build (or write SOURCE@REF)")
+	baseURL := fl.String("base-url", "", "URL where DIR will be served, for the printed router lines (default: a placeholder to replace)")
+	network := fl.String("network", "bridge", "network of the build containers (downloads need one; \"none\" for offline builds)")
+	timeout := fl.Duration("timeout", 60*time.Minute, "wall-clock limit of each job")
+	verbose := fl.Bool("v", false, "stream the build log")
+	fl.Usage = func() {
+		fmt.Fprintln(stderr, "usage: openwrt-ppa build [--series S]... [--arch A]... [--image IMG] [--out DIR] [--key KEY] [--ref REF] [--base-url URL] SOURCE[@REF]")
+		fmt.Fprintln(stderr, "\nClones SOURCE (a git URL: https, ssh, git@host:o/r.git; or a local path), finds its OpenWrt")
+		fmt.Fprintln(stderr, "package Makefiles, builds them with the OpenWrt SDK in Docker containers for each series and")
+		fmt.Fprintln(stderr, "arch, and publishes a signed opkg feed into DIR/<series>/<arch>/ with the public key at")
+		fmt.Fprintln(stderr, "DIR/key.pub. Prints the lines to paste on a router. Needs a Docker engine.")
+		fmt.Fprintln(stderr, "Exit status 0 only when every package was built and published.")
+		fmt.Fprintln(stderr, "\nflags:")
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fl.NArg() != 1 {
+		fmt.Fprintln(stderr, "openwrt-ppa build: give exactly one SOURCE (a git URL or a local path; see --help)")
+		return 2
+	}
+	cfgDir, cacheDir, err := userDirs()
+	if err != nil {
+		fmt.Fprintf(stderr, "openwrt-ppa build: %v\n", err)
+		return 1
+	}
+	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err == nil {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err = cli.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true})
+		cancel()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "openwrt-ppa build: no Docker engine answers (%v); start dockerd or set DOCKER_HOST\n", err)
+		return 1
+	}
+	defer cli.Close()
+
+	opt := app.LocalBuildOptions{
+		Source: fl.Arg(0), Ref: *ref, Series: series, Archs: archs, Image: *image, Registry: *registry,
+		OutDir: *out, KeyFile: *key, ConfigDir: cfgDir, CacheDir: cacheDir, BaseURL: *baseURL,
+		Limits:   builder.Limits{Timeout: *timeout},
+		Executor: docker.New(cli, docker.Options{Network: *network, Pull: true}),
+		Progress: stderr,
+		Logger:   slog.New(slog.DiscardHandler),
+	}
+	if *verbose {
+		opt.Log = stderr
+	}
+	res, err := app.LocalBuild(ctx, opt)
+	if err != nil {
+		fmt.Fprintf(stderr, "openwrt-ppa build: %v\n", err)
+		return 1
+	}
+	if len(res.Lines) > 0 {
+		base := *baseURL
+		if base == "" {
+			fmt.Fprintf(stdout, "# Serve %s over HTTP(S) and replace %s with its URL, then on the router:\n", *out, app.PlaceholderBaseURL)
+		} else {
+			fmt.Fprintln(stdout, "# On the router:")
+		}
+		for _, l := range res.Lines {
+			fmt.Fprintln(stdout, l)
+		}
+	}
+	if !res.OK() {
+		fmt.Fprintln(stderr, "openwrt-ppa build: not every package was built; see FAILED above (-v shows the whole log)")
+		return 1
+	}
+	return 0
+}
+
+// userDirs are where the default signing key and the clone cache live.
+func userDirs() (cfg, cache string, err error) {
+	c, err := os.UserConfigDir()
+	if err != nil {
+		return "", "", fmt.Errorf("finding the configuration folder for the default key (set HOME or pass --key): %w", err)
+	}
+	k, err := os.UserCacheDir()
+	if err != nil {
+		return "", "", fmt.Errorf("finding the cache folder (set HOME or XDG_CACHE_HOME): %w", err)
+	}
+	return filepath.Join(c, "openwrt-ppa"), filepath.Join(k, "openwrt-ppa"), nil
 }
