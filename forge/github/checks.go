@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	gh "github.com/google/go-github/v88/github"
 
@@ -127,6 +128,10 @@ func (c *Client) output(chk forge.Check, anns []forge.Annotation) *gh.CheckRunOu
 	summary := chk.Summary
 	if summary == "" {
 		summary = title
+	}
+	// The feed link must survive whatever the caller wrote, and the cut: it goes first.
+	if chk.FeedURL != "" && !strings.Contains(summary, chk.FeedURL) {
+		summary = fmt.Sprintf("Feed: %s\n\n%s", chk.FeedURL, summary)
 	}
 	out := &gh.CheckRunOutput{
 		Title:   gh.Ptr(forge.Truncate(title, 255)),

@@ -197,7 +197,8 @@ func TestSecondaryRateLimitRetried(t *testing.T) {
 	g.AddInstallation("octo/pkgs", 7)
 	g.RateLimit("POST", "/repos/octo/pkgs/check-runs", 2)
 	c := newClient(t, g)
-	if _, err := c.ReportCheck(context.Background(), repo, forge.Check{Name: "n", SHA: sha, State: forge.CheckQueued}); err != nil {
+	if _, err := c.ReportCheck(context.Background(), repo, forge.Check{Name: "n", SHA: sha, State: forge.CheckQueued,
+		FeedURL: "https://ppa.example/octo/pkgs/main/24.10/x86_64/"}); err != nil {
 		t.Fatal(err)
 	}
 	assertSequence(t, g.Sequence(),
@@ -206,6 +207,9 @@ func TestSecondaryRateLimitRetried(t *testing.T) {
 		"POST /repos/octo/pkgs/check-runs",
 		"POST /repos/octo/pkgs/check-runs",
 	)
+	if b := string(g.Calls()[3].Body); !strings.Contains(b, "Feed: https://ppa.example/octo/pkgs/main/24.10/x86_64/") {
+		t.Errorf("the feed URL is not in the summary: %s", b)
+	}
 }
 
 func TestSecondaryRateLimitGivesUp(t *testing.T) {
