@@ -181,7 +181,7 @@ func (h *Handler) buildPage(w http.ResponseWriter, r *http.Request) {
 		d.Log = h.logView(r, a.Repo, *sel)
 	}
 	if a.User != nil {
-		d.CanRebuild, err = h.may(r, a.Repo, a.User, Authorizer.CanWrite)
+		d.CanRebuild, err = h.may(r, a.Repo, a.User, askWrite)
 		if err != nil {
 			h.log.WarnContext(r.Context(), "asking the forge for write access", "repo", a.Repo.Path(), "err", err)
 		}

@@ -95,6 +95,8 @@ func (h *Handler) streamLog(w http.ResponseWriter, r *http.Request, j store.Job)
 	hd.Set("Content-Type", "text/event-stream")
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	// A server WriteTimeout would cut a long build's stream; this response has no deadline.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	w.WriteHeader(http.StatusOK)
 	fl.Flush()
 	ctx := r.Context()

@@ -49,7 +49,7 @@ func (h *Handler) rebuild(r *http.Request, repo store.Repository, user *User, re
 		return 0, &lookupError{Status: http.StatusServiceUnavailable, Code: "unavailable",
 			What: "This service does not take rebuilds.", ToDo: "Push a commit to build instead."}
 	}
-	ok, err := h.may(r, repo, user, Authorizer.CanWrite)
+	ok, err := h.may(r, repo, user, askWriteFresh)
 	if err != nil {
 		return 0, &lookupError{Status: http.StatusBadGateway, Code: "forge_unavailable",
 			What: "The forge could not be asked whether you may build " + repo.Path() + ".", ToDo: "Try again in a minute.", Err: err}

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -61,7 +60,7 @@ func (h *Handler) resolveRepo(r *http.Request, user *User) (store.Repository, *l
 			What: "The service could not read its history.", ToDo: "Try again in a minute.", Err: err}
 	}
 	if repo.Private {
-		ok, err := h.may(r, repo, user, Authorizer.CanRead)
+		ok, err := h.may(r, repo, user, askRead)
 		if err != nil {
 			return repo, &lookupError{Status: http.StatusBadGateway, Code: "forge_unavailable",
 				What: "The forge could not be asked whether you may see this repository.", ToDo: "Try again in a minute.", Err: err}
@@ -73,18 +72,31 @@ func (h *Handler) resolveRepo(r *http.Request, user *User) (store.Repository, *l
 	return repo, nil
 }
 
+// The questions may asks.
+const (
+	askRead = iota
+	askWrite
+	askWriteFresh // for the rebuild itself: not from the cache, so a revoked permission counts at once
+)
+
 // may asks the Authorizer about user and repo; the admin may do anything, a user of another
 // forge nothing.
-func (h *Handler) may(r *http.Request, repo store.Repository, user *User, check func(Authorizer, context.Context, store.Repository, User) (bool, error)) (bool, error) {
+func (h *Handler) may(r *http.Request, repo store.Repository, user *User, question int) (bool, error) {
 	switch {
 	case user == nil:
 		return false, nil
 	case user.Admin():
 		return true, nil
-	case user.Forge != repo.Forge || h.opt.Authorizer == nil:
+	case user.Forge != repo.Forge || h.auth == nil:
 		return false, nil
 	}
-	return check(h.opt.Authorizer, r.Context(), repo, *user)
+	switch question {
+	case askRead:
+		return h.auth.CanRead(r.Context(), repo, *user)
+	case askWrite:
+		return h.auth.CanWrite(r.Context(), repo, *user)
+	}
+	return h.opt.Authorizer.CanWrite(r.Context(), repo, *user)
 }
 
 // pageUser is the signed-in user of a page request, or nil.

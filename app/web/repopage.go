@@ -87,7 +87,9 @@ func (h *Handler) repoData(r *http.Request, a access) (*repoData, error) {
 	}
 	d := &repoData{Repo: repo, Recent: recent, APIPath: apiRepoPath(repo), BuildsPath: RepoPath(repo) + "/-/builds"}
 	badge := h.opt.PublicURL + RepoPath(repo) + "/-/badge.svg"
-	d.BadgeURL = badge
+	// The page shows the badge from this site (the CSP allows only 'self'); READMEs get the
+	// public URL.
+	d.BadgeURL = RepoPath(repo) + "/-/badge.svg"
 	d.BadgeMD = "[![openwrt-ppa](" + badge + ")](" + h.opt.PublicURL + RepoPath(repo) + ")"
 	for _, ref := range order {
 		v := views[ref]
@@ -118,7 +120,7 @@ func (h *Handler) repoData(r *http.Request, a access) (*repoData, error) {
 		return nil, err
 	}
 	if a.User != nil {
-		d.CanRebuild, err = h.may(r, repo, a.User, Authorizer.CanWrite)
+		d.CanRebuild, err = h.may(r, repo, a.User, askWrite)
 		if err != nil {
 			h.log.WarnContext(ctx, "asking the forge for write access", "repo", repo.Path(), "err", err)
 		}

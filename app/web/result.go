@@ -31,6 +31,16 @@ type PackageResult struct {
 	DurationMS int64  `json:"duration_ms,omitempty"`
 }
 
+// Timed reports whether any package has a build time, so the page shows that column.
+func (r JobResult) Timed() bool {
+	for _, p := range r.Packages {
+		if p.DurationMS > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // Duration is how long the package took to build, or 0 when unknown.
 func (p PackageResult) Duration() time.Duration {
 	return time.Duration(p.DurationMS) * time.Millisecond

@@ -54,7 +54,8 @@ type Handler struct {
 	repoMux *http.ServeMux // routes below /<owner>/<repo>
 	apiMux  *http.ServeMux // routes below /api/v1
 	oauth   map[string]OAuthProvider
-	secure  bool // cookies get Secure when PublicURL is https
+	auth    *authCache // opt.Authorizer's answers for showing pages; nil without one
+	secure  bool       // cookies get Secure when PublicURL is https
 }
 
 // New checks opt and returns the handler to mount at the URL root.
@@ -81,6 +82,9 @@ func New(opt Options) (*Handler, error) {
 		h.now = time.Now
 	}
 	h.secure = strings.HasPrefix(opt.PublicURL, "https://")
+	if opt.Authorizer != nil {
+		h.auth = newAuthCache(opt.Authorizer, h.now)
+	}
 	for _, p := range opt.OAuth {
 		if p.Forge == "" || p.Config.ClientID == "" {
 			return nil, fmt.Errorf("web: OAuth provider %q needs a forge name and a client id", p.Title)
