@@ -129,6 +129,10 @@ type JobStore interface {
 	// PendingJobsBefore returns the queued and running jobs of the repository's builds of ref
 	// with an ID lower than buildID: what a newer push to the same ref cancels.
 	PendingJobsBefore(ctx context.Context, repoID int64, ref Ref, buildID int64) ([]Job, error)
+	// PendingJobs returns queued and running jobs of every repository with an ID above afterID,
+	// in ID order, up to limit (0 means 100): what a starting service compares with its queue,
+	// re-enqueueing what a crash between CreateJobs and Enqueue left out.
+	PendingJobs(ctx context.Context, afterID int64, limit int) ([]Job, error)
 	// ExpiredLogs returns the jobs that still have a LogPath and belong to builds older than the
 	// newest keep builds of their ref: the logs retention deletes. After deleting a file, clear
 	// the job's LogPath with UpdateJob so it is not returned again.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,9 +16,9 @@ import (
 // Opener gives each test a fresh, empty queue with the given visibility timeout.
 type Opener func(t *testing.T, visibility time.Duration) queue.Queue
 
-// visibility is short so that reclaim tests run quickly, long enough for a loaded CI machine to
-// extend in time.
-const visibility = 600 * time.Millisecond
+// visibility is short so that reclaim tests run quickly, long enough for a loaded CI machine
+// (Docker builds next door) to extend in time.
+const visibility = time.Second
 
 type test struct {
 	name string
@@ -215,8 +216,8 @@ var tests = []test{
 	{"extending keeps the job from other workers", func(t *testing.T, q queue.Queue) {
 		enqueue(t, q, "a")
 		l := dequeue(t, q, "w1")
-		jobCtx, stop := queue.Heartbeat(t.Context(), q, l, visibility/4)
-		c, cancel := context.WithTimeout(t.Context(), 3*visibility)
+		jobCtx, stop := queue.Heartbeat(t.Context(), q, l, visibility/5)
+		c, cancel := context.WithTimeout(t.Context(), 2*visibility)
 		defer cancel()
 		if got, err := q.Dequeue(c, "w2"); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("w2 took %q from a worker that kept extending: %v", got.JobID, err)
@@ -263,14 +264,16 @@ var tests = []test{
 		}
 		var mu sync.Mutex
 		seen := map[string]int{}
+		// Workers run until every job is acknowledged (or the test's time runs out).
+		all, stop := context.WithTimeout(t.Context(), 60*time.Second)
+		defer stop()
+		var acked atomic.Int32
 		var wg sync.WaitGroup
 		for w := range workers {
 			wg.Go(func() {
 				for {
-					c, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
-					l, err := q.Dequeue(c, fmt.Sprintf("w%d", w))
-					cancel()
-					if errors.Is(err, context.DeadlineExceeded) {
+					l, err := q.Dequeue(all, fmt.Sprintf("w%d", w))
+					if all.Err() != nil {
 						return
 					}
 					if err != nil {
@@ -282,6 +285,9 @@ var tests = []test{
 					mu.Unlock()
 					if err := q.Ack(t.Context(), l); err != nil {
 						t.Error(err)
+					}
+					if acked.Add(1) == jobs {
+						stop()
 					}
 				}
 			})

@@ -93,6 +93,7 @@ func (s *Store) purgeBuilds(ctx context.Context, repoID int64, ids []string) err
 			if j.ContentKey != "" {
 				p.ZRem(ctx, s.key("success", j.ContentKey), j.ID)
 			}
+			p.ZRem(ctx, s.key("jobs", "pending"), j.ID)
 			p.Del(ctx, s.key("job", j.ID))
 		}
 		for _, b := range ids {

@@ -25,8 +25,10 @@ func (s *Store) indexJob(ctx context.Context, p goredis.Pipeliner, old, j store.
 	pending := s.refKey(b.RepoID, b.Ref) + ":pending"
 	if j.Status.Pending() {
 		p.SAdd(ctx, pending, j.ID)
+		p.ZAdd(ctx, s.key("jobs", "pending"), goredis.Z{Score: float64(j.ID), Member: j.ID})
 	} else {
 		p.SRem(ctx, pending, j.ID)
+		p.ZRem(ctx, s.key("jobs", "pending"), j.ID)
 	}
 	if old.ContentKey != "" && old.ContentKey != j.ContentKey {
 		p.ZRem(ctx, s.key("success", old.ContentKey), j.ID)
@@ -185,6 +187,17 @@ func (s *Store) PendingJobsBefore(ctx context.Context, repoID int64, ref store.R
 		return nil, err
 	}
 	return slices.DeleteFunc(js, func(j store.Job) bool { return j.BuildID >= buildID || !j.Status.Pending() }), nil
+}
+
+// PendingJobs implements store.Store.
+func (s *Store) PendingJobs(ctx context.Context, afterID int64, limit int) ([]store.Job, error) {
+	ids, err := s.c.ZRangeByScore(ctx, s.key("jobs", "pending"), &goredis.ZRangeBy{
+		Min: fmt.Sprintf("(%d", afterID), Max: "+inf", Count: int64(store.Limit(limit)),
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("listing pending jobs: %w", err)
+	}
+	return s.jobsByID(ctx, ids)
 }
 
 // ExpiredLogs implements store.Store.

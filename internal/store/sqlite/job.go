@@ -133,6 +133,16 @@ func (db *DB) PendingJobsBefore(ctx context.Context, repoID int64, ref store.Ref
 	return js, nil
 }
 
+// PendingJobs implements store.Store.
+func (db *DB) PendingJobs(ctx context.Context, afterID int64, limit int) ([]store.Job, error) {
+	js, err := all(ctx, db.r, scanJob, `SELECT `+jobCols+` FROM jobs WHERE status IN (?, ?) AND id > ? ORDER BY id LIMIT ?`,
+		store.StatusQueued, store.StatusRunning, afterID, store.Limit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("listing pending jobs: %w", err)
+	}
+	return js, nil
+}
+
 // ExpiredLogs implements store.Store.
 func (db *DB) ExpiredLogs(ctx context.Context, repoID int64, keep int) ([]store.Job, error) {
 	js, err := all(ctx, db.r, scanJob, `SELECT `+jobCols+` FROM jobs WHERE log_path != '' AND build_id IN (

@@ -179,6 +179,30 @@ var jobTests = []test{
 			t.Fatalf("cancelled jobs still pending: %v", jobIDs(got))
 		}
 	}},
+	{"job/pending jobs of every repository, paged", func(t *testing.T, s store.Store) {
+		c := ctx(t)
+		a := repo(t, s, "github", "1", "a", "b")
+		b := repo(t, s, "gitlab", "2", "c", "d")
+		ja := jobs(t, s, build(t, s, a.ID, mainRef, "1").ID, "x86_64", "mips_24kc")
+		jb := jobs(t, s, build(t, s, b.ID, tagRef, "2").ID, "x86_64", "arm")
+		if _, err := s.UpdateJob(c, ja[1].ID, func(j *store.Job) error { j.Status = store.StatusFailure; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UpdateJob(c, jb[0].ID, func(j *store.Job) error { j.Status = store.StatusRunning; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.PendingJobs(c, 0, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []int64{ja[0].ID, jb[0].ID}; !equalIDs(jobIDs(got), want) {
+			t.Fatalf("PendingJobs page 1 = %v, want %v", jobIDs(got), want)
+		}
+		got, _ = s.PendingJobs(c, got[1].ID, 2)
+		if want := []int64{jb[1].ID}; !equalIDs(jobIDs(got), want) {
+			t.Fatalf("PendingJobs page 2 = %v, want %v", jobIDs(got), want)
+		}
+	}},
 	{"job/expired logs beyond the newest builds per ref", func(t *testing.T, s store.Store) {
 		c := ctx(t)
 		r := repo(t, s, "github", "1", "a", "b")
