@@ -42,6 +42,15 @@ func templateFuncs() template.FuncMap {
 		"statusIcon": func(s store.Status) string {
 			return statusIcons[s]
 		},
+		"forgeName": func(f string) string {
+			switch f {
+			case "github":
+				return "GitHub"
+			case "gitlab":
+				return "GitLab"
+			}
+			return f
+		},
 		"dict": func(repo store.Repository, items any) map[string]any {
 			return map[string]any{"Repo": repo, "Items": items}
 		},
