@@ -126,3 +126,40 @@ func TestOpenPathWithURICharacters(t *testing.T) {
 		t.Fatalf("the database is not where asked: %v", err)
 	}
 }
+
+// A file written by an older release (schema version 2) is brought up to date on Open, keeping
+// its rows.
+func TestOpenMigratesAnOlderSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db.sqlite")
+	db, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := db.PutRepository(t.Context(), store.Repository{Forge: "g", ForgeID: "1", Owner: "a", Name: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Turn the file back into what schema version 2 was: no status index.
+	for _, stmt := range []string{`DROP INDEX jobs_by_status`, `UPDATE schema_versions SET version = 2 WHERE component = 'store'`} {
+		if _, err := db.Writer().ExecContext(t.Context(), stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	db, err = Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if v, _ := db.SchemaVersion(t.Context(), "store"); v != len(storeSchema) {
+		t.Fatalf("schema version after Open = %d, want %d", v, len(storeSchema))
+	}
+	var n int
+	if err := db.Reader().QueryRowContext(t.Context(), `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'jobs_by_status'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("index of step 3 missing after migration: %d, %v", n, err)
+	}
+	if got, err := db.Repository(t.Context(), r.ID); err != nil || got.Path() != "a/b" {
+		t.Fatalf("rows lost in migration: %+v, %v", got, err)
+	}
+}

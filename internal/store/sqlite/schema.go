@@ -66,4 +66,6 @@ var storeSchema = []string{
 	CREATE INDEX jobs_by_content ON jobs (content_key, status, finished);`,
 	// 2: where workers clone a repository from.
 	`ALTER TABLE repositories ADD COLUMN clone_url TEXT NOT NULL DEFAULT '';`,
+	// 3: PendingJobs reads jobs by status.
+	`CREATE INDEX jobs_by_status ON jobs (status, id);`,
 }
