@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -110,76 +109,10 @@ func (f *fakeRebuilder) Rebuild(ctx context.Context, repoID int64, ref store.Ref
 	return b.ID, nil
 }
 
-// memLogs is an in-process store.LogStream: offsets are line numbers.
-type memLogs struct {
-	mu      sync.Mutex
-	lines   map[string][]store.LogLine
-	done    map[string]bool
-	changed chan struct{} // closed and replaced on every change
-}
-
-func newMemLogs() *memLogs {
-	return &memLogs{lines: map[string][]store.LogLine{}, done: map[string]bool{}, changed: make(chan struct{})}
-}
-
-func (m *memLogs) Append(ctx context.Context, stream string, lines ...string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, l := range lines {
-		n := len(m.lines[stream]) + 1
-		m.lines[stream] = append(m.lines[stream], store.LogLine{Offset: strconv.Itoa(n), Time: time.Now(), Text: l})
-	}
-	close(m.changed)
-	m.changed = make(chan struct{})
-	return nil
-}
-
-func (m *memLogs) Finish(ctx context.Context, stream string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.done[stream] = true
-	close(m.changed)
-	m.changed = make(chan struct{})
-	return nil
-}
-
-func (m *memLogs) Read(ctx context.Context, stream, after string, max int) (store.LogChunk, error) {
-	if max <= 0 {
-		max = 1000
-	}
-	from := 0
-	if after != "" {
-		n, err := strconv.Atoi(after)
-		if err != nil {
-			return store.LogChunk{}, fmt.Errorf("bad offset %q", after)
-		}
-		from = n
-	}
-	for {
-		m.mu.Lock()
-		all, done, ch := m.lines[stream], m.done[stream], m.changed
-		m.mu.Unlock()
-		if from < len(all) {
-			got := all[from:min(len(all), from+max)]
-			next := got[len(got)-1].Offset
-			return store.LogChunk{Lines: slices.Clone(got), Next: next, Done: done && from+len(got) == len(all)}, nil
-		}
-		if done {
-			return store.LogChunk{Next: after, Done: true}, nil
-		}
-		select {
-		case <-ctx.Done():
-			return store.LogChunk{}, fmt.Errorf("reading %s: %w", stream, ctx.Err())
-		case <-ch:
-		}
-	}
-}
-
 var (
-	_ FeedLister      = (*fakeFeeds)(nil)
-	_ Authorizer      = (*fakeAuth)(nil)
-	_ Rebuilder       = (*fakeRebuilder)(nil)
-	_ store.LogStream = (*memLogs)(nil)
+	_ FeedLister = (*fakeFeeds)(nil)
+	_ Authorizer = (*fakeAuth)(nil)
+	_ Rebuilder  = (*fakeRebuilder)(nil)
 )
 
 func (a *fakeAuth) setFail(fail bool) {

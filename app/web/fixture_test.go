@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store/inproc"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store/sqlite"
 )
 
@@ -26,14 +27,15 @@ const (
 	previewFP  = "fedcba9876543210"
 )
 
-// fixture is a seeded service: a real SQLite store with history, fake feeds, forge permissions,
-// a rebuilder, an in-process log stream, and a fake GitHub OAuth server. srv serves the handler.
+// fixture is a seeded service: the real SQLite store with history and the real in-process log
+// stream, fake feeds, forge permissions and rebuilder, and a fake GitHub OAuth server. srv
+// serves the handler.
 type fixture struct {
 	st     *sqlite.DB
 	feeds  *fakeFeeds
 	auth   *fakeAuth
 	reb    *fakeRebuilder
-	logs   *memLogs
+	logs   *inproc.LogStream
 	forge  *fakeOAuth
 	clock  *clock
 	h      *Handler
@@ -60,7 +62,7 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	fx := &fixture{st: st, feeds: &fakeFeeds{}, logs: newMemLogs(), logDir: filepath.Join(dir, "logs"),
+	fx := &fixture{st: st, feeds: &fakeFeeds{}, logs: inproc.NewLogStream(inproc.LogOptions{}), logDir: filepath.Join(dir, "logs"),
 		auth: &fakeAuth{writers: map[string][]string{
 			"alice/packages": {"github:alice"},
 			"bob/secret":     {"github:alice"},
