@@ -50,9 +50,15 @@ $(eval $(call BuildPackage,%[1]s))
 }
 
 // repoDir writes a repository folder with one package per name → marker.
-func repoDir(t *testing.T, pkgs map[string]string) string {
+func repoDir(t testing.TB, pkgs map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
+	writeRepo(t, dir, pkgs)
+	return dir
+}
+
+func writeRepo(t testing.TB, dir string, pkgs map[string]string) {
+	t.Helper()
 	for name, marker := range pkgs {
 		p := filepath.Join(dir, "net", name)
 		if err := os.MkdirAll(filepath.Join(p, "files"), 0o755); err != nil {
@@ -65,7 +71,6 @@ func repoDir(t *testing.T, pkgs map[string]string) string {
 			t.Fatal(err)
 		}
 	}
-	return dir
 }
 
 type env struct {
@@ -76,7 +81,9 @@ type env struct {
 	prefix string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newBenchEnv(t) }
+
+func newBenchEnv(t testing.TB) *env {
 	t.Helper()
 	image := testenv.StandinImage(t)
 	cli := testenv.NeedDocker(t)
@@ -93,7 +100,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // cleanup removes what the test made and fails if a container was left behind.
-func (e *env) cleanup(t *testing.T) {
+func (e *env) cleanup(t testing.TB) {
 	ctx := context.Background()
 	f := make(client.Filters).Add("label", testenv.TestLabel+"="+e.id)
 	cs, err := e.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
@@ -112,7 +119,7 @@ func (e *env) cleanup(t *testing.T) {
 }
 
 // job plans the repository in dir for series/x86_64 in the stand-in image.
-func (e *env) job(t *testing.T, dir, series string) builder.Job {
+func (e *env) job(t testing.TB, dir, series string) builder.Job {
 	t.Helper()
 	found, err := builder.Discover(os.DirFS(dir))
 	if err != nil {
