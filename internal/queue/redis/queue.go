@@ -54,12 +54,26 @@ func New(ctx context.Context, c goredis.UniversalClient, opts Options) (*Queue, 
 		opts.Block = time.Second
 	}
 	q := &Queue{c: c, stream: opts.Prefix + "queue", jobs: opts.Prefix + "queue:jobs", grp: group, opts: opts}
-	err := c.XGroupCreateMkStream(ctx, q.stream, q.grp, "0").Err()
-	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
-		return nil, fmt.Errorf("creating the queue's consumer group on %s (is Redis 6.2 or later?): %w", q.stream, err)
+	if err := q.ensureGroup(ctx); err != nil {
+		return nil, err
 	}
 	return q, nil
 }
+
+// ensureGroup creates the stream and its consumer group unless they exist. The group reads from
+// the stream's start, so entries added while it was missing are delivered.
+func (q *Queue) ensureGroup(ctx context.Context) error {
+	err := q.c.XGroupCreateMkStream(ctx, q.stream, q.grp, "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return fmt.Errorf("creating the queue's consumer group on %s (is Redis 6.2 or later?): %w", q.stream, err)
+	}
+	return nil
+}
+
+// noGroup reports the error Redis gives when the stream or group is gone — Redis restarted
+// without its data, or someone flushed it. Dequeue then makes them again instead of failing
+// forever.
+func noGroup(err error) bool { return err != nil && strings.Contains(err.Error(), "NOGROUP") }
 
 // KEYS: stream, jobs. ARGV: job id, payload. The jobs hash maps a job to its stream entry, which
 // makes enqueueing idempotent and lets Position and Remove find the entry.
@@ -85,6 +99,12 @@ func (q *Queue) Dequeue(ctx context.Context, worker string) (queue.Lease, error)
 		}
 		// Expired leases and handed-back jobs first: they are older than any new entry.
 		l, ok, err := q.reclaim(ctx, worker)
+		if noGroup(err) {
+			if err := q.ensureGroup(ctx); err != nil {
+				return queue.Lease{}, err
+			}
+			continue
+		}
 		if err != nil || ok {
 			return l, err
 		}
@@ -99,6 +119,12 @@ func (q *Queue) Dequeue(ctx context.Context, worker string) (queue.Lease, error)
 			Group: q.grp, Consumer: worker, Streams: []string{q.stream, ">"}, Count: 1, Block: block,
 		}).Result()
 		if errors.Is(err, goredis.Nil) {
+			continue
+		}
+		if noGroup(err) {
+			if err := q.ensureGroup(ctx); err != nil {
+				return queue.Lease{}, err
+			}
 			continue
 		}
 		if err != nil {

@@ -124,3 +124,27 @@ func BenchmarkQueue(b *testing.B) {
 		})
 	}
 }
+
+// Redis lost its data (restarted without AOF, or flushed): the queue makes its group again and
+// keeps working instead of failing every Dequeue with NOGROUP.
+func TestQueueRecoversFromLostGroup(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	c := client(t, srv.Addr)
+	ctx := t.Context()
+	q, err := New(ctx, c, Options{Visibility: time.Minute, Block: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Enqueue(ctx, "after-flush", []byte("p")); err != nil {
+		t.Fatal(err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	l, err := q.Dequeue(dctx, "w")
+	if err != nil || l.JobID != "after-flush" {
+		t.Fatalf("Dequeue after the group was lost = %+v, %v", l, err)
+	}
+}
