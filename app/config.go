@@ -24,6 +24,9 @@ type Config struct {
 	Image     string // SDK image override for every job (tests use the stand-in)
 	Network   string // build containers' network mode
 	Registry  string // SDK image registry or mirror
+	// BuildTmpfs mounts a size-limited tmpfs on the SDK's build_dir (the test stand-in and small
+	// builds); release SDK images ship files there, so production leaves it off.
+	BuildTmpfs bool
 
 	Workers        int
 	JobTimeout     time.Duration
@@ -98,6 +101,7 @@ func (c *Config) options() []option {
 		{name: "image", usage: "SDK image to use for every job instead of the catalogue's (e.g. the test stand-in)", bind: str(&c.Image, "")},
 		{name: "network", usage: "network mode of build containers (downloads need one; 'none' forbids all)", bind: str(&c.Network, "bridge")},
 		{name: "registry", usage: "registry or mirror of the official SDK images", bind: str(&c.Registry, "ghcr.io/openwrt/sdk")},
+		{name: "build-tmpfs", usage: "mount a size-limited tmpfs on the SDK's build_dir (for the test stand-in; release SDK images need it off)", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.BuildTmpfs, n, false, u) }},
 		{name: "workers", usage: "build jobs run at once by this process (0 = none: serve only)", bind: num(&c.Workers, 1)},
 		{name: "job-timeout", usage: "wall-clock limit of one build job", bind: dur(&c.JobTimeout, 2*time.Hour)},
 		{name: "queue-limit", usage: "queued jobs beyond which new non-forced jobs wait (0 = no limit)", bind: num(&c.QueueLimit, 100)},

@@ -198,7 +198,8 @@ func (rt *Runtime) OpenExecutor(ctx context.Context) error {
 		return fmt.Errorf("the Docker engine does not answer: %w (start dockerd, or run with --workers 0 to serve without building)", err)
 	}
 	rt.closers = append(rt.closers, cli.Close)
-	rt.Executor = docker.New(cli, docker.Options{Network: rt.Config.Network})
+	rt.Executor = docker.New(cli, docker.Options{Network: rt.Config.Network, TmpfsBuildDir: rt.Config.BuildTmpfs,
+		Labels: map[string]string{WorkerLabel: WorkerID()}})
 	return nil
 }
 
@@ -211,6 +212,10 @@ func (rt *Runtime) Close() error {
 	rt.closers = nil
 	return errors.Join(errs...)
 }
+
+// WorkerLabel marks every build container with the worker process that made it, so a restarted
+// worker can find the containers a dead one left.
+const WorkerLabel = "openwrt-ppa.worker"
 
 // WorkerID names this process's worker: host and pid.
 func WorkerID() string {
