@@ -195,6 +195,9 @@ func TestBrowser(t *testing.T) {
 		if status != 401 {
 			t.Errorf("anonymous POST to the API: %d, want 401", status)
 		}
+		// Check runs link a job's log as #job-<id>.
+		do(t, ctx, "open a job link", chromedp.Navigate(fmt.Sprintf("%s/alice/packages/-/builds/%d#job-%d", base, fx.mainBuild.ID, fx.mainJobs[0].ID)))
+		waitFor(t, ctx, "the job's log", `location.search === "?job=`+fmt.Sprint(fx.mainJobs[0].ID)+`" && document.getElementById("log-text") && document.getElementById("log-text").textContent.includes("hello built")`)
 		do(t, ctx, "open builds", chromedp.Navigate(base+"/alice/packages/-/builds"), chromedp.WaitVisible(chromedp.CSS("table.builds")))
 		shot(t, ctx, "builds")
 		do(t, ctx, "open a missing page", chromedp.Navigate(base+"/alice/nothing"), chromedp.WaitVisible(chromedp.CSS("p.todo")))

@@ -37,6 +37,11 @@ func wantsListing(r *http.Request) bool {
 // browsers become listings, everything else goes to the feed file server.
 func (h *Handler) feedPath(w http.ResponseWriter, r *http.Request) {
 	segs := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
+	if len(segs) == 3 && segs[2] == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		// /<owner>/<repo>/ is the repository page, typed with a slash.
+		http.Redirect(w, r, "/"+segs[0]+"/"+segs[1], http.StatusMovedPermanently)
+		return
+	}
 	loc, ok := parseFeedLocation(segs[2:])
 	listable := ok && loc.File == "" && wantsListing(r) && !(loc.Ref.Kind == store.RefTag && loc.Ref.Name == "" && loc.Series == "")
 	if !listable {

@@ -69,6 +69,7 @@ func TestPages(t *testing.T) {
 		{"private repo shown to reader", alice, "/bob/secret", nil, 200, []string{"private"}, nil},
 		{"reserved top-level name", anon, "/metrics/x", nil, 404, []string{"Page not found"}, nil},
 		{"one segment is not a page", anon, "/alice", nil, 404, []string{"Page not found"}, nil},
+		{"repository with a trailing slash", anon, "/alice/packages/", nil, 200, []string{"<title>alice/packages</title>"}, nil},
 		{"builds page", anon, "/alice/packages/-/builds", nil, 200, []string{"#" + b, "feature/x", "tag v1.0"}, nil},
 		{"builds filtered by status", anon, "/alice/packages/-/builds?status=running", nil, 200, []string{"feature/x"}, []string{"tag v1.0"}},
 		{"builds filtered by ref", anon, "/alice/packages/-/builds?ref=tag", nil, 200, []string{"tag v1.0"}, []string{"feature/x"}},

@@ -2,13 +2,19 @@
 // reloads on change, and the live job log over Server-Sent Events. Everything works without it.
 "use strict";
 
-document.addEventListener("DOMContentLoaded", () => {
-  // Check runs link a job as #job-<id>: show that job's log, which the server picks by ?job=.
+// Check runs link a job as #job-<id>: show that job's log, which the server picks by ?job=.
+function jobFromHash() {
   const m = location.hash.match(/^#job-(\d+)$/);
-  if (m && !new URLSearchParams(location.search).has("job")) {
+  if (m && new URLSearchParams(location.search).get("job") !== m[1]) {
     location.replace(location.pathname + "?job=" + m[1] + "#log");
-    return;
+    return true;
   }
+  return false;
+}
+window.addEventListener("hashchange", jobFromHash);
+
+document.addEventListener("DOMContentLoaded", () => {
+  if (jobFromHash()) return;
 
   // Copy buttons: data-copy names the input whose value is copied.
   for (const btn of document.querySelectorAll("button.copy")) {
