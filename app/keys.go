@@ -135,3 +135,55 @@ func (k *KeyRing) sharedSecret(ctx context.Context, repoID int64, kind store.Key
 	}
 	return usign.ParseSecretKey(rec.Secret)
 }
+
+// existing returns a key without making one: store.ErrNotFound when there is none.
+func (k *KeyRing) existing(ctx context.Context, repoID int64, kind store.KeyKind) (*usign.SecretKey, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.shared != nil {
+		rec, err := k.shared.SigningKey(ctx, repoID, kind)
+		if err != nil {
+			return nil, err
+		}
+		return usign.ParseSecretKey(rec.Secret)
+	}
+	data, err := os.ReadFile(filepath.Join(k.dir, strconv.FormatInt(repoID, 10), string(kind)+".sec"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return usign.ParseSecretKey(data)
+}
+
+// install puts a restored key in place; an existing different key stays unless replace.
+func (k *KeyRing) install(ctx context.Context, repoID int64, kind store.KeyKind, sk *usign.SecretKey, replace bool) error {
+	cur, err := k.existing(ctx, repoID, kind)
+	switch {
+	case err == nil && sameKey(cur, sk):
+		return nil
+	case err == nil && !replace:
+		return errKeyDiffers
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	sec, _ := sk.MarshalText()
+	pub, _ := sk.Public().MarshalText()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.shared != nil {
+		if err == nil {
+			return errors.New("replacing a key kept in Redis is not supported: remove it there first")
+		}
+		return k.shared.CreateSigningKey(ctx, store.SigningKey{RepoID: repoID, Kind: kind, Public: pub, Secret: sec})
+	}
+	dir := filepath.Join(k.dir, strconv.FormatInt(repoID, 10))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := writeNew(filepath.Join(dir, string(kind)+".sec"), sec, 0o600); err != nil {
+		return err
+	}
+	return writeNew(filepath.Join(dir, string(kind)+".pub"), pub, 0o644)
+}

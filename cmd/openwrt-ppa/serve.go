@@ -55,8 +55,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 // parseServiceFlags parses the flags and environment shared by serve and worker.
 func parseServiceFlags(name string, args []string, stderr io.Writer, usage ...string) (app.Config, int, bool) {
+	cfg, _, code, ok := parseServiceFlagsWith(name, args, stderr, nil, 0, usage...)
+	return cfg, code, ok
+}
+
+// parseServiceFlagsWith also registers a command's own flags (extra) and accepts nargs
+// positional arguments, which it returns.
+func parseServiceFlagsWith(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet), nargs int, usage ...string) (app.Config, []string, int, bool) {
 	fl := flag.NewFlagSet(name, flag.ContinueOnError)
 	fl.SetOutput(stderr)
+	if extra != nil {
+		extra(fl)
+	}
 	var cfg app.Config
 	fl.Usage = func() {
 		for _, l := range usage {
@@ -67,14 +77,14 @@ func parseServiceFlags(name string, args []string, stderr io.Writer, usage ...st
 	}
 	if err := cfg.Parse(fl, args, os.LookupEnv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return cfg, 0, false
+			return cfg, nil, 0, false
 		}
 		fmt.Fprintf(stderr, "openwrt-ppa %s: %v\n", name, err)
-		return cfg, 2, false
+		return cfg, nil, 2, false
 	}
-	if fl.NArg() != 0 {
-		fmt.Fprintf(stderr, "openwrt-ppa %s: unexpected arguments %q; see --help\n", name, fl.Args())
-		return cfg, 2, false
+	if fl.NArg() != nargs {
+		fmt.Fprintf(stderr, "openwrt-ppa %s: want %d arguments, got %q; see --help\n", name, nargs, fl.Args())
+		return cfg, nil, 2, false
 	}
-	return cfg, 0, true
+	return cfg, fl.Args(), 0, true
 }
