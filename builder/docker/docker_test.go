@@ -1,12 +1,17 @@
 package docker_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -74,6 +79,7 @@ func writeRepo(t testing.TB, dir string, pkgs map[string]string) {
 }
 
 type env struct {
+	slog   *syncBuffer // the executor's own log
 	cli    *client.Client
 	ex     *docker.Executor
 	image  string
@@ -90,10 +96,11 @@ func newBenchEnv(t testing.TB) *env {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	id := hex.EncodeToString(b)
-	e := &env{cli: cli, image: image, id: id, prefix: "openwrt-ppa-test-" + id}
+	e := &env{cli: cli, image: image, id: id, prefix: "openwrt-ppa-test-" + id, slog: &syncBuffer{}}
 	e.ex = docker.New(cli, docker.Options{
 		Network: "none", CachePrefix: e.prefix, TmpfsBuildDir: true,
 		Labels: map[string]string{testenv.TestLabel: id},
+		Logger: slog.New(slog.NewTextHandler(e.slog, nil)),
 	})
 	t.Cleanup(func() { e.cleanup(t) })
 	return e
@@ -137,6 +144,23 @@ func (e *env) job(t testing.TB, dir, series string) builder.Job {
 		t.Fatal(err)
 	}
 	return plan.Jobs[0]
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 type lines struct {
@@ -309,33 +333,95 @@ func TestWarmRebuildReusesCacheVolumes(t *testing.T) {
 	e := newEnv(t)
 	dir := repoDir(t, map[string]string{"cached": ""})
 	job := e.job(t, dir, "24.10")
-	dlVol, feedsVol := e.ex.CacheVolumes("24.10", "x86_64")
 	ctx := context.Background()
+	volumes := func() []string {
+		vs, err := e.cli.VolumeList(ctx, client.VolumeListOptions{Filters: make(client.Filters).Add("label", testenv.TestLabel+"="+e.id)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, v := range vs.Items {
+			names = append(names, v.Name)
+		}
+		sort.Strings(names)
+		return names
+	}
 
 	first, log1, _ := e.run(t, job, dir, builder.Limits{Timeout: time.Minute})
 	if first.Status != builder.JobSucceeded || !strings.Contains(log1.text(), "downloading cached-1.0.tar.gz") {
 		t.Fatalf("first build %s (%s)\n%s", first.Status, first.Message, log1.text())
 	}
-	created := map[string]string{}
-	for _, v := range []string{dlVol, feedsVol} {
-		vi, err := e.cli.VolumeInspect(ctx, v, client.VolumeInspectOptions{})
-		if err != nil {
-			t.Fatalf("cache volume %s missing after the first build: %v", v, err)
-		}
-		created[v] = vi.Volume.CreatedAt
+	dlVol, feedsVol := e.ex.CacheVolumes("24.10", "x86_64")
+	if got := volumes(); !reflect.DeepEqual(got, []string{dlVol, feedsVol}) {
+		t.Fatalf("volumes after the first build %v, want %s and %s", got, dlVol, feedsVol)
 	}
 	second, log2, _ := e.run(t, job, dir, builder.Limits{Timeout: time.Minute})
 	if second.Status != builder.JobSucceeded {
 		t.Fatalf("second build %s (%s)", second.Status, second.Message)
 	}
-	for _, v := range []string{dlVol, feedsVol} {
-		vi, err := e.cli.VolumeInspect(ctx, v, client.VolumeInspectOptions{})
-		if err != nil || vi.Volume.CreatedAt != created[v] {
-			t.Errorf("cache volume %s was not reused: %v %s vs %s", v, err, vi.Volume.CreatedAt, created[v])
-		}
+	if got := volumes(); !reflect.DeepEqual(got, []string{dlVol, feedsVol}) {
+		t.Errorf("volumes after the second build %v, want the same two", got)
+	}
+	starts := regexp.MustCompile(`cache_reused=(true|false)`).FindAllStringSubmatch(e.slog.String(), -1)
+	if len(starts) != 2 || starts[0][1] != "false" || starts[1][1] != "true" {
+		t.Errorf("the executor reported cache reuse %v, want false then true", starts)
 	}
 	text := log2.text()
 	if !strings.Contains(text, "dl/cached-1.0.tar.gz: using the cached download") || !strings.Contains(text, "Updating feed 'packages'") || !strings.Contains(text, "(cached)") {
 		t.Errorf("the warm build did not use the cached dl/ and feeds/:\n%s", text)
+	}
+}
+
+func TestCancelKillsAndRemoves(t *testing.T) {
+	e := newEnv(t)
+	dir := repoDir(t, map[string]string{"sleepy": "hang"})
+	job := e.job(t, dir, "24.10")
+	ctx, cancel := context.WithCancel(context.Background())
+	log := &lines{}
+	go func() {
+		// Cancel once the package is compiling.
+		for !strings.Contains(log.text(), "hanging (STANDIN: hang)") {
+			time.Sleep(50 * time.Millisecond)
+		}
+		cancel()
+	}()
+	res, err := builder.Execute(ctx, e.ex, builder.JobSpec{Job: job, SourceDir: dir, Limits: builder.Limits{Timeout: time.Minute}, Log: log}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != builder.JobCanceled {
+		t.Fatalf("status %s (%s), want canceled", res.Status, res.Message)
+	}
+	if p := byName(res)["sleepy"]; p.Status != builder.PackageFailed || !strings.Contains(p.Reason, "canceled during compile") {
+		t.Errorf("sleepy: %+v", p)
+	}
+	// cleanup (registered by newEnv) fails the test if the container is still there.
+}
+
+func TestStartRefusesBadInput(t *testing.T) {
+	e := newEnv(t)
+	dir := repoDir(t, map[string]string{"ok": ""})
+	good := e.job(t, dir, "24.10")
+	cases := map[string]func(j *builder.Job, s *builder.JobSpec){
+		"unit name":    func(j *builder.Job, _ *builder.JobSpec) { j.Units[0].Name = "x;rm -rf /" },
+		"package name": func(j *builder.Job, _ *builder.JobSpec) { j.Units[0].Packages = []string{"A B"} },
+		"feed name":    func(_ *builder.Job, s *builder.JobSpec) { s.FeedName = "feed\nsrc-git x y" },
+		"extra feed": func(j *builder.Job, _ *builder.JobSpec) {
+			j.Feeds = []builder.ExtraFeed{{Name: "x", URL: "https://a b"}}
+		},
+		"no image": func(j *builder.Job, _ *builder.JobSpec) { j.Image = "openwrt-ppa/no-such-image:1" },
+	}
+	for name, mutate := range cases {
+		t.Run(name, func(t *testing.T) {
+			j := good
+			j.Units = append([]builder.Unit(nil), good.Units...)
+			spec := builder.JobSpec{SourceDir: dir}
+			mutate(&j, &spec)
+			spec.Job = j
+			if run, err := e.ex.Start(context.Background(), spec); err == nil {
+				_ = run.Close(context.Background())
+				t.Fatal("Start accepted it")
+			}
+		})
 	}
 }
