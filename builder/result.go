@@ -113,7 +113,7 @@ func packageResults(job Job, col Collected, dir string, states map[string]unitSt
 		for _, name := range u.Packages {
 			pr := PackageResult{Name: name, Unit: u.Name}
 			for _, f := range col.Packages {
-				if strings.HasPrefix(filepath.Base(f), name+"_") {
+				if packageOfFile(filepath.Base(f), job.Arch) == name {
 					pr.Files = append(pr.Files, filepath.Join(dir, f))
 				}
 			}
@@ -150,6 +150,26 @@ func packageResults(job Job, col Collected, dir string, states map[string]unitSt
 		}
 	}
 	return out
+}
+
+// packageOfFile returns the package name of "<name>_<version>_<arch>.ipk" (or .apk, or arch
+// "all"); names may hold "_", versions do not. "" when the file is not named so.
+func packageOfFile(file, arch string) string {
+	base := strings.TrimSuffix(strings.TrimSuffix(file, ".ipk"), ".apk")
+	if base == file {
+		return ""
+	}
+	rest, ok := strings.CutSuffix(base, "_"+arch)
+	if !ok {
+		if rest, ok = strings.CutSuffix(base, "_all"); !ok {
+			return ""
+		}
+	}
+	i := strings.LastIndexByte(rest, '_')
+	if i <= 0 {
+		return ""
+	}
+	return rest[:i]
 }
 
 // fileTail returns the last n lines of a (size-capped) collected log file.

@@ -37,7 +37,7 @@ func (r *run) Collect(ctx context.Context, dir string) (builder.Collected, error
 	}
 	pkgDir := r.workdir + "/bin/packages/" + r.spec.Job.Arch + "/" + feed
 	budget := r.limits.OutputBytes
-	err := r.copyOut(ctx, pkgDir, func(name string, h *tar.Header, tr io.Reader) error {
+	err := r.copyOut(ctx, pkgDir, &col, r.limits.OutputBytes+streamSlack, func(name string, h *tar.Header, tr io.Reader) error {
 		rel, ok := strings.CutPrefix(name, feed+"/")
 		if !ok || rel == "" || h.Typeflag == tar.TypeDir && !strings.Contains(rel, "/") {
 			return nil
@@ -67,7 +67,7 @@ func (r *run) Collect(ctx context.Context, dir string) (builder.Collected, error
 	for _, u := range r.spec.Job.Units {
 		units[u.Name] = true
 	}
-	err = r.copyOut(ctx, r.workdir+"/logs", func(name string, h *tar.Header, tr io.Reader) error {
+	err = r.copyOut(ctx, r.workdir+"/logs", &col, 4*r.limits.LogBytes+streamSlack, func(name string, h *tar.Header, tr io.Reader) error {
 		if h.Typeflag != tar.TypeReg {
 			return nil
 		}
@@ -95,8 +95,32 @@ func (r *run) Collect(ctx context.Context, dir string) (builder.Collected, error
 	return col, err
 }
 
-// copyOut streams the tar archive of a container path to fn; a missing path is no error.
-func (r *run) copyOut(ctx context.Context, src string, fn func(name string, h *tar.Header, tr io.Reader) error) error {
+// streamSlack allows for tar headers and files that are read only to be refused.
+const streamSlack = 64 << 20
+
+// errStreamCap stops reading an output archive that is larger than anything we would keep.
+var errStreamCap = errors.New("output archive too large")
+
+type capReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, errStreamCap
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+// copyOut streams the tar archive of a container path to fn, reading at most limit bytes (what
+// is past it is refused, not an error); a missing path is no error.
+func (r *run) copyOut(ctx context.Context, src string, col *builder.Collected, limit int64, fn func(name string, h *tar.Header, tr io.Reader) error) error {
 	res, err := r.e.cli.CopyFromContainer(ctx, r.id, client.CopyFromContainerOptions{SourcePath: src})
 	if isNotFound(err) {
 		return nil
@@ -105,10 +129,14 @@ func (r *run) copyOut(ctx context.Context, src string, fn func(name string, h *t
 		return fmt.Errorf("%w: copying %s out of the build container: %w", builder.ErrExecutor, src, err)
 	}
 	defer res.Content.Close()
-	tr := tar.NewReader(res.Content)
+	tr := tar.NewReader(&capReader{r: res.Content, left: limit})
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if errors.Is(err, errStreamCap) {
+			col.Refused = append(col.Refused, fmt.Sprintf("%s: more than %d bytes of output; the rest was not read", src, limit))
 			return nil
 		}
 		if err != nil {
@@ -118,7 +146,10 @@ func (r *run) copyOut(ctx context.Context, src string, fn func(name string, h *t
 		if name == "." || strings.HasPrefix(name, "../") || path.IsAbs(name) {
 			continue
 		}
-		if err := fn(name, h, tr); err != nil {
+		if err := fn(name, h, tr); errors.Is(err, errStreamCap) {
+			col.Refused = append(col.Refused, fmt.Sprintf("%s: more than %d bytes of output; the rest was not read", src, limit))
+			return nil
+		} else if err != nil {
 			return err
 		}
 	}
@@ -143,6 +174,7 @@ func writeFile(dir, name string, r io.Reader, size, keep int64) error {
 		err = cerr
 	}
 	if err != nil {
+		_ = os.Remove(filepath.Join(dir, name)) // never leave half a package behind
 		return fmt.Errorf("writing %s: %w", name, err)
 	}
 	return nil
