@@ -97,3 +97,10 @@ func TestHistorySurvivesRedisRestart(t *testing.T) {
 		t.Fatalf("unprocessed event lost in restart: %+v, %v", un, err)
 	}
 }
+
+func BenchmarkStore(b *testing.B) {
+	srv := testenv.StartRedis(b)
+	c := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+	defer c.Close()
+	storetest.Bench(b, New(c, Options{}))
+}

@@ -163,3 +163,12 @@ func TestOpenMigratesAnOlderSchema(t *testing.T) {
 		t.Fatalf("rows lost in migration: %+v, %v", got, err)
 	}
 }
+
+func BenchmarkStore(b *testing.B) {
+	db, err := Open(b.Context(), filepath.Join(b.TempDir(), "db.sqlite"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	storetest.Bench(b, db)
+}
