@@ -1,6 +1,8 @@
 package inproc
 
 import (
+	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -49,3 +51,18 @@ func texts(ch store.LogChunk) string {
 }
 
 func testingSleep() { time.Sleep(10 * time.Millisecond) }
+
+func TestLogStreamReadersOfUnknownStreamsLeaveNothingBehind(t *testing.T) {
+	s := NewLogStream(LogOptions{})
+	for i := range 50 {
+		c, cancel := context.WithTimeout(t.Context(), time.Millisecond)
+		_, _ = s.Read(c, fmt.Sprint("gone/", i), "", 10)
+		cancel()
+	}
+	s.mu.Lock()
+	n := len(s.streams)
+	s.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d empty streams kept after their readers left", n)
+	}
+}

@@ -31,6 +31,9 @@ type logBuf struct {
 	lines []store.LogLine
 	done  bool
 	grown chan struct{} // closed and replaced on every append and on finish
+	// waiting counts readers blocked on a stream; an empty stream that only readers made is
+	// dropped when the last one leaves, so polling unknown (or forgotten) streams leaks nothing.
+	waiting int
 }
 
 var _ store.LogStream = (*LogStream)(nil)
@@ -125,11 +128,22 @@ func (s *LogStream) Read(ctx context.Context, stream, after string, max int) (st
 			return store.LogChunk{Next: after, Done: true}, nil
 		}
 		grown := b.grown
+		b.waiting++
 		s.mu.Unlock()
+		var err error
 		select {
 		case <-ctx.Done():
-			return store.LogChunk{}, fmt.Errorf("waiting for log lines of %s: %w", stream, ctx.Err())
+			err = fmt.Errorf("waiting for log lines of %s: %w", stream, ctx.Err())
 		case <-grown:
+		}
+		s.mu.Lock()
+		b.waiting--
+		if b.waiting == 0 && len(b.lines) == 0 && !b.done && s.streams[stream] == b {
+			delete(s.streams, stream)
+		}
+		s.mu.Unlock()
+		if err != nil {
+			return store.LogChunk{}, err
 		}
 	}
 }
