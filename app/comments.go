@@ -142,11 +142,14 @@ func (s *Service) Rebuild(ctx context.Context, repoID int64, ref store.Ref, acto
 		return 0, err
 	}
 	if repo.Disabled {
-		return 0, fmt.Errorf("%s is disabled (the app was uninstalled or lost access): reinstall it to build again", repo.Path())
+		return 0, fmt.Errorf("%s is disabled (the app was uninstalled or lost access): reinstall it to build again: %w", repo.Path(), store.ErrInvalid)
 	}
 	last, err := s.store.LatestBuild(ctx, repoID, ref)
 	if err != nil {
 		return 0, fmt.Errorf("%s has no build of %s to rebuild yet: push a commit first: %w", repo.Path(), ref, err)
+	}
+	if ref.Kind == store.RefBranch && ref.Name == "-" {
+		return 0, fmt.Errorf("a branch named \"-\" is not published; rename it: %w", store.ErrInvalid)
 	}
 	r := &eventRun{Service: s, ev: &forge.Event{Forge: forge.Name(repo.Forge), Repo: forgeRepo(repo), Actor: forge.User{Login: actor}},
 		log: s.log.With("repo", repo.Path(), "rebuild_of", last.ID, "actor", actor)}
@@ -155,7 +158,7 @@ func (s *Service) Rebuild(ctx context.Context, repoID int64, ref store.Ref, acto
 	}
 	after, err := s.store.LatestBuild(ctx, repoID, ref)
 	if err != nil || after.ID == last.ID {
-		return 0, fmt.Errorf("the rebuild did not start: the configuration at %s may have a mistake (see the commit's checks)", short(last.CommitSHA))
+		return 0, fmt.Errorf("the rebuild did not start: the configuration at %s may have a mistake (see the commit's checks): %w", short(last.CommitSHA), store.ErrInvalid)
 	}
 	return after.ID, nil
 }

@@ -125,10 +125,18 @@ func (e *e2e) start() {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
+	// Listen first, so that links the service makes name the real port.
+	ln, err := net.Listen("tcp", e.cfg.Listen)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.cfg.Listen = ln.Addr().String()
+	e.url = "http://" + e.cfg.Listen
 	ctx, cancel := context.WithCancel(context.Background())
 	rt, err := app.Open(ctx, e.cfg, log)
 	if err != nil {
 		cancel()
+		ln.Close()
 		e.t.Fatal(err)
 	}
 	if e.cfg.Workers > 0 {
@@ -136,15 +144,13 @@ func (e *e2e) start() {
 		rt.Executor = docker.New(cli, docker.Options{Network: "none", TmpfsBuildDir: true,
 			CachePrefix: "openwrt-ppa-e2e-" + e.label, Labels: map[string]string{testenv.TestLabel: e.label}})
 	}
-	ln, err := net.Listen("tcp", e.cfg.Listen)
+	web, err := rt.Web()
 	if err != nil {
 		cancel()
 		e.t.Fatal(err)
 	}
-	e.cfg.Listen = ln.Addr().String()
-	e.url = "http://" + e.cfg.Listen
 	e.rt, e.cancel, e.done = rt, cancel, make(chan error, 1)
-	go func() { e.done <- rt.Serve(ctx, ln, nil) }()
+	go func() { e.done <- rt.Serve(ctx, ln, web) }()
 	e.t.Cleanup(e.stop)
 }
 

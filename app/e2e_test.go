@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openwrt-ppa/openwrt-ppa/feeds/usign"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/testenv"
 )
@@ -55,6 +56,16 @@ func TestEndToEnd(t *testing.T) {
 	seq := e.gh.Sequence()
 	if !containsInOrder(seq, "POST /repos/alice/pkgs/check-runs", "PATCH /repos/alice/pkgs/check-runs/"+j1[0].CheckRunID) {
 		t.Errorf("check run calls %v", seq)
+	}
+
+	// The repository page shows the install lines; the API lists the build.
+	fp := e.fingerprint("/alice/pkgs/-/key.pub")
+	if code, page := e.get("/alice/pkgs"); code != http.StatusOK || !strings.Contains(string(page), fp) ||
+		!strings.Contains(string(page), "/alice/pkgs/main/24.10/x86_64") {
+		t.Errorf("repository page: %d, lacks the key fingerprint %s or the feed line", code, fp)
+	}
+	if code, body := e.get("/api/v1/repos/alice/pkgs/builds"); code != http.StatusOK || !strings.Contains(string(body), `"commit": "`+sha1+`"`) {
+		t.Errorf("API builds: %d %s", code, body)
 	}
 
 	// 2. The same commit pushed again (a new delivery): the result is reused, no container runs.
@@ -204,4 +215,19 @@ func containsInOrder(seq []string, want ...string) bool {
 		}
 	}
 	return i == len(want)
+}
+
+// fingerprint reads the key file at path and returns its 16-hex fingerprint, the file name
+// routers keep it under.
+func (e *e2e) fingerprint(path string) string {
+	e.t.Helper()
+	code, b := e.get(path)
+	if code != http.StatusOK {
+		e.t.Fatalf("GET %s: %d", path, code)
+	}
+	pk, err := usign.ParsePublicKey(b)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return pk.Fingerprint.String()
 }

@@ -40,45 +40,27 @@ func (s *Service) Router(h Handlers) http.Handler {
 	if h.Metrics != nil {
 		mux.Handle("/metrics", h.Metrics)
 	}
-	mux.Handle("/", s.repoRouter(h))
+	if h.Web != nil {
+		mux.Handle("/", h.Web) // it hands what it does not own to the files handler
+	} else {
+		mux.Handle("/", s.filesHandler(h.Feeds))
+	}
 	return mux
 }
 
-// repoRouter splits a repository's URL space: key files, pages (web) and feed files.
-func (s *Service) repoRouter(h Handlers) http.Handler {
-	notFound := http.NotFoundHandler()
-	or := func(x http.Handler) http.Handler {
-		if x == nil {
-			return notFound
-		}
-		return x
+// filesHandler serves what routers fetch: a repository's key files and its feeds.
+func (s *Service) filesHandler(feedFiles http.Handler) http.Handler {
+	if feedFiles == nil {
+		feedFiles = http.NotFoundHandler()
 	}
-	web, feedFiles := or(h.Web), or(h.Feeds)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-		switch {
-		case r.URL.Path == "/" || len(segs) <= 2:
-			web.ServeHTTP(w, r) // home page, repository page
-		case isServiceTop(segs[0]):
-			web.ServeHTTP(w, r) // api, static, login, logout, auth
-		case len(segs) == 4 && segs[2] == "-" && (segs[3] == "key.pub" || segs[3] == "preview-key.pub"):
+		if len(segs) == 4 && segs[2] == "-" && (segs[3] == "key.pub" || segs[3] == "preview-key.pub") {
 			s.serveKey(w, r, segs[0], segs[1], segs[3])
-		case segs[2] == "-" && len(segs) >= 4 && (segs[3] == "tags" || segs[3] == "latest" || segs[3] == "pr"):
-			feedFiles.ServeHTTP(w, r)
-		case segs[2] == "-":
-			web.ServeHTTP(w, r) // builds, badge
-		default:
-			feedFiles.ServeHTTP(w, r) // a branch feed
+			return
 		}
+		feedFiles.ServeHTTP(w, r)
 	})
-}
-
-func isServiceTop(s string) bool {
-	switch s {
-	case "api", "static", "login", "logout", "auth", "webhooks", "healthz", "readyz", "metrics":
-		return true
-	}
-	return false
 }
 
 // serveKey answers /<owner>/<repo>/-/key.pub and preview-key.pub: the public keys routers trust.

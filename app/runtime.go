@@ -235,6 +235,9 @@ func (rt *Runtime) Serve(ctx context.Context, ln net.Listener, web http.Handler)
 	go func() { errc <- srv.Serve(ln) }()
 	rt.log.Info("serving", "listen", ln.Addr().String(), "public_url", rt.Config.BaseURL(), "data", rt.Config.Data, "redis", rt.Config.Redis != "")
 
+	if _, err := rt.Service.Reconcile(ctx, rt.Config.Redis == ""); err != nil {
+		rt.log.Error("reconciling the queue with the store; pending jobs may wait", "err", err)
+	}
 	done := make(chan struct{})
 	go func() { _ = rt.Service.RunEvents(ctx); done <- struct{}{} }()
 	go func() { rt.Service.RunJanitor(ctx); done <- struct{}{} }()

@@ -40,13 +40,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			log.Error("no builds in this process", "err", err)
 		}
 	}
+	web, err := rt.Web()
+	if err != nil {
+		fmt.Fprintf(stderr, "openwrt-ppa serve: %v\n", err)
+		return 1
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "openwrt-ppa serve: %v (choose another --listen address)\n", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "serving on http://%s/ (data in %s)\n", ln.Addr(), cfg.Data)
-	if err := rt.Serve(ctx, ln, webHandler(rt)); err != nil {
+	if err := rt.Serve(ctx, ln, web); err != nil {
 		fmt.Fprintf(stderr, "openwrt-ppa serve: %v\n", err)
 		return 1
 	}

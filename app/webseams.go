@@ -1,0 +1,171 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/openwrt-ppa/openwrt-ppa/app/web"
+	"github.com/openwrt-ppa/openwrt-ppa/feeds"
+	"github.com/openwrt-ppa/openwrt-ppa/forge"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
+)
+
+// feedLister reads what is published for the web pages.
+type feedLister struct {
+	feeds *feeds.Store
+	keys  *KeyRing
+}
+
+var _ web.FeedLister = (*feedLister)(nil)
+
+// Feeds lists every published feed of a repository by walking its folder: branches, tags,
+// latest and pull requests, each with series/arch folders holding an index.
+func (l *feedLister) Feeds(ctx context.Context, repo store.Repository) ([]web.Feed, error) {
+	rel, err := feeds.RepoDir(repo.Owner, repo.Name)
+	if err != nil {
+		return nil, nil
+	}
+	root := filepath.Join(l.feeds.Root(), filepath.FromSlash(rel))
+	var out []web.Feed
+	add := func(ref store.Ref, dir string) error {
+		series, err := readDirNames(dir)
+		if err != nil {
+			return err
+		}
+		for _, s := range series {
+			archs, err := readDirNames(filepath.Join(dir, s))
+			if err != nil {
+				return err
+			}
+			for _, a := range archs {
+				fi, err := os.Stat(filepath.Join(dir, s, a, "Packages"))
+				if err != nil {
+					continue
+				}
+				pkgs, err := l.feeds.List(ctx, feedRef(repo, ref, s, a))
+				if err != nil {
+					continue
+				}
+				out = append(out, web.Feed{Ref: ref, Series: s, Arch: a, Packages: len(pkgs), Updated: fi.ModTime()})
+			}
+		}
+		return nil
+	}
+	tops, err := readDirNames(root)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tops {
+		if t == "-" {
+			continue
+		}
+		if err := add(store.Ref{Kind: store.RefBranch, Name: strings.ReplaceAll(t, "~", "/")}, filepath.Join(root, t)); err != nil {
+			return nil, err
+		}
+	}
+	for _, kind := range []struct {
+		dir  string
+		kind store.RefKind
+	}{{"tags", store.RefTag}, {"pr", store.RefPR}} {
+		names, err := readDirNames(filepath.Join(root, "-", kind.dir))
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			if err := add(store.Ref{Kind: kind.kind, Name: strings.ReplaceAll(n, "~", "/")}, filepath.Join(root, "-", kind.dir, n)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := add(store.Ref{Kind: store.RefTag}, filepath.Join(root, "-", "latest")); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// readDirNames lists the visible sub-folders of dir; a missing dir is empty.
+func readDirNames(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
+// Packages lists one feed's index; a tag ref without a name is the latest feed.
+func (l *feedLister) Packages(ctx context.Context, repo store.Repository, ref store.Ref, series, arch string) ([]web.Package, error) {
+	fr := feedRef(repo, ref, series, arch)
+	if ref.Kind == store.RefTag && ref.Name == "" {
+		fr.Kind = feeds.LatestFeed
+	}
+	dir, err := fr.Dir()
+	if err != nil {
+		return nil, fmt.Errorf("%v: %w", err, store.ErrNotFound)
+	}
+	full := filepath.Join(l.feeds.Root(), filepath.FromSlash(dir))
+	if _, err := os.Stat(filepath.Join(full, "Packages")); err != nil {
+		return nil, fmt.Errorf("feed %s is not published: %w", fr, store.ErrNotFound)
+	}
+	infos, err := l.feeds.List(ctx, fr)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]web.Package, 0, len(infos))
+	for _, p := range infos {
+		wp := web.Package{Name: p.Name, Version: p.Version, Filename: p.Filename, Size: p.Size}
+		if fi, err := os.Stat(filepath.Join(full, filepath.Base(p.Filename))); err == nil {
+			wp.Modified = fi.ModTime()
+		}
+		out = append(out, wp)
+	}
+	return out, nil
+}
+
+// KeyFingerprint is the fingerprint of a repository's key, "" before its first build.
+func (l *feedLister) KeyFingerprint(ctx context.Context, repo store.Repository, kind store.KeyKind) (string, error) {
+	sk, err := l.keys.existing(ctx, repo.ID, kind)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return sk.Fingerprint.String(), nil
+}
+
+// authorizer asks the repository's forge who may do what.
+type authorizer struct{ s *Service }
+
+var _ web.Authorizer = authorizer{}
+
+// CanWrite: GitHub write, maintain or admin; GitLab Developer or more.
+func (a authorizer) CanWrite(ctx context.Context, repo store.Repository, user web.User) (bool, error) {
+	if user.Forge != repo.Forge {
+		return false, nil
+	}
+	f, err := a.s.forge(forge.Name(repo.Forge))
+	if err != nil {
+		return false, err
+	}
+	return f.CanTrigger(ctx, forgeRepo(repo), forge.User{Login: user.Login})
+}
+
+// CanRead answers for private repositories. The forge seam only knows who may trigger builds,
+// so only those users see a private repository's pages: stricter than the forge, never looser.
+func (a authorizer) CanRead(ctx context.Context, repo store.Repository, user web.User) (bool, error) {
+	return a.CanWrite(ctx, repo, user)
+}
