@@ -53,6 +53,7 @@ func NewWorker(svc *Service, d WorkerDeps) (*Worker, error) {
 // period to finish, after which they are stopped and handed back to the queue for another
 // worker. Run returns when every slot is idle.
 func (w *Worker) Run(ctx context.Context) {
+	w.reapOrphans(ctx)
 	// Jobs run under their own context, which outlives ctx by the grace period.
 	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopJobs()
@@ -111,6 +112,9 @@ func (w *Worker) handle(ctx context.Context, name string, lease queue.Lease) {
 		return
 	}
 	jobCtx, stop := queue.Heartbeat(ctx, w.svc.queue, lease, w.svc.visibility()/3)
+	if lease.Attempt > 1 {
+		w.reapOrphans(jobCtx) // the worker that held it may have died on this host, its build still running
+	}
 	handBack, err := w.RunJob(jobCtx, jobID, name)
 	lease = stop()
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)

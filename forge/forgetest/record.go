@@ -21,14 +21,28 @@ func (c Call) String() string { return c.Method + " " + c.Path }
 
 // recorder keeps the calls a fake received, in order.
 type recorder struct {
-	mu    sync.Mutex
-	calls []Call
+	mu       sync.Mutex
+	calls    []Call
+	watchers []func(Call)
 }
 
 func (r *recorder) add(c Call) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.calls = append(r.calls, c)
+	watchers := r.watchers
+	r.mu.Unlock()
+	for _, w := range watchers {
+		w(c)
+	}
+}
+
+// Watch makes the fake call fn with every request it records from now on, as it records it
+// (after answering it, before sending the answer), so a test or benchmark can wait for a call
+// or time it. fn runs on the request's goroutine: it must be quick and safe for concurrent use.
+func (r *recorder) Watch(fn func(Call)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.watchers = append(r.watchers[:len(r.watchers):len(r.watchers)], fn)
 }
 
 // Calls returns every request received so far.
