@@ -32,6 +32,7 @@ type Config struct {
 	JobTimeout     time.Duration
 	QueueLimit     int
 	KeepBuilds     int
+	RepoQuotaMB    int64 // disk a repository's feeds may use
 	PRFeedTTL      time.Duration
 	ShutdownGrace  time.Duration
 	VisibilityTime time.Duration
@@ -105,6 +106,7 @@ func (c *Config) options() []option {
 		{name: "workers", usage: "build jobs run at once by this process (0 = none: serve only)", bind: num(&c.Workers, 1)},
 		{name: "job-timeout", usage: "wall-clock limit of one build job", bind: dur(&c.JobTimeout, 2*time.Hour)},
 		{name: "queue-limit", usage: "queued jobs beyond which new non-forced jobs wait (0 = no limit)", bind: num(&c.QueueLimit, 100)},
+		{name: "repo-quota-mb", usage: "megabytes a repository's feeds may use on disk (0 = no limit)", bind: func(fs *flag.FlagSet, n, u string) { fs.Int64Var(&c.RepoQuotaMB, n, 2048, u) }},
 		{name: "keep-builds", usage: "build logs kept per branch", bind: num(&c.KeepBuilds, 20)},
 		{name: "pr-feed-ttl", usage: "how long a closed pull request's feed stays", bind: dur(&c.PRFeedTTL, 7*24*time.Hour)},
 		{name: "shutdown-grace", usage: "how long running jobs may finish on shutdown before they are handed back to the queue", bind: dur(&c.ShutdownGrace, 30*time.Second)},

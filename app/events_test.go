@@ -2,6 +2,9 @@ package app
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -266,5 +269,33 @@ func TestReservedOwnerIsRefusedWithAReason(t *testing.T) {
 	checks, _, _ := h.forge.snapshot()
 	if len(checks) != 1 || checks[0].State != forge.CheckFailure || !strings.Contains(checks[0].Summary, "keeps for its own pages") {
 		t.Fatalf("checks %+v", checks)
+	}
+}
+
+func TestQuotaRefusesAPublishThatWouldExceedIt(t *testing.T) {
+	h := newHarness(t)
+	h.svc.cfg.RepoQuotaMB = 1
+	repo := store.Repository{Owner: "alice", Name: "pkgs"}
+	dir := filepath.Join(h.cfg.Data, "feeds", "alice", "pkgs", "main", "24.10", "x86_64")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "old_1.0_x86_64.ipk"), make([]byte, 700<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	small := filepath.Join(t.TempDir(), "new_1.0_x86_64.ipk")
+	if err := os.WriteFile(small, make([]byte, 100<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.checkQuota(repo, []string{small}); err != nil {
+		t.Fatalf("800 KB of a 1 MB quota refused: %v", err)
+	}
+	big := filepath.Join(t.TempDir(), "big_1.0_x86_64.ipk")
+	if err := os.WriteFile(big, make([]byte, 400<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := h.svc.checkQuota(repo, []string{big})
+	if !errors.Is(err, errOverQuota) || !strings.Contains(err.Error(), "delete old branches") {
+		t.Fatalf("1.1 MB of a 1 MB quota: %v", err)
 	}
 }

@@ -3,7 +3,10 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -66,6 +69,9 @@ func (s *Service) reuseJob(ctx context.Context, repo store.Repository, b store.B
 func (s *Service) publishJob(ctx context.Context, repo store.Repository, b store.Build, j *store.Job, files, known []string, indexJSON int) (*feeds.PublishResult, error) {
 	if s.feeds == nil {
 		return nil, fmt.Errorf("no feed storage configured")
+	}
+	if err := s.checkQuota(repo, files); err != nil {
+		return nil, err
 	}
 	ref := feedRef(repo, b.Ref, j.Series, j.Arch)
 	res, err := s.publishMirror(ctx, repo, ref, files, known, indexJSON)
@@ -155,4 +161,51 @@ func (r *eventRun) onPullClosed(ctx context.Context) error {
 	}
 	r.cancelOlder(ctx, repo, store.Build{Ref: store.PRRef(r.ev.PullNumber()), ID: 1 << 62})
 	return r.schedulePRRemoval(ctx, repo, r.ev.PullNumber())
+}
+
+// errOverQuota refuses a publish that would take a repository's feeds over its disk quota.
+var errOverQuota = errors.New("over the repository's disk quota")
+
+// checkQuota refuses files that would take the repository's feeds over the configured quota.
+func (s *Service) checkQuota(repo store.Repository, files []string) error {
+	if s.cfg.RepoQuotaMB <= 0 {
+		return nil
+	}
+	rel, err := feeds.RepoDir(repo.Owner, repo.Name)
+	if err != nil {
+		return err
+	}
+	used, err := dirSize(filepath.Join(s.cfg.Data, "feeds", filepath.FromSlash(rel)))
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil {
+			used += fi.Size()
+		}
+	}
+	if limit := s.cfg.RepoQuotaMB << 20; used > limit {
+		return fmt.Errorf("%w: its feeds would use %d MB of %d MB; delete old branches or tags (their feeds go with them) or ask the operator for more", errOverQuota, used>>20, s.cfg.RepoQuotaMB)
+	}
+	return nil
+}
+
+// dirSize adds up the regular files below dir (0 when it does not exist).
+func dirSize(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n, err
 }

@@ -222,6 +222,11 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 	if len(pub) > 0 && out.status != store.StatusCancelled {
 		jl.Printf("publishing %d package files", len(pub))
 		pr, err := s.publishJob(ctx, repo, b, j, pub, bj.Packages, bj.IndexJSON)
+		if errors.Is(err, errOverQuota) {
+			jl.Printf("not published: %v", err)
+			out.status, out.title, out.text = store.StatusFailure, "not published: disk quota", "The packages built but were not published: "+err.Error()
+			return out, nil
+		}
 		if err != nil {
 			return jobOutcome{}, fmt.Errorf("publishing: %w", err)
 		}
