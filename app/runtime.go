@@ -117,6 +117,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Runtime, error) {
 	}
 	rt.Feeds = fs
 	rt.Keys = NewKeyRing(filepath.Join(cfg.Data, "keys"), keyStore)
+	tokens, err := loadReadTokens(filepath.Join(cfg.Data, "keys"))
+	if err != nil {
+		return nil, err
+	}
 	rt.Metrics = NewMetrics(func() float64 {
 		n, err := rt.Queue.Len(context.Background())
 		if err != nil {
@@ -130,7 +134,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Runtime, error) {
 	}
 	rt.Service, err = NewService(cfg, Deps{Store: rt.Store, Queue: rt.Queue, Forges: forges,
 		Feeds: &StorePublisher{Feeds: fs, Keys: rt.Keys, Locker: locker, Metrics: rt.Metrics},
-		Keys:  rt.Keys, Logger: log, Metrics: rt.Metrics})
+		Keys:  rt.Keys, Tokens: tokens, Logger: log, Metrics: rt.Metrics})
 	if err != nil {
 		return nil, err
 	}

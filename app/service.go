@@ -24,6 +24,8 @@ type Service struct {
 	catalogue *builder.Catalogue
 	feeds     FeedPublisher
 	keys      *KeyRing
+	tokens    *readTokens
+	privacy   privacyCache
 	log       *slog.Logger
 	metrics   *Metrics
 	now       func() time.Time
@@ -38,6 +40,7 @@ type Deps struct {
 	Catalogue *builder.Catalogue
 	Feeds     FeedPublisher
 	Keys      *KeyRing
+	Tokens    *readTokens
 	Logger    *slog.Logger
 	Metrics   *Metrics
 	Now       func() time.Time
@@ -66,7 +69,7 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 	}
 	s := &Service{
 		cfg: cfg, store: d.Store, queue: d.Queue, forges: map[forge.Name]forge.Forge{},
-		catalogue: d.Catalogue, feeds: d.Feeds, keys: d.Keys, log: d.Logger, metrics: d.Metrics, now: d.Now,
+		catalogue: d.Catalogue, feeds: d.Feeds, keys: d.Keys, tokens: d.Tokens, log: d.Logger, metrics: d.Metrics, now: d.Now,
 		wake: make(chan struct{}, 1),
 	}
 	for _, f := range d.Forges {

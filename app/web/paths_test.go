@@ -92,3 +92,16 @@ func TestFeedPathAndName(t *testing.T) {
 		t.Error("Reserved is wrong")
 	}
 }
+
+func TestWithCredentialsPutsTheTokenInTheAuthority(t *testing.T) {
+	cases := map[string]string{
+		"https://ppa.example.org":      "https://token:T@ppa.example.org",
+		"http://127.0.0.1:8080/prefix": "http://token:T@127.0.0.1:8080/prefix",
+		"not a url":                    "not a url",
+	}
+	for in, want := range cases {
+		if got := withCredentials(in, "token", "T"); got != want {
+			t.Errorf("withCredentials(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

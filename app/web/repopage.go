@@ -184,11 +184,16 @@ func (h *Handler) install(r *http.Request, repo store.Repository, d *repoData) (
 		return nil, err
 	}
 	in.Fingerprint = fp
-	base := h.opt.PublicURL + RepoPath(repo)
+	public := h.opt.PublicURL
+	if repo.Private && h.opt.ReadToken != nil {
+		// Only people who may read the repository see this page; the token lets their routers in.
+		public = withCredentials(public, "token", h.opt.ReadToken(repo))
+	}
+	base := public + RepoPath(repo)
 	if fp != "" {
 		in.KeyLine = "wget -O /etc/opkg/keys/" + fp + " " + base + "/-/" + keyFile
 	}
-	in.FeedURL = h.opt.PublicURL + strings.TrimSuffix(FeedPath(repo, in.Ref, in.Series, in.Arch), "/")
+	in.FeedURL = public + strings.TrimSuffix(FeedPath(repo, in.Ref, in.Series, in.Arch), "/")
 	in.FeedLine = "echo 'src/gz " + FeedName(repo) + " " + in.FeedURL + "' >> /etc/opkg/customfeeds.conf"
 	return in, nil
 }
@@ -202,4 +207,13 @@ func FeedName(repo store.Repository) string {
 		}
 		return '_'
 	}, repo.Owner+"_"+repo.Name)
+}
+
+// withCredentials puts user:password into a URL's authority.
+func withCredentials(base, user, password string) string {
+	scheme, rest, ok := strings.Cut(base, "://")
+	if !ok {
+		return base
+	}
+	return scheme + "://" + user + ":" + password + "@" + rest
 }

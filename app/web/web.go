@@ -34,6 +34,9 @@ type Options struct {
 	AdminToken string
 	// OAuth lists the sign-in providers (GitHubOAuth, GitLabOAuth).
 	OAuth []OAuthProvider
+	// ReadToken returns a private repository's read token, which routers put in the feed URL
+	// (https://token:TOKEN@host/...); nil: private feeds get no credentials in their lines.
+	ReadToken func(repo store.Repository) string
 	// LogStreamName names a job's stream in Logs; nil means JobStreamName.
 	LogStreamName func(jobID int64) string
 
