@@ -184,6 +184,10 @@ func removeTestObjects(t *testing.T, cli *client.Client, id string) {
 			_, _ = cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
 		}
 	}
+	locks, _ := filepath.Glob(filepath.Join(os.TempDir(), "openwrt-ppa-test-"+id+"-*.lock"))
+	for _, l := range locks {
+		_ = os.Remove(l)
+	}
 }
 
 // TestLocalBuildWithFakeExecutor covers the orchestration without Docker: an apk series is

@@ -28,7 +28,7 @@ const DefaultMaxCheckoutBytes = 512 << 20
 
 // Checkouter checks repositories out at exact commits, keeping one bare clone per repository
 // URL under CacheDir so a later checkout fetches only what is missing. It is safe for
-// concurrent use within one process; two processes must not share a CacheDir.
+// concurrent use, also by several processes sharing CacheDir (a lock file per repository).
 type Checkouter struct {
 	CacheDir string
 	MaxBytes int64 // cap on the checked-out tree; 0 means DefaultMaxCheckoutBytes
@@ -79,6 +79,15 @@ func (c *Checkouter) Checkout(ctx context.Context, req CheckoutRequest, dest str
 	cacheDir := filepath.Join(c.CacheDir, "git", hex.EncodeToString(sum[:12])) // never the outside name itself
 	unlock := c.lock(cacheDir)
 	defer unlock()
+	if err := os.MkdirAll(filepath.Dir(cacheDir), 0o755); err != nil {
+		return CheckoutResult{}, fmt.Errorf("making the clone cache: %w", err)
+	}
+	// serve and worker processes may share the cache (a shared data folder in Redis mode).
+	funlock, err := LockFile(ctx, cacheDir+".lock")
+	if err != nil {
+		return CheckoutResult{}, err
+	}
+	defer funlock()
 
 	auth, err := c.auth(url)
 	if err != nil {

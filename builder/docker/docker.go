@@ -288,8 +288,10 @@ func (e *Executor) image(ctx context.Context, ref string) (string, error) {
 	return wd, nil
 }
 
-// lockCache lets one job at a time use the cache volumes of a (series, arch) in this process.
-// Two processes on one engine (serve and worker) must use different CachePrefix values.
+// lockCache lets one job at a time use the cache volumes of a (series, arch): a channel in this
+// process, then a lock file in the temp folder for other processes on this host (serve and
+// workers sharing a local engine). Processes on other hosts sharing one remote engine must use
+// different CachePrefix values.
 func (e *Executor) lockCache(ctx context.Context, key string) (func(), error) {
 	e.mu.Lock()
 	ch := e.caches[key]
@@ -303,8 +305,20 @@ func (e *Executor) lockCache(ctx context.Context, key string) (func(), error) {
 	case <-ctx.Done():
 		return nil, fmt.Errorf("waiting for the %s cache: %w", key, ctx.Err())
 	}
+	series, arch, _ := strings.Cut(key, "/")
+	dl, _ := e.CacheVolumes(series, arch)
+	funlock, err := builder.LockFile(ctx, filepath.Join(os.TempDir(), dl+".lock"))
+	if err != nil {
+		<-ch
+		return nil, fmt.Errorf("%w: %w", builder.ErrExecutor, err)
+	}
 	var once sync.Once
-	return func() { once.Do(func() { <-ch }) }, nil
+	return func() {
+		once.Do(func() {
+			funlock()
+			<-ch
+		})
+	}, nil
 }
 
 func randomHex(n int) string {

@@ -123,6 +123,10 @@ func (e *env) cleanup(t testing.TB) {
 			_, _ = e.cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
 		}
 	}
+	locks, _ := filepath.Glob(filepath.Join(os.TempDir(), e.prefix+"-*.lock"))
+	for _, l := range locks {
+		_ = os.Remove(l)
+	}
 }
 
 // job plans the repository in dir for series/x86_64 in the stand-in image.
