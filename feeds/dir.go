@@ -65,36 +65,53 @@ func IndexDir(ctx context.Context, dir string, opt DirOptions) (*DirResult, erro
 	if arch == "" {
 		arch = dominantArch(pkgs)
 	}
-	ix, err := BuildIndex(pkgs, IndexOptions{Arch: arch, IndexJSON: opt.IndexJSON})
+	ordered := IndexOrder(pkgs)
+	entries := make([]*entry, len(ordered))
+	for i, p := range ordered {
+		entries[i] = newEntry(p)
+	}
+	ix, err := assembleIndex(ctx, IndexOptions{Arch: arch, IndexJSON: opt.IndexJSON}, entries, nil, opt.Signer)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("indexing %s: %w", dir, err)
 	}
-	var sig []byte
-	if opt.Signer != nil {
-		if sig, err = opt.Signer.Sign(ctx, ix.Packages); err != nil {
-			return nil, fmt.Errorf("signing %s: %w", filepath.Join(dir, FilePackages), err)
-		}
-	}
-	if err := writeIndexFiles(dir, ix, sig, opt.Sync); err != nil {
+	if err := writeIndexFiles(dir, ix, opt.Sync); err != nil {
 		return nil, err
 	}
 	return &DirResult{Arch: arch, Index: ix, Refused: refused}, nil
 }
 
+// namedFile is a file to write into a feed folder.
+type namedFile struct {
+	name string
+	data []byte // nil removes the file
+}
+
 // writeIndexFiles stages every index file first and renames them only when all are staged, so a
-// failure leaves the old index whole.
-func writeIndexFiles(dir string, ix *Index, sig []byte, sync bool) error {
-	files := []struct {
-		name string
-		data []byte
-	}{
-		{FilePackagesGz, ix.PackagesGz},
-		{FilePackages, ix.Packages},
-		{FileSignature, sig},
-		{FileManifest, ix.Manifest},
-		{FileIndexJSON, ix.IndexJSON},
-	}
+// failure leaves the old index whole. The files in before are switched ahead of the index.
+func writeIndexFiles(dir string, ix *Index, sync bool, before ...namedFile) error {
+	files := append(before,
+		namedFile{FilePackagesGz, ix.PackagesGz},
+		namedFile{FilePackages, ix.Packages},
+		namedFile{FileSignature, ix.Signature},
+		namedFile{FileManifest, ix.Manifest},
+		namedFile{FileIndexJSON, ix.IndexJSON},
+	)
+	return switchFiles(dir, files, sync)
+}
+
+// switchFiles stages the files (in parallel: with sync each waits for the disk) and renames them
+// into place in order.
+func switchFiles(dir string, files []namedFile, durable bool) error {
 	staged := make([]string, len(files))
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	for i, f := range files {
+		if f.data == nil {
+			continue
+		}
+		wg.Go(func() { staged[i], errs[i] = stageFile(filepath.Join(dir, f.name), f.data, durable) })
+	}
+	wg.Wait()
 	cleanup := func() {
 		for _, s := range staged {
 			if s != "" {
@@ -102,16 +119,9 @@ func writeIndexFiles(dir string, ix *Index, sig []byte, sync bool) error {
 			}
 		}
 	}
-	for i, f := range files {
-		if f.data == nil {
-			continue
-		}
-		tmp, err := stageFile(filepath.Join(dir, f.name), f.data, sync)
-		if err != nil {
-			cleanup()
-			return err
-		}
-		staged[i] = tmp
+	if err := errors.Join(errs...); err != nil {
+		cleanup()
+		return err
 	}
 	for i, f := range files {
 		dst := filepath.Join(dir, f.name)
@@ -128,7 +138,7 @@ func writeIndexFiles(dir string, ix *Index, sig []byte, sync bool) error {
 		}
 		staged[i] = ""
 	}
-	if sync {
+	if durable {
 		return syncDir(dir)
 	}
 	return nil
@@ -166,21 +176,46 @@ func findPackages(dir string) ([]string, []*PackageError, error) {
 
 // readPackages reads the named packages in parallel.
 func readPackages(ctx context.Context, dir string, names []string, maxSize int64) ([]Package, []*PackageError, error) {
-	type result struct {
-		pkg Package
-		err error
+	paths := make([]string, len(names))
+	for i, n := range names {
+		paths[i] = filepath.Join(dir, filepath.FromSlash(n))
 	}
-	results := make([]result, len(names))
+	results, errs := readFiles(ctx, paths, names, maxSize)
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("indexing %s: %w", dir, err)
+	}
+	var pkgs []Package
+	var refused []*PackageError
+	for i, err := range errs {
+		var pe *PackageError
+		switch {
+		case err == nil:
+			pkgs = append(pkgs, results[i])
+		case errors.As(err, &pe):
+			refused = append(refused, pe)
+		default:
+			return nil, nil, err
+		}
+	}
+	return pkgs, refused, nil
+}
+
+// readFiles reads packages on every CPU, each worker reusing its buffers; names are what the
+// index will call them. The i-th result or error is for the i-th path.
+func readFiles(ctx context.Context, paths, names []string, maxSize int64) ([]Package, []error) {
+	pkgs := make([]Package, len(paths))
+	errs := make([]error, len(paths))
 	var wg sync.WaitGroup
 	next := make(chan int)
-	for range runtime.GOMAXPROCS(0) {
+	for range min(runtime.GOMAXPROCS(0), max(len(paths), 1)) {
 		wg.Go(func() {
+			var x ipkReader
 			for i := range next {
-				results[i].pkg, results[i].err = readPackageFile(filepath.Join(dir, filepath.FromSlash(names[i])), names[i], maxSize)
+				pkgs[i], errs[i] = x.readPackageFile(paths[i], names[i], maxSize)
 			}
 		})
 	}
-	for i := range names {
+	for i := range paths {
 		if ctx.Err() != nil {
 			break
 		}
@@ -188,37 +223,21 @@ func readPackages(ctx context.Context, dir string, names []string, maxSize int64
 	}
 	close(next)
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, nil, fmt.Errorf("indexing %s: %w", dir, err)
-	}
-	var pkgs []Package
-	var refused []*PackageError
-	for _, r := range results {
-		var pe *PackageError
-		switch {
-		case r.err == nil:
-			pkgs = append(pkgs, r.pkg)
-		case errors.As(r.err, &pe):
-			refused = append(refused, pe)
-		default:
-			return nil, nil, r.err
-		}
-	}
-	return pkgs, refused, nil
+	return pkgs, errs
 }
 
 // ReadPackageFile reads the package at path; filename is what the index will call it.
 func ReadPackageFile(path, filename string, maxSize int64) (Package, error) {
-	return readPackageFile(path, filename, maxSize)
+	return new(ipkReader).readPackageFile(path, filename, maxSize)
 }
 
-func readPackageFile(path, filename string, maxSize int64) (Package, error) {
+func (x *ipkReader) readPackageFile(path, filename string, maxSize int64) (Package, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return Package{}, &PackageError{File: filename, Err: fmt.Errorf("opening: %w", err)}
 	}
 	defer f.Close()
-	return ReadPackage(f, filename, maxSize)
+	return x.readPackage(f, filename, maxSize)
 }
 
 // dominantArch is the architecture most packages have, "all" aside; ties go to the first by name.

@@ -89,12 +89,12 @@ func TestIndexDirGolden(t *testing.T) {
 // TestIndexMatchesSDKScript runs OpenWrt's own ipkg-make-index.sh, when a copy is in /tmp (see
 // the benchmark), over generated packages and compares the manifests byte for byte.
 func TestIndexMatchesSDKScript(t *testing.T) {
-	script := sdkScript(t)
+	script, mkhash := sdkScript(t)
 	dir := t.TempDir()
 	writeGeneratedFeed(t, dir, 40)
 	cmd := exec.Command("bash", script, ".")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "MKHASH="+filepath.Join(filepath.Dir(script), "mkhash"))
+	cmd.Env = append(os.Environ(), "MKHASH="+mkhash)
 	want, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("ipkg-make-index.sh: %v", err)
@@ -109,9 +109,9 @@ func TestIndexMatchesSDKScript(t *testing.T) {
 }
 
 // sdkScript returns OpenWrt's scripts/ipkg-make-index.sh when a copy was put at
-// $OPENWRT_PPA_IPKG_MAKE_INDEX (default /tmp/ipkgbench/ipkg-make-index.sh), with a mkhash beside
-// it. The project does not ship OpenWrt's script; without it the comparison is skipped.
-func sdkScript(t testing.TB) string {
+// $OPENWRT_PPA_IPKG_MAKE_INDEX (default /tmp/ipkgbench/ipkg-make-index.sh), and a MKHASH for it.
+// The project does not ship OpenWrt's script; without it the comparison is skipped.
+func sdkScript(t testing.TB) (script, mkhash string) {
 	t.Helper()
 	p := os.Getenv("OPENWRT_PPA_IPKG_MAKE_INDEX")
 	if p == "" {
@@ -120,14 +120,17 @@ func sdkScript(t testing.TB) string {
 	if _, err := os.Stat(p); err != nil {
 		t.Skipf("SKIPPED — OpenWrt's ipkg-make-index.sh is not at %s (set OPENWRT_PPA_IPKG_MAKE_INDEX to a copy of scripts/ipkg-make-index.sh)", p)
 	}
-	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("SKIPPED — bash is not installed")
+	for _, tool := range []string{"bash", "sha256sum", "tar", "sed", "stat"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("SKIPPED — %s is not installed", tool)
+		}
 	}
-	mk := filepath.Join(filepath.Dir(p), "mkhash")
-	if _, err := os.Stat(mk); err != nil {
-		t.Skipf("SKIPPED — %s is missing: a script printing the sha256 of its second argument", mk)
+	// OpenWrt's mkhash prints the bare digest; sha256sum gives the same hash.
+	mkhash = filepath.Join(t.TempDir(), "mkhash")
+	if err := os.WriteFile(mkhash, []byte("#!/bin/sh\nsha256sum \"$2\" | cut -d' ' -f1\n"), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	return p
+	return p, mkhash
 }
 
 func writeGeneratedFeed(t testing.TB, dir string, n int) {

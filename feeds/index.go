@@ -2,6 +2,7 @@ package feeds
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"path"
@@ -16,6 +17,7 @@ type Index struct {
 	Packages   []byte // Packages
 	PackagesGz []byte // Packages.gz
 	IndexJSON  []byte // index.json
+	Signature  []byte // Packages.sig, when the index was signed
 	// Entries are the packages listed, in index order (kernel and libc left out).
 	Entries []Package
 }
@@ -48,7 +50,7 @@ func BuildIndex(pkgs []Package, opt IndexOptions) (*Index, error) {
 	for i, p := range ordered {
 		entries[i] = newEntry(p)
 	}
-	return assembleIndex(opt, entries, nil)
+	return assembleIndex(context.Background(), opt, entries, nil, nil)
 }
 
 // entry is a package with its stanzas rendered once, so that a feed's index can be rebuilt by
@@ -65,8 +67,9 @@ func newEntry(p Package) *entry {
 	return &entry{pkg: p, id: sha256.Sum256([]byte(p.Filename + "\x00" + p.SHA256)), manifest: m, packages: PackagesStanza(m)}
 }
 
-// assembleIndex writes the index files of entries, which are in index order.
-func assembleIndex(opt IndexOptions, entries []*entry, cache *gzCache) (*Index, error) {
+// assembleIndex writes the index files of entries, which are in index order, and signs Packages
+// with signer (when not nil) while it compresses.
+func assembleIndex(ctx context.Context, opt IndexOptions, entries []*entry, cache *gzCache, signer Signer) (*Index, error) {
 	if err := ValidArch(opt.Arch); err != nil {
 		return nil, fmt.Errorf("feed architecture: %w", err)
 	}
@@ -92,10 +95,25 @@ func assembleIndex(opt IndexOptions, entries []*entry, cache *gzCache) (*Index, 
 	}
 	ix.Manifest = manifest
 	ix.Packages = PadPackages(packages)
+	// Signing hashes Packages twice (Ed25519); do it beside the compression.
+	var sigErr error
+	signed := make(chan struct{})
+	if signer != nil {
+		go func() {
+			defer close(signed)
+			ix.Signature, sigErr = signer.Sign(ctx, ix.Packages)
+		}()
+	} else {
+		close(signed)
+	}
 	ix.PackagesGz = gzipStanzas(stanzas, ix.Packages[plen:], cache)
 	js, err := IndexJSON(opt.Arch, ix.Entries, opt.IndexJSON)
+	<-signed
 	if err != nil {
 		return nil, err
+	}
+	if sigErr != nil {
+		return nil, fmt.Errorf("signing Packages: %w", sigErr)
 	}
 	ix.IndexJSON = js
 	return ix, nil

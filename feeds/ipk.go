@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"strconv"
 	"strings"
@@ -32,7 +33,26 @@ var ErrNotPackage = errors.New("not an ipk package")
 // accepts the gzipped tar of current OpenWrt and the older ar container. It reads r to its end,
 // so that a caller hashing r through an io.TeeReader hashes the whole file.
 func ReadIPK(r io.Reader) (*Control, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	return new(ipkReader).read(r)
+}
+
+// ipkReader holds the buffers and decompressors of one reader, reused from package to package:
+// allocating them afresh for each of thousands of small packages made indexing spend most of its
+// time collecting garbage.
+type ipkReader struct {
+	br           *bufio.Reader
+	outer, inner gzip.Reader
+	sha          hash.Hash
+}
+
+func (x *ipkReader) read(r io.Reader) (*Control, error) {
+	if x.br == nil {
+		x.br = bufio.NewReaderSize(r, 32<<10)
+	} else {
+		x.br.Reset(r)
+	}
+	br := x.br
+	defer br.Reset(nil)
 	head, err := br.Peek(8)
 	if err != nil && len(head) < 2 {
 		return nil, fmt.Errorf("%w: file is too short", ErrNotPackage)
@@ -40,9 +60,9 @@ func ReadIPK(r io.Reader) (*Control, error) {
 	var ctl *Control
 	switch {
 	case head[0] == 0x1f && head[1] == 0x8b:
-		ctl, err = readGzipTarIPK(br)
+		ctl, err = x.readGzipTar(br)
 	case string(head) == "!<arch>\n":
-		ctl, err = readArIPK(br)
+		ctl, err = x.readAr(br)
 	default:
 		return nil, fmt.Errorf("%w: neither a gzipped tar nor an ar archive", ErrNotPackage)
 	}
@@ -62,7 +82,7 @@ type members struct {
 	control                  *Control
 }
 
-func (m *members) add(name string, r io.Reader, size int64) error {
+func (m *members) add(x *ipkReader, name string, r io.Reader) error {
 	name = strings.TrimPrefix(strings.TrimSuffix(name, "/"), "./")
 	switch name {
 	case "debian-binary":
@@ -86,7 +106,7 @@ func (m *members) add(name string, r io.Reader, size int64) error {
 		if m.control != nil {
 			return fmt.Errorf("%w: control.tar.gz appears twice", ErrNotPackage)
 		}
-		ctl, err := readControlArchive(r)
+		ctl, err := x.readControlArchive(r)
 		if err != nil {
 			return err
 		}
@@ -111,12 +131,11 @@ func (m *members) done() (*Control, error) {
 	return m.control, nil
 }
 
-func readGzipTarIPK(r io.Reader) (*Control, error) {
-	zr, err := gzip.NewReader(r)
-	if err != nil {
+func (x *ipkReader) readGzipTar(r io.Reader) (*Control, error) {
+	zr := &x.outer
+	if err := zr.Reset(r); err != nil {
 		return nil, fmt.Errorf("%w: outer gzip: %w", ErrNotPackage, err)
 	}
-	defer zr.Close()
 	lr := &capReader{r: zr, left: maxUnpacked, what: "unpacked package"}
 	tr := tar.NewReader(lr)
 	var m members
@@ -137,7 +156,7 @@ func readGzipTarIPK(r io.Reader) (*Control, error) {
 		if h.Typeflag != tar.TypeReg {
 			return nil, fmt.Errorf("%w: member %q is not a regular file", ErrNotPackage, truncate(h.Name, 60))
 		}
-		if err := m.add(h.Name, tr, h.Size); err != nil {
+		if err := m.add(x, h.Name, tr); err != nil {
 			return nil, err
 		}
 	}
@@ -149,7 +168,7 @@ func readGzipTarIPK(r io.Reader) (*Control, error) {
 }
 
 // readArIPK reads the old container: "!<arch>\n" then members with 60-byte headers.
-func readArIPK(r io.Reader) (*Control, error) {
+func (x *ipkReader) readAr(r io.Reader) (*Control, error) {
 	if _, err := io.ReadFull(r, make([]byte, 8)); err != nil {
 		return nil, fmt.Errorf("%w: ar header: %w", ErrNotPackage, err)
 	}
@@ -175,7 +194,7 @@ func readArIPK(r io.Reader) (*Control, error) {
 			return nil, fmt.Errorf("%w: bad ar member size", ErrNotPackage)
 		}
 		body := io.LimitReader(r, size)
-		if err := m.add(name, body, size); err != nil {
+		if err := m.add(x, name, body); err != nil {
 			return nil, err
 		}
 		if _, err := io.Copy(io.Discard, body); err != nil {
@@ -190,12 +209,11 @@ func readArIPK(r io.Reader) (*Control, error) {
 	return m.done()
 }
 
-func readControlArchive(r io.Reader) (*Control, error) {
-	zr, err := gzip.NewReader(r)
-	if err != nil {
+func (x *ipkReader) readControlArchive(r io.Reader) (*Control, error) {
+	zr := &x.inner
+	if err := zr.Reset(r); err != nil {
 		return nil, fmt.Errorf("%w: control.tar.gz: %w", ErrNotPackage, err)
 	}
-	defer zr.Close()
 	tr := tar.NewReader(&capReader{r: zr, left: maxControlArchive, what: "control.tar.gz"})
 	for n := 0; ; n++ {
 		h, err := tr.Next()
@@ -256,12 +274,20 @@ type Package struct {
 // ReadPackage reads a whole package from r, hashing it, and returns it with filename as its
 // Filename. maxSize caps the file (DefaultMaxPackageSize when 0).
 func ReadPackage(r io.Reader, filename string, maxSize int64) (Package, error) {
+	return new(ipkReader).readPackage(r, filename, maxSize)
+}
+
+func (x *ipkReader) readPackage(r io.Reader, filename string, maxSize int64) (Package, error) {
 	if maxSize <= 0 {
 		maxSize = DefaultMaxPackageSize
 	}
-	h := sha256.New()
+	if x.sha == nil {
+		x.sha = sha256.New()
+	}
+	h := x.sha
+	h.Reset()
 	cr := &countReader{r: io.LimitReader(r, maxSize+1)}
-	ctl, err := ReadIPK(io.TeeReader(cr, h))
+	ctl, err := x.read(io.TeeReader(cr, h))
 	if err != nil {
 		return Package{}, &PackageError{File: filename, Err: err}
 	}

@@ -108,32 +108,20 @@ func (s *Store) Publish(ctx context.Context, ref FeedRef, req PublishRequest) (*
 
 	// Place the new package files. Each gets a name that no index or retired file uses for other
 	// content, so no file a router may be fetching changes under it.
-	entries := slices.Clone(f.entries)
-	added := map[*entry]bool{}
+	var newEntries []*entry
 	for _, n := range in {
 		name, err := s.place(dir, f, n)
 		if err != nil {
 			return nil, err
 		}
 		n.pkg.Filename = name
-		e := newEntry(n.pkg)
-		added[e] = true
-		entries = append(entries, e)
+		newEntries = append(newEntries, newEntry(n.pkg))
 	}
-	remove := map[string]bool{}
-	for _, name := range req.Remove {
-		remove[name] = true
-	}
-	entries = slices.DeleteFunc(entries, func(e *entry) bool { return remove[e.pkg.Control.Package] && !added[e] })
-	entries = s.keepNewest(entries, added)
+	entries, added := s.apply(f.entries, newEntries, req.Remove)
 
-	ix, err := assembleIndex(IndexOptions{Arch: ref.Arch, IndexJSON: req.IndexJSON}, entries, &f.gz)
+	ix, err := assembleIndex(ctx, IndexOptions{Arch: ref.Arch, IndexJSON: req.IndexJSON}, entries, &f.gz, req.Signer)
 	if err != nil {
-		return nil, err
-	}
-	sig, err := req.Signer.Sign(ctx, ix.Packages)
-	if err != nil {
-		return nil, fmt.Errorf("signing the index of %s: %w", urlPath, err)
+		return nil, fmt.Errorf("publishing %s: %w", urlPath, err)
 	}
 
 	// Files that leave the index start their grace period.
@@ -148,12 +136,9 @@ func (s *Store) Publish(ctx context.Context, ref FeedRef, req PublishRequest) (*
 			res.Removed = append(res.Removed, infoOf(e.pkg))
 		}
 	}
-	// The retired list is written before the switch: a crash in between leaves extra files that
+	// The retired list is switched before the index: a crash in between leaves extra files that
 	// a later publish cleans, never a deleted file that an index lists.
-	if err := writeFileAtomic(filepath.Join(dir, fileRetired), encodeRetired(retired), s.opt.Sync); err != nil {
-		return nil, err
-	}
-	if err := writeIndexFiles(dir, ix, sig, s.opt.Sync); err != nil {
+	if err := writeIndexFiles(dir, ix, s.opt.Sync, namedFile{fileRetired, encodeRetired(retired)}); err != nil {
 		f.loaded = false
 		return nil, err
 	}
@@ -180,11 +165,16 @@ func (s *Store) Publish(ctx context.Context, ref FeedRef, req PublishRequest) (*
 func (s *Store) readIncoming(ctx context.Context, ref FeedRef, paths []string, res *PublishResult) []incoming {
 	var out []incoming
 	seen := map[string]string{}
-	for _, p := range paths {
-		if ctx.Err() != nil {
-			return nil
-		}
-		pkg, err := readPackageFile(p, filepath.Base(p), s.opt.MaxPackageSize)
+	names := make([]string, len(paths))
+	for i, p := range paths {
+		names[i] = filepath.Base(p)
+	}
+	pkgs, errs := readFiles(ctx, paths, names, s.opt.MaxPackageSize)
+	if ctx.Err() != nil {
+		return nil
+	}
+	for i, p := range paths {
+		pkg, err := pkgs[i], errs[i]
 		if err != nil {
 			var pe *PackageError
 			reason := err.Error()
@@ -305,15 +295,34 @@ func copyIn(src, dst, wantSHA string, sync bool) error {
 	return nil
 }
 
-// keepNewest keeps the KeepVersions newest versions of each package, and one file per version:
-// of two files with the same package and version, the one just added wins.
-func (s *Store) keepNewest(entries []*entry, added map[*entry]bool) []*entry {
-	byName := map[string][]*entry{}
-	for _, e := range entries {
-		byName[e.pkg.Control.Package] = append(byName[e.pkg.Control.Package], e)
+// apply returns the feed's entries after removing the named packages and adding the new
+// entries, keeping the KeepVersions newest versions of each package and one file per version (of
+// two files with the same package and version, the one just added wins). Only the packages named
+// in the change are looked at, and the result is merged in order rather than sorted again: a
+// publish of one package into a large feed stays cheap.
+func (s *Store) apply(cur, add []*entry, remove []string) ([]*entry, map[*entry]bool) {
+	touched := map[string]bool{}
+	for _, name := range remove {
+		touched[name] = true
 	}
-	var out []*entry
-	for _, group := range byName {
+	groups := map[string][]*entry{}
+	added := map[*entry]bool{}
+	for _, e := range add {
+		touched[e.pkg.Control.Package] = true
+		groups[e.pkg.Control.Package] = append(groups[e.pkg.Control.Package], e)
+		added[e] = true
+	}
+	kept := make([]*entry, 0, len(cur)+len(add))
+	for _, e := range cur {
+		name := e.pkg.Control.Package
+		if !touched[name] {
+			kept = append(kept, e)
+		} else if _, adding := groups[name]; adding && !slices.Contains(remove, name) {
+			groups[name] = append(groups[name], e)
+		}
+	}
+	var ins []*entry
+	for _, group := range groups {
 		slices.SortStableFunc(group, func(a, b *entry) int {
 			if c := CompareVersions(b.pkg.Control.Version, a.pkg.Control.Version); c != 0 {
 				return c
@@ -326,19 +335,37 @@ func (s *Store) keepNewest(entries []*entry, added map[*entry]bool) []*entry {
 			}
 			return 0
 		})
-		var kept []*entry
+		var winners []*entry
 		for _, e := range group {
-			if len(kept) == s.opt.KeepVersions {
+			if len(winners) == s.opt.KeepVersions {
 				break
 			}
-			if len(kept) > 0 && CompareVersions(kept[len(kept)-1].pkg.Control.Version, e.pkg.Control.Version) == 0 {
+			if len(winners) > 0 && CompareVersions(winners[len(winners)-1].pkg.Control.Version, e.pkg.Control.Version) == 0 {
 				continue
 			}
-			kept = append(kept, e)
+			winners = append(winners, e)
 		}
-		out = append(out, kept...)
+		ins = append(ins, winners...)
 	}
-	return sortEntries(out)
+	sortEntries(ins)
+	// Merge the two sorted lists.
+	out := make([]*entry, 0, len(kept)+len(ins))
+	i, j := 0, 0
+	for i < len(kept) || j < len(ins) {
+		if j == len(ins) || i < len(kept) && kept[i].pkg.Filename < ins[j].pkg.Filename {
+			out = append(out, kept[i])
+			i++
+		} else {
+			out = append(out, ins[j])
+			j++
+		}
+	}
+	for e := range added {
+		if !slices.Contains(ins, e) {
+			delete(added, e)
+		}
+	}
+	return out, added
 }
 
 func sortEntries(entries []*entry) []*entry {
@@ -346,7 +373,7 @@ func sortEntries(entries []*entry) []*entry {
 	return entries
 }
 
-// collect deletes retired files whose grace period is over, and staging files a crash left.
+// collect deletes retired files whose grace period is over.
 func (s *Store) collect(dir string, f *feedState, now time.Time) {
 	inIndex := map[string]bool{}
 	for _, e := range f.entries {
@@ -374,13 +401,5 @@ func (s *Store) collect(dir string, f *feedState, now time.Time) {
 		}
 		f.retired = keep
 	}
-	if des, err := os.ReadDir(dir); err == nil {
-		for _, de := range des {
-			if strings.HasPrefix(de.Name(), ".") && strings.HasSuffix(de.Name(), ".tmp") {
-				if fi, err := de.Info(); err == nil && now.Sub(fi.ModTime()) > time.Hour {
-					os.Remove(filepath.Join(dir, de.Name()))
-				}
-			}
-		}
-	}
+
 }

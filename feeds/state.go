@@ -45,6 +45,7 @@ func (s *Store) load(f *feedState, dir string) error {
 		}
 		f.entries, f.from = entries, id
 		f.gz = gzCache{}
+		removeStaleStaging(dir, s.opt.Now())
 	case errors.Is(err, fs.ErrNotExist):
 		entries, err := s.scan(dir)
 		if err != nil {
@@ -84,7 +85,7 @@ func (s *Store) scan(dir string) ([]*entry, error) {
 		if !de.Type().IsRegular() || !strings.HasSuffix(de.Name(), ".ipk") || strings.HasPrefix(de.Name(), ".") {
 			continue
 		}
-		p, err := readPackageFile(filepath.Join(dir, de.Name()), de.Name(), s.opt.MaxPackageSize)
+		p, err := ReadPackageFile(filepath.Join(dir, de.Name()), de.Name(), s.opt.MaxPackageSize)
 		if err != nil {
 			s.opt.Logger.Warn("feed: ignoring an unreadable package already in the folder", "dir", dir, "err", err)
 			continue
@@ -177,4 +178,21 @@ func encodeRetired(list []retiredFile) []byte {
 // isPlainFileName reports whether name is a single, visible file name inside a folder.
 func isPlainFileName(name string) bool {
 	return name != "" && !strings.ContainsAny(name, "/\\\x00") && !strings.HasPrefix(name, ".")
+}
+
+// removeStaleStaging deletes staging files a crash left behind (older than an hour, so that
+// another process's publish in progress keeps its own). It runs when a feed is loaded from disk,
+// not on every publish: listing a folder of 10,000 packages is not free.
+func removeStaleStaging(dir string, now time.Time) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, de := range des {
+		if strings.HasPrefix(de.Name(), ".") && strings.HasSuffix(de.Name(), ".tmp") {
+			if fi, err := de.Info(); err == nil && now.Sub(fi.ModTime()) > time.Hour {
+				os.Remove(filepath.Join(dir, de.Name()))
+			}
+		}
+	}
 }
