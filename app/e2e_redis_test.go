@@ -144,18 +144,21 @@ func (e *e2e) jobsOfLatestBuild() []store.Job {
 
 var (
 	binaryOnce sync.Once
+	binaryDir  string // removed by TestMain
 	binaryPath string
 	binaryErr  error
 )
 
-// buildBinary builds cmd/openwrt-ppa once per test binary run, into a folder removed when the
-// test that built it ends (the only test using it so far).
+// buildBinary builds cmd/openwrt-ppa once per test binary run.
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	goBin := testenv.NeedCommand(t, "go")
 	binaryOnce.Do(func() {
-		dir := t.TempDir()
-		binaryPath = filepath.Join(dir, "openwrt-ppa")
+		binaryDir, binaryErr = os.MkdirTemp("", "openwrt-ppa-e2e-bin-")
+		if binaryErr != nil {
+			return
+		}
+		binaryPath = filepath.Join(binaryDir, "openwrt-ppa")
 		out, err := exec.Command(goBin, "build", "-o", binaryPath, "github.com/openwrt-ppa/openwrt-ppa/cmd/openwrt-ppa").CombinedOutput()
 		if err != nil {
 			binaryErr = fmt.Errorf("go build: %w\n%s", err, out)
