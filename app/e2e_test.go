@@ -150,8 +150,13 @@ func TestEndToEnd(t *testing.T) {
 	if code, _ := e.get("/alice/pkgs/main/24.10/x86_64/Packages"); code != http.StatusOK {
 		t.Fatalf("deleting a branch removed main's feed: %d", code)
 	}
-	if code, body := e.get("/metrics"); code != http.StatusOK || !strings.Contains(string(body), `openwrt_ppa_webhooks_total{event="push",forge="github",result="Accepted"}`) {
-		t.Errorf("metrics: %d\n%s", code, body)
+	code, metrics := e.get("/metrics")
+	for _, want := range []string{`openwrt_ppa_webhooks_total{event="push",forge="github",result="Accepted"}`,
+		`openwrt_ppa_feed_bytes{repository="alice/pkgs"}`, `openwrt_ppa_first_report_seconds_count 4`,
+		`openwrt_ppa_job_duration_seconds_count{result="success"}`, `openwrt_ppa_publish_duration_seconds_count`} {
+		if code != http.StatusOK || !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics (%d) lack %s", code, want)
+		}
 	}
 	_ = ctx
 }

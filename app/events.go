@@ -51,7 +51,7 @@ func (s *Service) processStored(ctx context.Context, e store.Event) {
 	log := s.log.With("delivery", e.DeliveryID, "forge", e.Forge, "event", e.ID)
 	ev, err := decodeEvent(e)
 	if err == nil {
-		err = s.Handle(ctx, ev)
+		err = s.handle(ctx, ev, e.Received)
 	}
 	var retry *retryError
 	if errors.As(err, &retry) && ctx.Err() == nil {
@@ -83,7 +83,11 @@ func retry(err error) error {
 // Handle does what one event asks. Errors are logged by the caller; users learn of problems
 // through check runs and comments.
 func (s *Service) Handle(ctx context.Context, ev *forge.Event) error {
-	r := &eventRun{Service: s, ev: ev,
+	return s.handle(ctx, ev, time.Time{})
+}
+
+func (s *Service) handle(ctx context.Context, ev *forge.Event, received time.Time) error {
+	r := &eventRun{Service: s, ev: ev, received: received,
 		log: s.log.With("delivery", ev.DeliveryID, "forge", ev.Forge, "kind", ev.Kind, "repo", ev.Repo.FullName())}
 	switch ev.Kind {
 	case forge.KindPing:
@@ -117,6 +121,8 @@ func (s *Service) Handle(ctx context.Context, ev *forge.Event) error {
 // every line of its work says what it belongs to.
 type eventRun struct {
 	*Service
-	ev  *forge.Event
-	log *slog.Logger
+	ev       *forge.Event
+	log      *slog.Logger
+	received time.Time // when the webhook was stored; zero for work not from a webhook
+	reported bool      // the first check of this event was sent
 }

@@ -75,6 +75,7 @@ func (s *Service) publishJob(ctx context.Context, repo store.Repository, b store
 	}
 	ref := feedRef(repo, b.Ref, j.Series, j.Arch)
 	res, err := s.publishMirror(ctx, repo, ref, files, known, indexJSON)
+	defer s.measureFeeds(repo)
 	if err != nil || b.Ref.Kind != store.RefTag {
 		return res, err
 	}
@@ -208,4 +209,15 @@ func dirSize(dir string) (int64, error) {
 		return nil
 	})
 	return n, err
+}
+
+// measureFeeds sets the feed size gauge of a repository.
+func (s *Service) measureFeeds(repo store.Repository) {
+	rel, err := feeds.RepoDir(repo.Owner, repo.Name)
+	if err != nil {
+		return
+	}
+	if n, err := dirSize(filepath.Join(s.cfg.Data, "feeds", filepath.FromSlash(rel))); err == nil {
+		s.metrics.FeedBytes.WithLabelValues(repo.Path()).Set(float64(n))
+	}
 }

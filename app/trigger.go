@@ -197,7 +197,7 @@ func (r *eventRun) dispatchJob(ctx context.Context, spec buildSpec, b store.Buil
 	if !spec.forced {
 		prev, err := r.store.LatestSuccessfulJob(ctx, j.ContentKey)
 		if err == nil && prev.ID != j.ID {
-			return r.Service.reuseJob(ctx, spec.repo, b, j, prev)
+			return r.firstReport(r.Service.reuseJob(ctx, spec.repo, b, j, prev))
 		}
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			r.log.Warn("looking up a reusable result; building instead", "err", err)
@@ -210,7 +210,16 @@ func (r *eventRun) dispatchJob(ctx context.Context, spec buildSpec, b store.Buil
 	if depth, pos, ok := r.queuePosition(ctx, j.ID); ok && r.cfg.QueueLimit > 0 && depth > r.cfg.QueueLimit {
 		title = "waiting: the queue is long, position " + strconv.Itoa(pos)
 	}
-	return r.Service.reportJob(ctx, spec.repo, b, j, forge.CheckQueued, title, "")
+	return r.firstReport(r.Service.reportJob(ctx, spec.repo, b, j, forge.CheckQueued, title, ""))
+}
+
+// firstReport measures, once per event, the time from the webhook to its first check report.
+func (r *eventRun) firstReport(err error) error {
+	if err == nil && !r.reported && !r.received.IsZero() {
+		r.reported = true
+		r.metrics.FirstReport.Observe(r.now().Sub(r.received).Seconds())
+	}
+	return err
 }
 
 // cancelOlder cancels the queued jobs of older builds of the same ref: a newer push supersedes
