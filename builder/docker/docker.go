@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
@@ -142,6 +143,12 @@ func (e *Executor) Start(ctx context.Context, spec builder.JobSpec) (builder.Run
 
 	if newVols {
 		if err := e.initVolumes(ctx, job.Image, dlVol, feedsVol); err != nil {
+			// Volumes left to root would fail every later build of this (series, arch).
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			for _, v := range []string{dlVol, feedsVol} {
+				_, _ = e.cli.VolumeRemove(rctx, v, client.VolumeRemoveOptions{})
+			}
+			cancel()
 			return nil, err
 		}
 	}
