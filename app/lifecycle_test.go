@@ -1,0 +1,100 @@
+package app
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openwrt-ppa/openwrt-ppa/forge"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
+)
+
+func TestClosedPullRequestFeedGoesAfterItsTime(t *testing.T) {
+	h := newHarness(t)
+	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	h.svc.now = func() time.Time { return now }
+	h.svc.cfg.PRFeedTTL = 24 * time.Hour
+	closed := func(delivery string, kind forge.Kind) *forge.Event {
+		return &forge.Event{Forge: forge.GitHub, DeliveryID: delivery, Kind: kind, Repo: testRepo,
+			SHA: sha1, Pull: &forge.Pull{Number: 9}}
+	}
+	h.deliver(t, closed("c1", forge.KindPullClosed))
+	ctx := context.Background()
+	if n, err := h.svc.RemoveExpiredPRFeeds(ctx); err != nil || n != 0 {
+		t.Fatalf("removed %d (%v) right after closing", n, err)
+	}
+	now = now.Add(25 * time.Hour)
+	if n, err := h.svc.RemoveExpiredPRFeeds(ctx); err != nil || n != 1 {
+		t.Fatalf("removed %d (%v) after the TTL, want 1", n, err)
+	}
+	if len(h.feeds.removed) != 1 || h.feeds.removed[0] != "Alice/pkgs 9" {
+		t.Fatalf("removed feeds %v", h.feeds.removed)
+	}
+	// Reopened within the TTL: the feed stays.
+	h.deliver(t, closed("c2", forge.KindPullClosed))
+	h.deliver(t, closed("c3", forge.KindPullReopened))
+	now = now.Add(48 * time.Hour)
+	if n, _ := h.svc.RemoveExpiredPRFeeds(ctx); n != 0 {
+		t.Fatalf("a reopened pull request's feed was removed")
+	}
+}
+
+func TestPruneLogsKeepsTheNewestBuildsPerRef(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	h.svc.cfg.KeepBuilds = 2
+	repo, err := h.svc.store.PutRepository(ctx, store.Repository{Forge: "github", ForgeID: "1", Owner: "a", Name: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for i := 0; i < 4; i++ {
+		b, err := h.svc.store.CreateBuild(ctx, store.Build{RepoID: repo.ID, CommitSHA: sha1, Ref: store.Ref{Kind: store.RefBranch, Name: "main"},
+			Trigger: store.TriggerPush, Status: store.StatusSuccess})
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, err := h.svc.store.CreateJobs(ctx, []store.Job{{BuildID: b.ID, Series: "24.10", Arch: "x86_64", Status: store.StatusSuccess}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel := jobLogPath(repo.ID, b.ID, js[0].ID)
+		full := filepath.Join(h.svc.logsPath(), rel)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte("log\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.svc.store.UpdateJob(ctx, js[0].ID, func(j *store.Job) error { j.LogPath = rel; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, full)
+	}
+	n, err := h.svc.PruneLogs(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("pruned %d (%v), want the 2 oldest", n, err)
+	}
+	for i, p := range paths {
+		_, err := os.Stat(p)
+		if kept := err == nil; kept != (i >= 2) {
+			t.Errorf("log of build %d kept=%v", i+1, kept)
+		}
+	}
+}
+
+func TestLongQueueSaysThePosition(t *testing.T) {
+	h := newHarness(t)
+	h.svc.cfg.QueueLimit = 3
+	h.deliver(t, push("d1", "main", sha1)) // 5 jobs: the queue is over its limit from the 4th
+	checks, _, _ := h.forge.snapshot()
+	if len(checks) != 5 {
+		t.Fatalf("checks %d", len(checks))
+	}
+	if checks[0].Title != "queued" || !strings.Contains(checks[4].Title, "position 5") {
+		t.Fatalf("titles %q … %q", checks[0].Title, checks[4].Title)
+	}
+}
