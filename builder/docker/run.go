@@ -34,6 +34,7 @@ type run struct {
 
 	mu       sync.Mutex
 	timedOut bool
+	killedAt time.Time // when the deadline killed it
 	canceled bool
 
 	waitDone chan struct{} // closed when the container has exited (or waiting failed)
@@ -71,8 +72,13 @@ func (r *run) start(ctx context.Context) error {
 	r.started = time.Now()
 	// The wall clock runs from here; the kill happens even if nobody is in Wait.
 	r.deadline = time.AfterFunc(r.limits.Timeout, func() {
+		select {
+		case <-r.waitDone:
+			return // it ended on its own just in time
+		default:
+		}
 		r.mu.Lock()
-		r.timedOut = true
+		r.timedOut, r.killedAt = true, time.Now()
 		r.mu.Unlock()
 		r.kill()
 	})
@@ -157,6 +163,9 @@ func (r *run) Wait(ctx context.Context) (builder.Exit, error) {
 		ex.Code, ex.OOMKilled = st.ExitCode, st.OOMKilled
 		if fin, err := time.Parse(time.RFC3339Nano, st.FinishedAt); err == nil && fin.After(r.started) {
 			ex.Duration = fin.Sub(r.started)
+			if r.timedOut && fin.Before(r.killedAt) {
+				ex.TimedOut = false // it had ended before the kill
+			}
 		}
 	}
 	if ex.Duration == 0 {
