@@ -51,6 +51,14 @@ func TestCheckoutFromGitServer(t *testing.T) {
 	if res, err = co.Checkout(ctx, builder.CheckoutRequest{URL: srv.RepoURL("o/r"), Ref: "v1"}, d4); err != nil || res.Commit != c1 {
 		t.Fatalf("checkout of tag %+v %v", res, err)
 	}
+	// A pull request's head lives outside refs/heads: it is fetched by its full name.
+	pr := srv.Commit(t, "o/r", "feature", map[string]string{"hello/Makefile": "pr\n"})
+	testenv.Git(t, filepath.Join(srv.Root, "o/r.git"), "update-ref", "refs/pull/7/head", pr)
+	testenv.Git(t, filepath.Join(srv.Root, "o/r.git"), "update-ref", "-d", "refs/heads/feature")
+	d5 := filepath.Join(t.TempDir(), "w")
+	if res, err = co.Checkout(ctx, builder.CheckoutRequest{URL: srv.RepoURL("o/r"), Ref: "refs/pull/7/head"}, d5); err != nil || res.Commit != pr || read(d5) != "pr\n" {
+		t.Fatalf("checkout of a pull request ref %+v %v", res, err)
+	}
 	for _, bad := range []builder.CheckoutRequest{
 		{URL: srv.RepoURL("o/r"), Ref: "nope"},
 		{URL: srv.RepoURL("o/r"), Ref: "--upload-pack=x"},
