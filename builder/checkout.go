@@ -105,6 +105,15 @@ func (c *Checkouter) Checkout(ctx context.Context, req CheckoutRequest, dest str
 			return res, fmt.Errorf("fetching %s: %w", req.URL, err)
 		}
 		res.Fetched = true
+		// go-git cannot cap a fetch as it runs; a history far beyond the checkout cap is
+		// dropped at once rather than kept in the cache.
+		if over, err := overSize(cacheDir, historyFactor*c.maxBytes()); err != nil || over {
+			_ = os.RemoveAll(cacheDir)
+			if err == nil {
+				err = fmt.Errorf("the history of %s is larger than %d MiB; keep large files out of the package repository", req.URL, historyFactor*c.maxBytes()>>20)
+			}
+			return res, err
+		}
 		if hash, err = resolve(repo, req); err != nil {
 			return res, err
 		}
@@ -169,13 +178,32 @@ func (c *Checkouter) lock(key string) func() {
 	return l.Unlock
 }
 
-func (c *Checkouter) checkSize(dest string) error {
-	limit := c.MaxBytes
-	if limit <= 0 {
-		limit = DefaultMaxCheckoutBytes
+// historyFactor is how much larger than the checkout cap a repository's history may be.
+const historyFactor = 4
+
+func (c *Checkouter) maxBytes() int64 {
+	if c.MaxBytes <= 0 {
+		return DefaultMaxCheckoutBytes
 	}
+	return c.MaxBytes
+}
+
+func (c *Checkouter) checkSize(dest string) error {
+	over, err := overSize(dest, c.maxBytes())
+	if err != nil {
+		return fmt.Errorf("checkout: %w", err)
+	}
+	if over {
+		return fmt.Errorf("checkout: the checkout is larger than %d MiB; keep large files out of the package repository", c.maxBytes()>>20)
+	}
+	return nil
+}
+
+// overSize reports whether the regular files under dir add up to more than limit bytes.
+func overSize(dir string, limit int64) (bool, error) {
 	var total int64
-	err := filepath.WalkDir(dest, func(p string, d fs.DirEntry, err error) error {
+	errOver := errors.New("over")
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -184,17 +212,16 @@ func (c *Checkouter) checkSize(dest string) error {
 			if err != nil {
 				return err
 			}
-			total += info.Size()
-			if total > limit {
-				return fmt.Errorf("the checkout is larger than %d MiB; keep large files out of the package repository", limit>>20)
+			if total += info.Size(); total > limit {
+				return errOver
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("checkout: %w", err)
+	if errors.Is(err, errOver) {
+		return true, nil
 	}
-	return nil
+	return false, err
 }
 
 // isLocalSource tells a local path from a git URL (https://, ssh://, git@host:path).

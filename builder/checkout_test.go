@@ -2,6 +2,7 @@ package builder_test
 
 import (
 	"context"
+	"crypto/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,5 +95,13 @@ func TestCheckoutLocalWithSubmoduleAndSizeCap(t *testing.T) {
 	_, err = small.Checkout(context.Background(), builder.CheckoutRequest{URL: big}, filepath.Join(t.TempDir(), "w"))
 	if err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Fatalf("size cap error %v", err)
+	}
+	// Random content does not compress: the history itself is over four times the cap.
+	noise := make([]byte, 8192)
+	_, _ = rand.Read(noise)
+	huge, _ := testenv.GitRepo(t, map[string]string{"noise": string(noise)})
+	_, err = small.Checkout(context.Background(), builder.CheckoutRequest{URL: huge}, filepath.Join(t.TempDir(), "w"))
+	if err == nil || !strings.Contains(err.Error(), "history of") {
+		t.Fatalf("history cap error %v", err)
 	}
 }
