@@ -215,7 +215,12 @@ func byName(res builder.Result) map[string]builder.PackageResult {
 func TestThreePackagesOneFails(t *testing.T) {
 	e := newEnv(t)
 	dir := repoDir(t, map[string]string{"alpha": "", "beta": "", "broken": "fail", "mipsonly": "only-arch mips_24kc"})
-	res, log, out := e.run(t, e.job(t, dir, "24.10"), dir, builder.Limits{Timeout: time.Minute})
+	job := e.job(t, dir, "24.10")
+	job.Feeds = []builder.ExtraFeed{{Name: "extra", URL: "https://example.org/extra.git", Ref: "main"}}
+	res, log, out := e.run(t, job, dir, builder.Limits{Timeout: time.Minute})
+	if !strings.Contains(log.text(), "Updating feed 'extra' from 'https://example.org/extra.git;main'") {
+		t.Errorf("the extra feed did not reach feeds.conf:\n%s", log.text())
+	}
 
 	if res.Status != builder.JobFailed {
 		t.Fatalf("status %s (%s), want failed\nlog:\n%s", res.Status, res.Message, log.text())
