@@ -105,3 +105,24 @@ func TestCheckoutLocalWithSubmoduleAndSizeCap(t *testing.T) {
 		t.Fatalf("history cap error %v", err)
 	}
 }
+
+func TestCheckoutRefusesLocalSubmodulesOfRemoteRepositories(t *testing.T) {
+	srv := testenv.StartGitServer(t)
+	secret, _ := testenv.GitRepo(t, map[string]string{"key": "host secret\n"})
+	dir, _ := testenv.GitRepo(t, map[string]string{"README": "x\n"})
+	testenv.Git(t, dir, "-c", "protocol.file.allow=always", "submodule", "add", "-q", secret, "vendor")
+	testenv.GitCommit(t, dir, nil)
+	bare := filepath.Join(srv.Root, "evil.git")
+	testenv.Git(t, "", "init", "-q", "--bare", "-b", "main", bare)
+	testenv.Git(t, dir, "push", "-q", bare, "HEAD:refs/heads/main")
+
+	co := &builder.Checkouter{CacheDir: t.TempDir()}
+	dest := filepath.Join(t.TempDir(), "w")
+	_, err := co.Checkout(context.Background(), builder.CheckoutRequest{URL: srv.RepoURL("evil")}, dest)
+	if err == nil || !strings.Contains(err.Error(), "is a local path") {
+		t.Fatalf("error %v, want the local submodule refused", err)
+	}
+	if _, err := os.Stat(filepath.Join(dest, "vendor", "key")); err == nil {
+		t.Fatal("the host repository was checked out")
+	}
+}
