@@ -135,7 +135,7 @@ func (c *Checkouter) Checkout(ctx context.Context, req CheckoutRequest, dest str
 	if err := w.Checkout(&git.CheckoutOptions{Hash: hash, Force: true}); err != nil {
 		return res, fmt.Errorf("checking out %s at %s: %w", req.URL, res.Commit, err)
 	}
-	if err := c.submodules(ctx, w, local, auth); err != nil {
+	if err := c.submodules(ctx, w, local, auth, 0); err != nil {
 		return res, err
 	}
 	if err := c.checkSize(dest); err != nil {
@@ -323,7 +323,11 @@ func resolve(repo *git.Repository, req CheckoutRequest) (plumbing.Hash, error) {
 	return plumbing.ZeroHash, fmt.Errorf("%s has no branch or tag %q", req.URL, req.Ref)
 }
 
-func (c *Checkouter) submodules(ctx context.Context, w *git.Worktree, local bool, auth transport.AuthMethod) error {
+// maxSubmoduleDepth bounds nested submodules.
+const maxSubmoduleDepth = 4
+
+// submodules checks out the submodules of w, level by level, so every level's URLs are checked.
+func (c *Checkouter) submodules(ctx context.Context, w *git.Worktree, local bool, auth transport.AuthMethod, depth int) error {
 	subs, err := w.Submodules()
 	if err != nil {
 		return fmt.Errorf("reading .gitmodules: %w", err)
@@ -337,8 +341,22 @@ func (c *Checkouter) submodules(ctx context.Context, w *git.Worktree, local bool
 		if !local && isLocalSource(cfg.URL) && !strings.HasPrefix(cfg.URL, "../") && !strings.HasPrefix(cfg.URL, "./") {
 			return fmt.Errorf("submodule %s: URL %q is a local path; a remote repository may only use https, ssh or relative submodule URLs", cfg.Name, cfg.URL)
 		}
-		if err := s.UpdateContext(ctx, &git.SubmoduleUpdateOptions{Init: true, RecurseSubmodules: 4, Auth: auth}); err != nil {
+		if depth >= maxSubmoduleDepth {
+			return fmt.Errorf("submodule %s: submodules nest deeper than %d levels", cfg.Name, maxSubmoduleDepth)
+		}
+		if err := s.UpdateContext(ctx, &git.SubmoduleUpdateOptions{Init: true, RecurseSubmodules: git.NoRecurseSubmodules, Auth: auth}); err != nil {
 			return fmt.Errorf("updating submodule %s (%s): %w", cfg.Name, cfg.URL, err)
+		}
+		sub, err := s.Repository()
+		if err != nil {
+			return fmt.Errorf("opening submodule %s: %w", cfg.Name, err)
+		}
+		sw, err := sub.Worktree()
+		if err != nil {
+			return fmt.Errorf("opening submodule %s: %w", cfg.Name, err)
+		}
+		if err := c.submodules(ctx, sw, local, auth, depth+1); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -73,7 +73,10 @@ func TestCheckoutFromGitServer(t *testing.T) {
 }
 
 func TestCheckoutLocalWithSubmoduleAndSizeCap(t *testing.T) {
+	inner, _ := testenv.GitRepo(t, map[string]string{"inner.txt": "inner\n"})
 	sub, _ := testenv.GitRepo(t, map[string]string{"lib/Makefile": "sub\n"})
+	testenv.Git(t, sub, "-c", "protocol.file.allow=always", "submodule", "add", "-q", inner, "deps/inner")
+	testenv.GitCommit(t, sub, nil)
 	dir, _ := testenv.GitRepo(t, map[string]string{"README": "top\n"})
 	testenv.Git(t, dir, "-c", "protocol.file.allow=always", "submodule", "add", "-q", sub, "vendor")
 	commit := testenv.GitCommit(t, dir, nil)
@@ -88,6 +91,9 @@ func TestCheckoutLocalWithSubmoduleAndSizeCap(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(dest, "vendor", "lib", "Makefile")); err != nil || string(b) != "sub\n" {
 		t.Fatalf("submodule file %q, %v", b, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dest, "vendor", "deps", "inner", "inner.txt")); err != nil || string(b) != "inner\n" {
+		t.Fatalf("nested submodule file %q, %v", b, err)
 	}
 
 	big, _ := testenv.GitRepo(t, map[string]string{"blob": strings.Repeat("x", 4096)})
