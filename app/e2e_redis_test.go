@@ -125,6 +125,10 @@ func TestRedisWorkerKilledMidBuild(t *testing.T) {
 	if left := workerContainers(t, survivor.id, false); len(left) != 0 {
 		t.Errorf("the surviving worker left containers: %v", left)
 	}
+	// Nor is a work folder left in the shared data dir, the killed worker's included.
+	if left, _ := filepath.Glob(filepath.Join(e.cfg.Data, "cache", "work", "*")); len(left) != 0 {
+		t.Errorf("work folders left in the data dir: %v", left)
+	}
 }
 
 // jobsOfLatestBuild returns the jobs of the repository's newest build, or none yet.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -38,6 +39,18 @@ func (w *Worker) reapOrphans(ctx context.Context) {
 	}
 	if n > 0 {
 		w.svc.log.Info("removed build containers of dead workers", "count", n)
+	}
+}
+
+// removeStaleWork removes the work folders (checkout, collected packages) that earlier attempts
+// of a job left in the data dir because their worker died before its cleanup. This worker runs
+// the job now; a presumed-dead worker that is only slow loses its lease and its result anyway.
+func (w *Worker) removeStaleWork(jobID int64) {
+	old, _ := filepath.Glob(filepath.Join(w.svc.cachePath(), "work", strconv.FormatInt(jobID, 10)+"-*"))
+	for _, d := range old {
+		if err := os.RemoveAll(d); err != nil {
+			w.svc.log.Warn("removing the work folder of an earlier attempt", "job", jobID, "dir", d, "err", err)
+		}
 	}
 }
 

@@ -113,7 +113,10 @@ func (w *Worker) handle(ctx context.Context, name string, lease queue.Lease) {
 	}
 	jobCtx, stop := queue.Heartbeat(ctx, w.svc.queue, lease, w.svc.visibility()/3)
 	if lease.Attempt > 1 {
-		w.reapOrphans(jobCtx) // the worker that held it may have died on this host, its build still running
+		// The worker that held it may have died: its build may still run on this host, its
+		// work folder is left in the data dir.
+		w.reapOrphans(jobCtx)
+		w.removeStaleWork(jobID)
 	}
 	handBack, err := w.RunJob(jobCtx, jobID, name)
 	lease = stop()
