@@ -68,6 +68,12 @@ func Execute(ctx context.Context, ex Executor, spec JobSpec, outDir string) (Res
 	}
 	res.Packages = packageResults(spec.Job, col, outDir, states, jobFailed, exit)
 	res.LogTail = tail.Lines()
+	for i := range res.Packages {
+		// No per-step log (install, a job step, a kill): the end of the job's log explains it.
+		if p := &res.Packages[i]; p.Status == PackageFailed && len(p.Log) == 0 {
+			p.Log = lastLines(res.LogTail, 30)
+		}
+	}
 	res.Finished = time.Now()
 	res.Status, res.Message = summarize(res, jobFailed)
 	return res, nil
@@ -101,6 +107,13 @@ func summarize(res Result, jobFailed string) (JobStatus, string) {
 		return JobFailed, fmt.Sprintf("the build driver exited with status %d; %s", res.Exit.Code, counts)
 	}
 	return JobSucceeded, counts
+}
+
+func lastLines(l []string, n int) []string {
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return append([]string(nil), l...)
 }
 
 // IsExecutorError reports whether err is a failure of the executor rather than of the build.

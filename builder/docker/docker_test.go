@@ -266,6 +266,9 @@ func TestTimeoutKillsTheBuild(t *testing.T) {
 	if p.Status != builder.PackageFailed || p.Step != "compile" || !strings.Contains(p.Reason, "time limit") {
 		t.Errorf("sleepy: %+v, want failed at compile by the time limit", p)
 	}
+	if !strings.Contains(strings.Join(p.Log, "\n"), "hanging (STANDIN: hang)") {
+		t.Errorf("sleepy's log does not show what it was doing: %q", p.Log)
+	}
 	// cleanup (registered by newEnv) fails the test if the container is still there.
 }
 
