@@ -1,6 +1,7 @@
 package feeds
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"html"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,9 +22,16 @@ import (
 // No request gets out of the root: ".." and hidden names are refused, encoded slashes are refused,
 // and files are opened through an os.Root, which does not follow symlinks out of it.
 type Handler struct {
-	root *os.Root
-	log  *slog.Logger
+	dir      string
+	root     *os.Root
+	fast     *beneath
+	noOpenat atomic.Bool // the kernel lacks openat2: use root
+	cache    fileCache
+	log      *slog.Logger
 }
+
+// errUnsupported says the fast open path is not available here.
+var errUnsupported = errors.New("openat2 is not supported")
 
 var _ http.Handler = (*Handler)(nil)
 
@@ -35,11 +44,30 @@ func NewHandler(dir string, log *slog.Logger) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the feed root %s: %w", dir, err)
 	}
-	return &Handler{root: r, log: log}, nil
+	fast, err := openBeneath(dir)
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("opening the feed root %s: %w", dir, err)
+	}
+	return &Handler{dir: dir, root: r, fast: fast, log: log}, nil
 }
 
+// Root is the folder served.
+func (h *Handler) Root() string { return h.dir }
+
 // Close releases the feed root.
-func (h *Handler) Close() error { return h.root.Close() }
+func (h *Handler) Close() error { return errors.Join(h.fast.close(), h.root.Close()) }
+
+func (h *Handler) open(name string) (*os.File, error) {
+	if !h.noOpenat.Load() {
+		f, err := h.fast.open(name)
+		if err != errUnsupported {
+			return f, err
+		}
+		h.noOpenat.Store(true)
+	}
+	return h.root.Open(name)
+}
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -52,7 +80,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	f, err := h.root.Open(name)
+	if !h.noOpenat.Load() {
+		if cf := h.cache.get(h.fast, name); cf != nil {
+			cf.serve(w, r)
+			return
+		}
+	}
+	f, err := h.open(name)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			h.log.Debug("feed: refused or failed open", "path", name, "err", err)
@@ -76,7 +110,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, target, http.StatusMovedPermanently)
 			return
 		}
-		h.listing(w, r, f, name)
+		// Listings are rare: open the folder through os.Root, whose entries can stat themselves.
+		d, err := h.root.Open(name)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		defer d.Close()
+		h.listing(w, r, d, name)
 	case fi.Mode().IsRegular():
 		hdr := w.Header()
 		hdr.Set("Content-Type", contentType(fi.Name()))
@@ -87,6 +128,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			hdr.Set("Cache-Control", "public, max-age=3600")
 		} else {
 			hdr.Set("Cache-Control", "no-cache")
+		}
+		if !h.noOpenat.Load() {
+			if cf := h.cache.load(name, f, fi, hdr); cf != nil {
+				http.ServeContent(w, r, "", cf.modTime, bytes.NewReader(cf.data))
+				return
+			}
 		}
 		http.ServeContent(w, r, "", fi.ModTime(), f)
 	default:

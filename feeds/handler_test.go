@@ -1,6 +1,7 @@
 package feeds_test
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -195,5 +196,32 @@ func TestHandlerNoEscape(t *testing.T) {
 				t.Fatalf("%s: got %d %q", target, status, body)
 			}
 		})
+	}
+}
+
+// TestHandlerSeesRenames: index files served from memory must change as soon as a publish
+// renames new ones into place.
+func TestHandlerSeesRenames(t *testing.T) {
+	srv, feed := serveTree(t)
+	dir := filepath.Join(strings.TrimSuffix(srv.Config.Handler.(*feeds.Handler).Root(), "/"), filepath.FromSlash(strings.Trim(feed, "/")))
+	get := func() string {
+		resp, err := http.Get(srv.URL + feed + "Packages")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	for i := range 5 {
+		want := fmt.Sprintf("Package: v%d\n\n", i)
+		tmp := filepath.Join(dir, ".tmp")
+		must(t, os.WriteFile(tmp, []byte(want), 0o644))
+		must(t, os.Rename(tmp, filepath.Join(dir, "Packages")))
+		for range 3 {
+			if got := get(); got != want {
+				t.Fatalf("after rename %d got %q, want %q", i, got, want)
+			}
+		}
 	}
 }

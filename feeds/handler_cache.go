@@ -1,0 +1,90 @@
+package feeds
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+	"path"
+	"sync"
+	"time"
+)
+
+// Index files are small, fetched by every router on every `opkg update`, and replaced only by
+// renames. The handler keeps them in memory and checks on each request, with one stat, that the
+// name still holds the same inode, size and mtime: a publish is visible at once, and a cached
+// file is served without opening, reading and closing it again.
+const (
+	maxCachedFileSize = 4 << 20
+	maxCachedFiles    = 4096
+)
+
+var cachedNames = map[string]bool{FilePackagesGz: true, FilePackages: true, FileSignature: true, FileIndexJSON: true}
+
+type cachedFile struct {
+	key     fileKey
+	data    []byte
+	modTime time.Time
+	header  http.Header // Content-Type, ETag, Cache-Control, X-Content-Type-Options
+}
+
+type fileCache struct {
+	mu    sync.RWMutex
+	files map[string]*cachedFile
+}
+
+// get returns the cached file under name if it is still the file on disk.
+func (c *fileCache) get(b *beneath, name string) *cachedFile {
+	c.mu.RLock()
+	cf := c.files[name]
+	c.mu.RUnlock()
+	if cf == nil {
+		return nil
+	}
+	if key, err := b.stat(name); err != nil || key != cf.key {
+		c.mu.Lock()
+		if c.files[name] == cf {
+			delete(c.files, name)
+		}
+		c.mu.Unlock()
+		return nil
+	}
+	return cf
+}
+
+// load reads an open index file into the cache, when it is one worth keeping.
+func (c *fileCache) load(name string, f *os.File, fi os.FileInfo, header http.Header) *cachedFile {
+	if !cachedNames[path.Base(name)] || fi.Size() > maxCachedFileSize {
+		return nil
+	}
+	key, err := keyOf(f)
+	if err != nil {
+		return nil
+	}
+	data := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil
+	}
+	cf := &cachedFile{key: key, data: data, modTime: fi.ModTime(), header: header.Clone()}
+	c.mu.Lock()
+	if c.files == nil {
+		c.files = map[string]*cachedFile{}
+	}
+	if len(c.files) >= maxCachedFiles {
+		for k := range c.files { // drop any one entry
+			delete(c.files, k)
+			break
+		}
+	}
+	c.files[name] = cf
+	c.mu.Unlock()
+	return cf
+}
+
+func (cf *cachedFile) serve(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	for k, v := range cf.header {
+		hdr[k] = v
+	}
+	http.ServeContent(w, r, "", cf.modTime, bytes.NewReader(cf.data))
+}
