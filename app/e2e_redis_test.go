@@ -131,6 +131,62 @@ func TestRedisWorkerKilledMidBuild(t *testing.T) {
 	}
 }
 
+// TestRedisWorkerSIGTERMHandsJobBack stops a worker process with SIGTERM mid-build: past its
+// grace period the build is stopped and removed, the job goes back to the Redis queue as queued
+// (its check too), the process exits 0, and the next worker builds the job.
+func TestRedisWorkerSIGTERMHandsJobBack(t *testing.T) {
+	rds := testenv.StartRedis(t)
+	e := newE2E(t)
+	bin := buildBinary(t)
+	kek, err := keyseal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.cfg.Redis, e.cfg.Workers, e.cfg.KeyEncryptionKey = rds.URL(), 0, app.Secret(kek)
+	e.cfg.VisibilityTime = 5 * time.Second
+	e.start()
+	first := startWorker(t, e, bin)
+
+	sha := e.git.Commit(t, e2eRepo, "main", repoFiles(e2eConfig, map[string]string{"slow": "1.0 sleep 6"}))
+	e.gh.SetFile(e2eFull, sha, ".openwrt-ppa.yml", []byte(e2eConfig))
+	if code := e.push("t1", "main", zeroSHA, sha); code != http.StatusAccepted {
+		t.Fatalf("push answered %d", code)
+	}
+	waitFor(t, "the worker's build container to run", func() bool {
+		return len(workerContainers(t, first.id, true)) == 1
+	})
+	time.Sleep(time.Second) // well into the build
+	stopped := time.Now()
+	first.stop() // SIGTERM; fails the test unless it exits 0
+	t.Logf("the worker exited %s after SIGTERM (grace 1s)", time.Since(stopped).Round(time.Millisecond))
+	if left := workerContainers(t, first.id, false); len(left) != 0 {
+		t.Errorf("the stopped worker left its build container: %v", left)
+	}
+	js := e.jobsOfLatestBuild()
+	if len(js) != 1 || js[0].Status != store.StatusQueued || js[0].WorkerID != "" || js[0].Attempts != 1 {
+		t.Fatalf("jobs after the shutdown %+v, want one queued again", js)
+	}
+	if n, err := e.rt.Queue.Len(context.Background()); err != nil || n != 1 {
+		t.Fatalf("the queue holds %d waiting jobs (%v), want the handed-back one", n, err)
+	}
+	if run := e.checkRun(js[0]); run["status"] != "queued" {
+		t.Errorf("check run after the hand-back %v, want queued", run)
+	}
+
+	second := startWorker(t, e, bin)
+	b := e.waitBuilds(1)[0]
+	j := e.jobs(b.ID)[0]
+	if b.Status != store.StatusSuccess || !strings.HasPrefix(j.WorkerID, second.id+"/") || j.Attempts != 2 {
+		t.Fatalf("build %+v job %+v, want success by %s on the second attempt", b, j, second.id)
+	}
+	if listed := e.verifyFeed("/alice/pkgs/main/24.10/x86_64/", "/alice/pkgs/-/key.pub"); listed["slow"] != "1.0-r1" {
+		t.Fatalf("feed lists %v", listed)
+	}
+	if run := e.checkRun(j); run["conclusion"] != "success" {
+		t.Errorf("check run %v", run)
+	}
+}
+
 // jobsOfLatestBuild returns the jobs of the repository's newest build, or none yet.
 func (e *e2e) jobsOfLatestBuild() []store.Job {
 	ctx := context.Background()
