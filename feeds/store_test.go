@@ -292,3 +292,24 @@ func TestPublishNeedsSigner(t *testing.T) {
 		t.Fatal("published to an owner with ..")
 	}
 }
+
+func TestSweep(t *testing.T) {
+	e := newStoreEnv(t, feeds.StoreOptions{Grace: time.Hour})
+	e.publish(t, mainRef, feeds.PublishRequest{Add: []string{e.pkg(t, "foo", "1", "x86_64", "a")}})
+	e.publish(t, mainRef, feeds.PublishRequest{Add: []string{e.pkg(t, "foo", "2", "x86_64", "b")}})
+	dir := feedDir(t, e.store, mainRef)
+	old := filepath.Join(dir, "foo_1_x86_64.ipk")
+	if n, err := e.store.Sweep(context.Background()); err != nil || n != 0 {
+		t.Fatalf("sweep within the grace period deleted %d: %v", n, err)
+	}
+	e.clock.t = e.clock.t.Add(2 * time.Hour)
+	if n, err := e.store.Sweep(context.Background()); err != nil || n != 1 {
+		t.Fatalf("sweep after the grace period deleted %d, want 1: %v", n, err)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Fatalf("retired file still there: %v", err)
+	}
+	if got := checkFeed(t, dir, e.key.Public()); strings.Join(got, ",") != "foo 2" {
+		t.Fatalf("index lists %v", got)
+	}
+}
