@@ -98,7 +98,8 @@ func TestLocalBuildFromGitServer(t *testing.T) {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	id := hex.EncodeToString(b)
-	ex := docker.New(cli, docker.Options{Network: "none", CachePrefix: "openwrt-ppa-test-" + id, TmpfsBuildDir: true, Labels: map[string]string{testenv.TestLabel: id}})
+	ex := docker.New(cli, docker.Options{Network: "none", CachePrefix: "openwrt-ppa-test-" + id, TmpfsBuildDir: true,
+		Labels: map[string]string{testenv.TestLabel: id}, LockDir: t.TempDir()})
 	t.Cleanup(func() { removeTestObjects(t, cli, id) })
 
 	out, keys := t.TempDir(), t.TempDir()
@@ -183,10 +184,6 @@ func removeTestObjects(t *testing.T, cli *client.Client, id string) {
 		for _, v := range vs.Items {
 			_, _ = cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
 		}
-	}
-	locks, _ := filepath.Glob(filepath.Join(os.TempDir(), "openwrt-ppa-test-"+id+"-*.lock"))
-	for _, l := range locks {
-		_ = os.Remove(l)
 	}
 }
 

@@ -60,8 +60,11 @@ type Options struct {
 	// Runtime selects an OCI runtime (e.g. "runsc" for gVisor); empty: the engine's default.
 	Runtime string
 	// Pull lets the executor pull an image that is not present (production); tests build theirs.
-	Pull   bool
-	Logger *slog.Logger
+	Pull bool
+	// LockDir holds the lock files that keep processes on this host from using the same cache
+	// volumes at once (default: the temp folder). Tests give a folder they remove.
+	LockDir string
+	Logger  *slog.Logger
 }
 
 // Executor runs jobs as Docker containers.
@@ -84,6 +87,9 @@ func New(cli *client.Client, opts Options) *Executor {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.LockDir == "" {
+		opts.LockDir = os.TempDir()
 	}
 	return &Executor{cli: cli, opts: opts, caches: map[string]chan struct{}{}}
 }
@@ -296,7 +302,7 @@ func (e *Executor) image(ctx context.Context, ref string) (string, error) {
 }
 
 // lockCache lets one job at a time use the cache volumes of a (series, arch): a channel in this
-// process, then a lock file in the temp folder for other processes on this host (serve and
+// process, then a lock file in LockDir for other processes on this host (serve and
 // workers sharing a local engine). Processes on other hosts sharing one remote engine must use
 // different CachePrefix values.
 func (e *Executor) lockCache(ctx context.Context, key string) (func(), error) {
@@ -314,7 +320,7 @@ func (e *Executor) lockCache(ctx context.Context, key string) (func(), error) {
 	}
 	series, arch, _ := strings.Cut(key, "/")
 	dl, _ := e.CacheVolumes(series, arch)
-	funlock, err := builder.LockFile(ctx, filepath.Join(os.TempDir(), dl+".lock"))
+	funlock, err := builder.LockFile(ctx, filepath.Join(e.opts.LockDir, dl+".lock"))
 	if err != nil {
 		<-ch
 		return nil, fmt.Errorf("%w: %w", builder.ErrExecutor, err)

@@ -99,8 +99,9 @@ func newBenchEnv(t testing.TB) *env {
 	e := &env{cli: cli, image: image, id: id, prefix: "openwrt-ppa-test-" + id, slog: &syncBuffer{}}
 	e.ex = docker.New(cli, docker.Options{
 		Network: "none", CachePrefix: e.prefix, TmpfsBuildDir: true,
-		Labels: map[string]string{testenv.TestLabel: id},
-		Logger: slog.New(slog.NewTextHandler(e.slog, nil)),
+		Labels:  map[string]string{testenv.TestLabel: id},
+		Logger:  slog.New(slog.NewTextHandler(e.slog, nil)),
+		LockDir: t.TempDir(),
 	})
 	t.Cleanup(func() { e.cleanup(t) })
 	return e
@@ -122,10 +123,6 @@ func (e *env) cleanup(t testing.TB) {
 		for _, v := range vs.Items {
 			_, _ = e.cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
 		}
-	}
-	locks, _ := filepath.Glob(filepath.Join(os.TempDir(), e.prefix+"-*.lock"))
-	for _, l := range locks {
-		_ = os.Remove(l)
 	}
 }
 
