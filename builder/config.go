@@ -39,17 +39,12 @@ type ExtraFeed struct {
 	Ref  string `json:"ref,omitempty"`
 }
 
-// defaultSeries and defaultArchs are the matrix a repository without configuration gets.
-var (
-	defaultSeries = []string{"24.10"}
-	defaultArchs  = []string{"x86_64", "aarch64_cortex-a53", "mipsel_24kc", "mips_24kc", "arm_cortex-a7_neon-vfpv4"}
-)
-
-// DefaultConfig returns the configuration of a repository without .openwrt-ppa.yml.
+// DefaultConfig returns the configuration of a repository without .openwrt-ppa.yml: the
+// matrix of DESIGN.md.
 func DefaultConfig() Config {
 	return Config{
-		Series: append([]string(nil), defaultSeries...),
-		Archs:  append([]string(nil), defaultArchs...),
+		Series: []string{"24.10"},
+		Archs:  []string{"x86_64", "aarch64_cortex-a53", "mipsel_24kc", "mips_24kc", "arm_cortex-a7_neon-vfpv4"},
 	}
 }
 

@@ -46,7 +46,7 @@ type JobSpec struct {
 // DefaultFeedName is the feeds.conf name of the repository's own feed inside the SDK.
 const DefaultFeedName = "openwrt_ppa"
 
-// Limits bound what a build can use. Zero fields take the Default* values.
+// Limits bound what a build can use. Zero fields take the values of DefaultLimits.
 type Limits struct {
 	Timeout       time.Duration // wall clock from start to kill
 	MemoryBytes   int64         // memory, without swap
@@ -59,20 +59,22 @@ type Limits struct {
 }
 
 // DefaultLimits are the limits of a job that sets none.
-var defaultLimits = Limits{
-	Timeout:       60 * time.Minute,
-	MemoryBytes:   4 << 30,
-	NanoCPUs:      2e9,
-	Pids:          2048,
-	WorkspaceSize: 8 << 30,
-	LogBytes:      32 << 20,
-	OutputBytes:   512 << 20,
-	FileBytes:     128 << 20,
+func DefaultLimits() Limits {
+	return Limits{
+		Timeout:       60 * time.Minute,
+		MemoryBytes:   4 << 30,
+		NanoCPUs:      2e9,
+		Pids:          2048,
+		WorkspaceSize: 8 << 30,
+		LogBytes:      32 << 20,
+		OutputBytes:   512 << 20,
+		FileBytes:     128 << 20,
+	}
 }
 
-// WithDefaults fills zero fields with the defaults.
+// WithDefaults fills zero fields with DefaultLimits.
 func (l Limits) WithDefaults() Limits {
-	d := defaultLimits
+	d := DefaultLimits()
 	set := func(v *int64, def int64) {
 		if *v <= 0 {
 			*v = def
