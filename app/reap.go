@@ -11,17 +11,36 @@ import (
 	"time"
 )
 
-// containerRemover is the optional capability of an executor to remove its containers by a
-// label's value; the Docker executor has it.
+// containerRemover is the optional capability of an executor to remove its containers chosen by
+// their labels; the Docker executor has it.
 type containerRemover interface {
-	RemoveContainers(ctx context.Context, label string, remove func(value string) bool) (int, error)
+	RemoveContainers(ctx context.Context, label string, remove func(labels map[string]string) bool) (int, error)
+}
+
+// workerPIDNSLabel marks build containers with the PID namespace of the worker that made them.
+// A pid means a process only within its namespace: two workers in containers that share the
+// host's hostname (docker run --network host) may carry each other's pids, and one must not take
+// the other's live build for an orphan.
+const workerPIDNSLabel = "openwrt-ppa.worker-pidns"
+
+// pidNamespace names this process's PID namespace ("pid:[4026531836]"), or "" where /proc does
+// not tell.
+func pidNamespace() string {
+	ns, _ := os.Readlink("/proc/self/ns/pid")
+	return ns
+}
+
+// workerLabels are the labels of every build container of this process.
+func workerLabels() map[string]string {
+	return map[string]string{WorkerLabel: WorkerID(), workerPIDNSLabel: pidNamespace()}
 }
 
 // reapOrphans removes the build containers that worker processes of this host left running when
-// they died (kill -9, a crash, the OOM killer): containers whose WorkerLabel names this host and
-// a pid that no longer exists. A worker does it when it starts and before it runs a job another
-// worker held, so a dead worker's build neither runs on until its time limit nor shares the
-// cache volumes with the job's new run. Failures are logged; they never stop the worker.
+// they died (kill -9, a crash, the OOM killer): containers whose labels name this host, this PID
+// namespace and a pid that no longer exists. A worker does it when it starts and before it runs
+// a job another worker held, so a dead worker's build neither runs on until its time limit nor
+// shares the cache volumes with the job's new run. Failures are logged; they never stop the
+// worker.
 func (w *Worker) reapOrphans(ctx context.Context) {
 	r, ok := w.exec.(containerRemover)
 	if !ok {
@@ -31,15 +50,23 @@ func (w *Worker) reapOrphans(ctx context.Context) {
 	if err != nil {
 		return
 	}
+	ns := pidNamespace()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	n, err := r.RemoveContainers(ctx, WorkerLabel, func(id string) bool { return deadWorker(host, id) })
+	n, err := r.RemoveContainers(ctx, WorkerLabel, func(l map[string]string) bool { return orphaned(host, ns, l) })
 	if err != nil {
 		w.svc.log.Warn("removing build containers of dead workers", "err", err)
 	}
 	if n > 0 {
 		w.svc.log.Info("removed build containers of dead workers", "count", n)
 	}
+}
+
+// orphaned reports whether a container with labels was made by a worker of host in PID
+// namespace ns that no longer runs. Containers without the namespace label are kept unless ns
+// is unknown too.
+func orphaned(host, ns string, labels map[string]string) bool {
+	return labels[workerPIDNSLabel] == ns && deadWorker(host, labels[WorkerLabel])
 }
 
 // removeStaleWork removes the work folders (checkout, collected packages) that earlier attempts

@@ -37,4 +37,22 @@ func TestDeadWorker(t *testing.T) {
 			}
 		})
 	}
+
+	// The pid only counts in the PID namespace of the worker that made the container.
+	ns := pidNamespace()
+	for name, c := range map[string]struct {
+		labels map[string]string
+		want   bool
+	}{
+		"dead, same namespace":      {map[string]string{WorkerLabel: host + ":" + dead, workerPIDNSLabel: ns}, true},
+		"dead, another namespace":   {map[string]string{WorkerLabel: host + ":" + dead, workerPIDNSLabel: "pid:[1]"}, false},
+		"dead, namespace not known": {map[string]string{WorkerLabel: host + ":" + dead}, ns == ""},
+		"alive, same namespace":     {map[string]string{WorkerLabel: WorkerID(), workerPIDNSLabel: ns}, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := orphaned(host, ns, c.labels); got != c.want {
+				t.Errorf("orphaned(%v) = %v, want %v", c.labels, got, c.want)
+			}
+		})
+	}
 }

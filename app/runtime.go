@@ -203,7 +203,7 @@ func (rt *Runtime) OpenExecutor(ctx context.Context) error {
 	}
 	rt.closers = append(rt.closers, cli.Close)
 	rt.Executor = docker.New(cli, docker.Options{Network: rt.Config.Network, TmpfsBuildDir: rt.Config.BuildTmpfs,
-		Labels: map[string]string{WorkerLabel: WorkerID()}})
+		Labels: workerLabels()})
 	return nil
 }
 

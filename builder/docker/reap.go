@@ -12,11 +12,11 @@ import (
 )
 
 // RemoveContainers force-removes the containers, running or not, that an executor made (build
-// and cache-initialising containers) and that carry the label key for whose value remove
+// and cache-initialising containers), that carry the label key, and for whose labels remove
 // returns true: for instance the build containers of a worker process that died, which nobody
 // else stops before their wall-clock limit. It returns how many it removed. A container that
 // vanishes meanwhile is not an error; the first failure is returned after trying the rest.
-func (e *Executor) RemoveContainers(ctx context.Context, label string, remove func(value string) bool) (int, error) {
+func (e *Executor) RemoveContainers(ctx context.Context, label string, remove func(labels map[string]string) bool) (int, error) {
 	if label == "" {
 		return 0, errors.New("removing containers needs a label key")
 	}
@@ -33,7 +33,7 @@ func (e *Executor) RemoveContainers(ctx context.Context, label string, remove fu
 			continue // not an executor's container: leave it alone whatever its label says
 		}
 		v, ok := c.Labels[label]
-		if !ok || !remove(v) {
+		if !ok || !remove(c.Labels) {
 			continue
 		}
 		_, err := e.cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})

@@ -41,7 +41,7 @@ func TestRemoveContainers(t *testing.T) {
 	defer e.cli.ContainerRemove(context.Background(), stranger.ID, client.ContainerRemoveOptions{Force: true})
 
 	seen := map[string]int{}
-	n, err := ex.RemoveContainers(ctx, owner, func(v string) bool { seen[v]++; return v == "alive" })
+	n, err := ex.RemoveContainers(ctx, owner, func(l map[string]string) bool { seen[l[owner]]++; return l[owner] == "alive" })
 	if err != nil || n != 0 {
 		t.Fatalf("removing nothing: %d, %v", n, err)
 	}
@@ -52,7 +52,7 @@ func TestRemoveContainers(t *testing.T) {
 		t.Fatalf("a kept container is gone: %v", err)
 	}
 
-	n, err = ex.RemoveContainers(ctx, owner, func(v string) bool { return v == "gone" })
+	n, err = ex.RemoveContainers(ctx, owner, func(l map[string]string) bool { return l[owner] == "gone" })
 	if err != nil || n != 1 {
 		t.Fatalf("removed %d, %v; want the one build container", n, err)
 	}
