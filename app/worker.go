@@ -54,6 +54,20 @@ func NewWorker(svc *Service, d WorkerDeps) (*Worker, error) {
 // worker. Run returns when every slot is idle.
 func (w *Worker) Run(ctx context.Context) {
 	w.reapOrphans(ctx)
+	go func() {
+		// Also now and then: a worker of this host may die while this one keeps running, and
+		// its build would otherwise run on until the job's time limit.
+		t := time.NewTicker(reapEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				w.reapOrphans(ctx)
+			}
+		}
+	}()
 	// Jobs run under their own context, which outlives ctx by the grace period.
 	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopJobs()
@@ -140,6 +154,9 @@ func (w *Worker) handle(ctx context.Context, name string, lease queue.Lease) {
 		log.Warn("acknowledging job", "err", aerr)
 	}
 }
+
+// reapEvery is how often a running worker looks for containers of dead workers of its host.
+const reapEvery = 5 * time.Minute
 
 func (s *Service) visibility() time.Duration {
 	if s.cfg.VisibilityTime > 0 {
