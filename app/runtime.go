@@ -202,7 +202,7 @@ func (rt *Runtime) OpenExecutor(ctx context.Context) error {
 		return fmt.Errorf("the Docker engine does not answer: %w (start dockerd, or run with --workers 0 to serve without building)", err)
 	}
 	rt.closers = append(rt.closers, cli.Close)
-	rt.Executor = docker.New(cli, docker.Options{Network: rt.Config.Network, TmpfsBuildDir: rt.Config.BuildTmpfs,
+	rt.Executor = docker.New(cli, docker.Options{Network: rt.Config.Network, Logger: rt.log, TmpfsBuildDir: rt.Config.BuildTmpfs,
 		Labels: workerLabels()})
 	return nil
 }
