@@ -27,6 +27,9 @@ type Config struct {
 	// BuildTmpfs mounts a size-limited tmpfs on the SDK's build_dir (the test stand-in and small
 	// builds); release SDK images ship files there, so production leaves it off.
 	BuildTmpfs bool
+	// CachePrefix names the build cache volumes; worker processes sharing one Docker engine
+	// each need their own (a volume is locked only within its process).
+	CachePrefix string
 
 	Workers        int
 	JobTimeout     time.Duration
@@ -103,6 +106,7 @@ func (c *Config) options() []option {
 		{name: "network", usage: "network mode of build containers (downloads need one; 'none' forbids all)", bind: str(&c.Network, "bridge")},
 		{name: "registry", usage: "registry or mirror of the official SDK images", bind: str(&c.Registry, "ghcr.io/openwrt/sdk")},
 		{name: "build-tmpfs", usage: "mount a size-limited tmpfs on the SDK's build_dir (for the test stand-in; release SDK images need it off)", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.BuildTmpfs, n, false, u) }},
+		{name: "cache-volume-prefix", usage: "name prefix of the SDK cache volumes (dl/, feeds); give each worker process on one Docker engine its own", bind: str(&c.CachePrefix, "openwrt-ppa-cache")},
 		{name: "workers", usage: "build jobs run at once by this process (0 = none: serve only)", bind: num(&c.Workers, 1)},
 		{name: "job-timeout", usage: "wall-clock limit of one build job", bind: dur(&c.JobTimeout, 2*time.Hour)},
 		{name: "queue-limit", usage: "queued jobs beyond which new non-forced jobs wait (0 = no limit)", bind: num(&c.QueueLimit, 100)},

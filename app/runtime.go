@@ -203,7 +203,8 @@ func (rt *Runtime) OpenExecutor(ctx context.Context) error {
 	}
 	rt.closers = append(rt.closers, cli.Close)
 	rt.Executor = docker.New(cli, docker.Options{Network: rt.Config.Network, Logger: rt.log, TmpfsBuildDir: rt.Config.BuildTmpfs,
-		Labels: workerLabels()})
+		CachePrefix: rt.Config.CachePrefix,
+		Labels:      workerLabels()})
 	return nil
 }
 
