@@ -11,6 +11,9 @@ import (
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
 )
 
+// driverDone is the last line the build driver prints.
+const driverDone = "::openwrt-ppa:: done"
+
 // recorder passes lines on and remembers the last ones, so the end of the log can be checked
 // against the engine's copy once the build is over.
 type recorder struct {
@@ -62,6 +65,9 @@ func missingTail(got, engine []string) ([]string, bool) {
 // json-file log at rotation (a flood makes it rotate), which would lose the lines that explain
 // how the build ended.
 func (r *run) completeLog(ctx context.Context) {
+	if got := r.rec.tail(); len(got) > 0 && got[len(got)-1] == driverDone {
+		return // the driver's last line arrived: nothing was lost at the end
+	}
 	res, err := r.e.cli.ContainerLogs(ctx, r.id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Tail: strconv.Itoa(logTailLines)})
 	if err != nil {
 		return
