@@ -2,7 +2,10 @@ package app
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
@@ -46,5 +49,18 @@ func TestReconcileQueuesPendingJobsAndReleasesLeases(t *testing.T) {
 	// Running it again changes nothing.
 	if _, err := h.svc.Reconcile(ctx, true); err != nil || h.queued(t) != 2 {
 		t.Fatalf("second reconcile: %v, %d waiting", err, h.queued(t))
+	}
+}
+
+func TestReadRepoFileRefusesSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	if b, err := readRepoFile(dir, ".openwrt-ppa.yml"); err != nil || b != nil {
+		t.Fatalf("missing file: %q %v", b, err)
+	}
+	if err := os.Symlink("/etc/passwd", filepath.Join(dir, ".openwrt-ppa.yml")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readRepoFile(dir, ".openwrt-ppa.yml"); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("a symlinked config must be refused, got %v", err)
 	}
 }

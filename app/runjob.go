@@ -161,9 +161,9 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 	if _, err := w.checkout.Checkout(ctx, builder.CheckoutRequest{URL: repo.CloneURL, Ref: checkoutRef(repo, b), Commit: b.CommitSHA}, src); err != nil {
 		return jobOutcome{}, fmt.Errorf("checking out: %w", err)
 	}
-	raw, err := os.ReadFile(filepath.Join(src, builder.ConfigFile))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return jobOutcome{}, err
+	raw, err := readRepoFile(src, builder.ConfigFile)
+	if err != nil {
+		return failed("configuration mistake", err), nil
 	}
 	cfg, err := builder.ParseConfig(builder.ConfigFile, raw)
 	if err != nil {
@@ -271,4 +271,25 @@ func countStatus(ps []packageResult, status string) int {
 		}
 	}
 	return n
+}
+
+// readRepoFile reads a regular file at the root of a checkout: a symlink (which could point
+// anywhere on the worker's disk) is refused. A missing file reads as empty.
+func readRepoFile(root, name string) ([]byte, error) {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	fi, err := r.Lstat(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (a symlink?); commit the file itself", name)
+	}
+	return r.ReadFile(name)
 }

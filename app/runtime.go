@@ -203,8 +203,8 @@ func (rt *Runtime) OpenExecutor(ctx context.Context) error {
 	}
 	rt.closers = append(rt.closers, cli.Close)
 	rt.Executor = docker.New(cli, docker.Options{Network: rt.Config.Network, Logger: rt.log, TmpfsBuildDir: rt.Config.BuildTmpfs,
-		CachePrefix: rt.Config.CachePrefix,
-		Labels:      workerLabels()})
+		CachePrefix: rt.Config.CachePrefix, Pull: true,
+		Labels: workerLabels()})
 	return nil
 }
 
