@@ -37,43 +37,11 @@ const (
 	e2eSecret  = "webhook-secret"
 )
 
-// pkgMakefile is an OpenWrt package Makefile the SDK stand-in builds; marker adds a
-// "# STANDIN:" line that makes it misbehave.
-func pkgMakefile(name, version, marker string) string {
-	m := ""
-	if marker != "" {
-		m = "# STANDIN: " + marker + "\n"
-	}
-	return fmt.Sprintf(`include $(TOPDIR)/rules.mk
-
-PKG_NAME:=%[1]s
-PKG_VERSION:=%[2]s
-PKG_RELEASE:=1
-
-include $(INCLUDE_DIR)/package.mk
-%[3]s
-define Package/%[1]s
-  SECTION:=utils
-  TITLE:=The %[1]s package
-endef
-
-define Package/%[1]s/install
-	$(INSTALL_DIR) $(1)/usr/bin
-	$(INSTALL_BIN) ./files/%[1]s $(1)/usr/bin/
-endef
-
-$(eval $(call BuildPackage,%[1]s))
-`, name, version, m)
-}
-
-// repoFiles is a repository tree with one package per name, and a configuration.
+// repoFiles is a repository tree with one package per name ("version[ marker]"), and a
+// configuration.
 func repoFiles(config string, pkgs map[string]string) map[string]string {
-	files := map[string]string{".openwrt-ppa.yml": config}
-	for name, spec := range pkgs {
-		version, marker, _ := strings.Cut(spec, " ")
-		files["net/"+name+"/Makefile"] = pkgMakefile(name, version, marker)
-		files["net/"+name+"/files/"+name] = "#!/bin/sh\necho " + name + "\n"
-	}
+	files := testenv.PackageTree(pkgs)
+	files[".openwrt-ppa.yml"] = config
 	return files
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -24,35 +23,6 @@ import (
 	"github.com/openwrt-ppa/openwrt-ppa/internal/testenv"
 )
 
-// pkgMakefile is a package Makefile the stand-in builds; marker adds a "# STANDIN:" line.
-func pkgMakefile(name, version, marker string) string {
-	m := ""
-	if marker != "" {
-		m = "# STANDIN: " + marker + "\n"
-	}
-	return fmt.Sprintf(`include $(TOPDIR)/rules.mk
-
-PKG_NAME:=%[1]s
-PKG_VERSION:=%[2]s
-PKG_RELEASE:=1
-PKG_SOURCE:=$(PKG_NAME)-$(PKG_VERSION).tar.gz
-
-include $(INCLUDE_DIR)/package.mk
-%[3]s
-define Package/%[1]s
-  SECTION:=utils
-  TITLE:=The %[1]s package
-  DEPENDS:=+libc
-endef
-
-define Package/%[1]s/install
-	$(INSTALL_DIR) $(1)/usr/bin
-	$(INSTALL_BIN) ./files/%[1]s $(1)/usr/bin/
-endef
-
-$(eval $(call BuildPackage,%[1]s))
-`, name, version, m)
-}
 
 // repoDir writes a repository folder with one package per name → marker.
 func repoDir(t testing.TB, pkgs map[string]string) string {
@@ -65,15 +35,14 @@ func repoDir(t testing.TB, pkgs map[string]string) string {
 func writeRepo(t testing.TB, dir string, pkgs map[string]string) {
 	t.Helper()
 	for name, marker := range pkgs {
-		p := filepath.Join(dir, "net", name)
-		if err := os.MkdirAll(filepath.Join(p, "files"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(p, "Makefile"), []byte(pkgMakefile(name, "1.0", marker)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(p, "files", name), []byte("#!/bin/sh\necho "+name+"\n"), 0o755); err != nil {
-			t.Fatal(err)
+		for path, content := range testenv.PackageTree(map[string]string{name: strings.TrimSpace("1.0 " + marker)}) {
+			full := filepath.Join(dir, filepath.FromSlash(path))
+			if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(full, []byte(content), 0o755); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }
