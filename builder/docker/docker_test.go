@@ -23,7 +23,6 @@ import (
 	"github.com/openwrt-ppa/openwrt-ppa/internal/testenv"
 )
 
-
 // repoDir writes a repository folder with one package per name → marker.
 func repoDir(t testing.TB, pkgs map[string]string) string {
 	t.Helper()
