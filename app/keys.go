@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/openwrt-ppa/openwrt-ppa/feeds/usign"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/atomicfile"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
 
@@ -90,25 +91,13 @@ func (k *KeyRing) fileSecret(repoID int64, kind store.KeyKind) (*usign.SecretKey
 	if err := os.Chmod(k.dir, 0o700); err != nil {
 		return nil, err
 	}
-	if err := writeNew(path, sec, 0o600); err != nil {
+	if err := atomicfile.WriteFile(path, sec, 0o600); err != nil {
 		return nil, err
 	}
-	if err := writeNew(filepath.Join(dir, string(kind)+".pub"), pub, 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, string(kind)+".pub"), pub, 0o644); err != nil {
 		return nil, err
 	}
 	return sk, nil
-}
-
-// writeNew writes a file through a temporary name, so a crash never leaves half a key.
-func writeNew(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
 }
 
 func (k *KeyRing) sharedSecret(ctx context.Context, repoID int64, kind store.KeyKind) (*usign.SecretKey, error) {
@@ -182,8 +171,8 @@ func (k *KeyRing) install(ctx context.Context, repoID int64, kind store.KeyKind,
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	if err := writeNew(filepath.Join(dir, string(kind)+".sec"), sec, 0o600); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, string(kind)+".sec"), sec, 0o600); err != nil {
 		return err
 	}
-	return writeNew(filepath.Join(dir, string(kind)+".pub"), pub, 0o644)
+	return atomicfile.WriteFile(filepath.Join(dir, string(kind)+".pub"), pub, 0o644)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/feeds"
 	"github.com/openwrt-ppa/openwrt-ppa/feeds/usign"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/atomicfile"
 )
 
 // PlaceholderBaseURL stands for where the user will serve the feed folder.
@@ -197,7 +198,7 @@ func LocalBuild(ctx context.Context, opt LocalBuildOptions) (LocalBuildResult, e
 		if err != nil {
 			return res, err
 		}
-		if err := writeFileAtomic(filepath.Join(opt.OutDir, "key.pub"), pub, 0o644); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(opt.OutDir, "key.pub"), pub, 0o644); err != nil {
 			return res, fmt.Errorf("writing the public key: %w", err)
 		}
 	}
@@ -413,7 +414,7 @@ func loadOrCreateKey(keyFile, configDir string) (*usign.SecretKey, error) {
 			if err := os.MkdirAll(configDir, 0o700); err != nil {
 				return nil, fmt.Errorf("making %s: %w", configDir, err)
 			}
-			if err := writeFileAtomic(keyFile, text, 0o600); err != nil {
+			if err := atomicfile.WriteFile(keyFile, text, 0o600); err != nil {
 				return nil, fmt.Errorf("writing the new signing key: %w", err)
 			}
 			return sk, nil
@@ -428,28 +429,4 @@ func loadOrCreateKey(keyFile, configDir string) (*usign.SecretKey, error) {
 		return nil, fmt.Errorf("%s is not a usign secret key (make one with openwrt-ppa keygen): %w", keyFile, err)
 	}
 	return sk, nil
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(mode)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/openwrt-ppa/openwrt-ppa/feeds/usign"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/atomicfile"
 )
 
 // runKeygen writes a usign key pair as the SDK names it: key-build (secret) and key-build.pub.
@@ -60,12 +61,12 @@ func runKeygen(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		err = os.MkdirAll(*out, 0o700)
 	}
 	if err == nil {
-		err = writeKeyFile(secPath, sec, 0o600)
+		err = atomicfile.WriteFile(secPath, sec, 0o600)
 	}
 	if err == nil {
 		var pub []byte
 		if pub, err = key.Public().MarshalText(); err == nil {
-			err = writeKeyFile(pubPath, pub, 0o644)
+			err = atomicfile.WriteFile(pubPath, pub, 0o644)
 		}
 	}
 	if err != nil {
@@ -75,29 +76,4 @@ func runKeygen(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "%s\n", key.Fingerprint)
 	fmt.Fprintf(stderr, "wrote %s and %s; on a router install the public key as /etc/opkg/keys/%s\n", secPath, pubPath, key.Fingerprint)
 	return 0
-}
-
-// writeKeyFile writes a file through a temporary name so that a crash never leaves half a key.
-func writeKeyFile(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(mode)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
 }
