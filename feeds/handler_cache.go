@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -26,6 +27,9 @@ type cachedFile struct {
 	data    []byte
 	modTime time.Time
 	header  http.Header // Content-Type, ETag, Cache-Control, X-Content-Type-Options
+	// plain is header plus Last-Modified and Content-Length, for requests that are neither
+	// conditional nor ranged (almost all of them): they skip http.ServeContent.
+	plain http.Header
 }
 
 type fileCache struct {
@@ -66,6 +70,9 @@ func (c *fileCache) load(name string, f *os.File, fi os.FileInfo, header http.He
 		return nil
 	}
 	cf := &cachedFile{key: key, data: data, modTime: fi.ModTime(), header: header.Clone()}
+	cf.plain = header.Clone()
+	cf.plain["Last-Modified"] = []string{fi.ModTime().UTC().Format(http.TimeFormat)}
+	cf.plain["Content-Length"] = []string{strconv.Itoa(len(data))}
 	c.mu.Lock()
 	if c.files == nil {
 		c.files = map[string]*cachedFile{}
@@ -83,8 +90,28 @@ func (c *fileCache) load(name string, f *os.File, fi os.FileInfo, header http.He
 
 func (cf *cachedFile) serve(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
+	if plainRequest(r) {
+		for k, v := range cf.plain {
+			hdr[k] = v
+		}
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			w.Write(cf.data)
+		}
+		return
+	}
 	for k, v := range cf.header {
 		hdr[k] = v
 	}
 	http.ServeContent(w, r, "", cf.modTime, bytes.NewReader(cf.data))
+}
+
+// plainRequest reports whether r asks for the whole file unconditionally.
+func plainRequest(r *http.Request) bool {
+	for _, k := range []string{"Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range"} {
+		if _, ok := r.Header[k]; ok {
+			return false
+		}
+	}
+	return true
 }

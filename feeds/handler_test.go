@@ -225,3 +225,41 @@ func TestHandlerSeesRenames(t *testing.T) {
 		}
 	}
 }
+
+// TestHandlerCachedIndexSemantics: index files served from memory keep every HTTP behaviour.
+func TestHandlerCachedIndexSemantics(t *testing.T) {
+	srv, feed := serveTree(t)
+	url := srv.URL + feed + "Packages"
+	const body = "Package: foo\nVersion: 1\n\n"
+	do := func(method string, hdr map[string]string) (*http.Response, string) {
+		req, _ := http.NewRequest(method, url, nil)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	first, _ := do("GET", nil) // loads the cache
+	etag := first.Header.Get("ETag")
+	for range 2 {
+		resp, got := do("GET", nil)
+		if got != body || resp.Header.Get("ETag") != etag || resp.Header.Get("Last-Modified") != first.Header.Get("Last-Modified") ||
+			resp.ContentLength != int64(len(body)) || resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" {
+			t.Fatalf("cached GET: %q %v", got, resp.Header)
+		}
+	}
+	if resp, _ := do("GET", map[string]string{"If-None-Match": etag}); resp.StatusCode != 304 {
+		t.Errorf("If-None-Match from cache: %d", resp.StatusCode)
+	}
+	if resp, got := do("GET", map[string]string{"Range": "bytes=0-6"}); resp.StatusCode != 206 || got != "Package" {
+		t.Errorf("Range from cache: %d %q", resp.StatusCode, got)
+	}
+	if resp, got := do("HEAD", nil); resp.StatusCode != 200 || got != "" || resp.ContentLength != int64(len(body)) {
+		t.Errorf("HEAD from cache: %d %q %d", resp.StatusCode, got, resp.ContentLength)
+	}
+}
