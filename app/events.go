@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
@@ -30,7 +31,8 @@ func (s *Service) RunEvents(ctx context.Context) error {
 	}
 }
 
-// ProcessPending handles every unprocessed event, oldest first.
+// ProcessPending handles every unprocessed event, oldest first. It returns when none is left or
+// when the ones left are waiting to be retried.
 func (s *Service) ProcessPending(ctx context.Context) {
 	for ctx.Err() == nil {
 		evs, err := s.store.UnprocessedEvents(ctx, 50)
@@ -38,33 +40,74 @@ func (s *Service) ProcessPending(ctx context.Context) {
 			s.log.Error("reading unprocessed events; retrying", "err", err)
 			return
 		}
-		if len(evs) == 0 {
-			return
-		}
+		progressed := false
 		for _, e := range evs {
-			s.processStored(ctx, e)
+			if s.processStored(ctx, e) {
+				progressed = true
+			}
+		}
+		if !progressed {
+			return
 		}
 	}
 }
 
-func (s *Service) processStored(ctx context.Context, e store.Event) {
+// eventGiveUp is how long an event whose work keeps failing for retry (the forge unreachable) is
+// tried before it is dropped with an error in the log.
+const eventGiveUp = time.Hour
+
+// eventLockTTL bounds how long a replica that died while handling an event keeps others from it.
+const eventLockTTL = 5 * time.Minute
+
+// processStored handles one stored event once, even with several replicas: it takes the event's
+// lock, checks that no one handled it meanwhile, and marks it processed. It reports whether the
+// event is done (false: it waits for a retry, or another replica has it).
+func (s *Service) processStored(ctx context.Context, e store.Event) bool {
 	log := s.log.With("delivery", e.DeliveryID, "forge", e.Forge, "event", e.ID)
+	lctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	lk, err := s.locker.Lock(lctx, "event:"+strconv.FormatInt(e.ID, 10), eventLockTTL)
+	cancel()
+	if err != nil {
+		return false // another replica handles it
+	}
+	defer lk.Unlock(context.WithoutCancel(ctx))
+	if done, err := s.eventDone(ctx, e.ID); err != nil || done {
+		return done
+	}
 	ev, err := decodeEvent(e)
 	if err == nil {
 		err = s.handle(ctx, ev, e.Received)
 	}
 	var retry *retryError
 	if errors.As(err, &retry) && ctx.Err() == nil {
-		// The forge or the store is unreachable: leave the event unprocessed for the next tick.
-		log.Warn("event will be retried", "err", err)
-		return
-	}
-	if err != nil {
+		if s.now().Sub(e.Received) < eventGiveUp {
+			// The forge or the store is unreachable: leave the event for the next round.
+			log.Warn("event will be retried", "err", err)
+			return false
+		}
+		log.Error("event dropped: its work failed for an hour", "kind", e.Kind, "err", err)
+	} else if err != nil {
 		log.Error("event failed", "kind", e.Kind, "err", err)
 	}
 	if err := s.store.MarkEventProcessed(context.WithoutCancel(ctx), e.ID); err != nil {
 		log.Error("marking event processed", "err", err)
+		return false
 	}
+	return true
+}
+
+// eventDone reports whether an event was marked processed (by another replica) since it was read.
+func (s *Service) eventDone(ctx context.Context, id int64) (bool, error) {
+	evs, err := s.store.UnprocessedEvents(ctx, 1000)
+	if err != nil {
+		return false, err
+	}
+	for _, e := range evs {
+		if e.ID == id {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // retryError marks a failure worth retrying the whole event for (nothing was created yet).

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
@@ -297,5 +298,41 @@ func TestQuotaRefusesAPublishThatWouldExceedIt(t *testing.T) {
 	err := h.svc.checkQuota(repo, []string{big})
 	if !errors.Is(err, errOverQuota) || !strings.Contains(err.Error(), "delete old branches") {
 		t.Fatalf("1.1 MB of a 1 MB quota: %v", err)
+	}
+}
+
+func TestUnreachableForgeLeavesTheEventForLaterWithoutSpinning(t *testing.T) {
+	h := newHarness(t)
+	h.forge.failRead = errors.New("GitHub is down")
+	done := make(chan struct{})
+	go func() {
+		h.deliver(t, push("d1", "main", sha1)) // returns: the event waits for its retry
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("ProcessPending spins on an event it must retry")
+	}
+	ctx := context.Background()
+	if evs, _ := h.svc.store.UnprocessedEvents(ctx, 10); len(evs) != 1 {
+		t.Fatalf("the event must wait for a retry, unprocessed: %d", len(evs))
+	}
+	h.forge.mu.Lock()
+	h.forge.failRead = nil
+	h.forge.mu.Unlock()
+	h.svc.ProcessPending(ctx)
+	if evs, _ := h.svc.store.UnprocessedEvents(ctx, 10); len(evs) != 0 || h.queued(t) != 5 {
+		t.Fatalf("after the forge came back: %d unprocessed, %d queued", len(evs), h.queued(t))
+	}
+}
+
+func TestEventThatFailsForAnHourIsDropped(t *testing.T) {
+	h := newHarness(t)
+	h.forge.failRead = errors.New("GitHub is down")
+	h.svc.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	h.deliver(t, push("d1", "main", sha1))
+	if evs, _ := h.svc.store.UnprocessedEvents(context.Background(), 10); len(evs) != 0 {
+		t.Fatal("an event failing for over an hour must be dropped, not retried forever")
 	}
 }

@@ -134,7 +134,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Runtime, error) {
 	}
 	rt.Service, err = NewService(cfg, Deps{Store: rt.Store, Queue: rt.Queue, Forges: forges,
 		Feeds: &StorePublisher{Feeds: fs, Keys: rt.Keys, Locker: locker, Metrics: rt.Metrics},
-		Keys:  rt.Keys, Tokens: tokens, Logger: log, Metrics: rt.Metrics})
+		Keys:  rt.Keys, Tokens: tokens, Locker: locker, Logger: log, Metrics: rt.Metrics})
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/queue"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store/inproc"
 )
 
 // Service turns forge events into builds, jobs and reports. It holds no state of its own beyond
@@ -25,6 +26,7 @@ type Service struct {
 	feeds     FeedPublisher
 	keys      *KeyRing
 	tokens    *readTokens
+	locker    store.Locker
 	privacy   privacyCache
 	log       *slog.Logger
 	metrics   *Metrics
@@ -41,6 +43,7 @@ type Deps struct {
 	Feeds     FeedPublisher
 	Keys      *KeyRing
 	Tokens    *readTokens
+	Locker    store.Locker // nil: locks within this process only
 	Logger    *slog.Logger
 	Metrics   *Metrics
 	Now       func() time.Time
@@ -58,6 +61,9 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 		}
 		d.Catalogue = c
 	}
+	if d.Locker == nil {
+		d.Locker = inproc.NewLocker()
+	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
@@ -69,7 +75,7 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 	}
 	s := &Service{
 		cfg: cfg, store: d.Store, queue: d.Queue, forges: map[forge.Name]forge.Forge{},
-		catalogue: d.Catalogue, feeds: d.Feeds, keys: d.Keys, tokens: d.Tokens, log: d.Logger, metrics: d.Metrics, now: d.Now,
+		catalogue: d.Catalogue, feeds: d.Feeds, keys: d.Keys, tokens: d.Tokens, locker: d.Locker, log: d.Logger, metrics: d.Metrics, now: d.Now,
 		wake: make(chan struct{}, 1),
 	}
 	for _, f := range d.Forges {
