@@ -70,3 +70,7 @@ func (p *StorePublisher) RemoveRef(ctx context.Context, ref feeds.FeedRef) error
 		return p.Feeds.RemoveRef(ctx, ref)
 	})
 }
+
+// Sweep deletes superseded package files whose grace period is over, in feeds nobody publishes
+// to any more (publishing sweeps its own feed).
+func (p *StorePublisher) Sweep(ctx context.Context) (int, error) { return p.Feeds.Sweep(ctx) }

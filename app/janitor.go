@@ -93,6 +93,15 @@ func (s *Service) RunJanitor(ctx context.Context) {
 		} else if n > 0 {
 			s.log.Info("expired pull request feeds removed", "count", n)
 		}
+		if sw, ok := s.feeds.(interface {
+			Sweep(context.Context) (int, error)
+		}); ok {
+			if n, err := sw.Sweep(ctx); err != nil {
+				s.log.Warn("sweeping superseded package files", "err", err)
+			} else if n > 0 {
+				s.log.Info("superseded package files removed after their grace period", "count", n)
+			}
+		}
 		if n, err := s.PruneLogs(ctx); err != nil {
 			s.log.Warn("pruning build logs", "err", err)
 		} else if n > 0 {

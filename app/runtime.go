@@ -111,7 +111,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Runtime, error) {
 	}
 	rt.closers = append(rt.closers, rt.Store.Close)
 
-	fs, err := feeds.OpenStore(filepath.Join(cfg.Data, "feeds"), feeds.StoreOptions{Logger: log})
+	fs, err := feeds.OpenStore(filepath.Join(cfg.Data, "feeds"), feeds.StoreOptions{Logger: log, Sync: true})
 	if err != nil {
 		return nil, err
 	}
