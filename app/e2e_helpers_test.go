@@ -48,16 +48,17 @@ func repoFiles(config string, pkgs map[string]string) map[string]string {
 // e2e is a whole service on loopback: the real runtime with its embedded store, the SDK
 // stand-in on the real Docker engine, a real git server, and a fake GitHub API.
 type e2e struct {
-	t      *testing.T
-	gh     *forgetest.GitHub
-	git    *testenv.GitServer
-	cfg    app.Config
-	image  string
-	label  string
-	rt     *app.Runtime
-	url    string
-	cancel context.CancelFunc
-	done   chan error
+	t       *testing.T
+	private bool // the repository is private on the forge
+	gh      *forgetest.GitHub
+	git     *testenv.GitServer
+	cfg     app.Config
+	image   string
+	label   string
+	rt      *app.Runtime
+	url     string
+	cancel  context.CancelFunc
+	done    chan error
 }
 
 func newE2E(t *testing.T) *e2e {
@@ -184,7 +185,7 @@ func (e *e2e) deliver(event, delivery string, body []byte) int {
 // repoJSON is the repository object of our payloads.
 func (e *e2e) repoJSON(doc map[string]any) {
 	doc["repository"] = map[string]any{
-		"id": e2eRepoID, "name": e2eRepo, "full_name": e2eFull, "private": false,
+		"id": e2eRepoID, "name": e2eRepo, "full_name": e2eFull, "private": e.private,
 		"owner":     map[string]any{"login": e2eOwner, "id": 1, "type": "User"},
 		"clone_url": e.git.RepoURL(e2eRepo), "html_url": "https://github.com/" + e2eFull,
 		"default_branch": "main", "master_branch": "main",
@@ -265,7 +266,17 @@ func (e *e2e) jobs(buildID int64) []store.Job {
 
 func (e *e2e) get(path string) (int, []byte) {
 	e.t.Helper()
-	resp, err := http.Get(e.url + path)
+	return e.getAs(path, nil)
+}
+
+// getAs is get with a request hook (credentials).
+func (e *e2e) getAs(path string, auth func(*http.Request)) (int, []byte) {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.url+path, nil)
+	if auth != nil {
+		auth(req)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}

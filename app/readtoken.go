@@ -147,3 +147,12 @@ func (s *Service) readToken(repo store.Repository) string {
 	}
 	return s.tokens.Token(repo)
 }
+
+// ReadToken returns the read token of a private repository, for its owner's routers.
+func (rt *Runtime) ReadToken(ctx context.Context, owner, name string) (string, error) {
+	repo, err := rt.Store.RepositoryByPath(ctx, owner, name)
+	if err != nil {
+		return "", err
+	}
+	return rt.Service.readToken(repo), nil
+}

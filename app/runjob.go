@@ -158,6 +158,9 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 	if repo.CloneURL == "" {
 		return jobOutcome{}, fmt.Errorf("the repository's clone URL is unknown; push again so the forge sends it")
 	}
+	if err := w.prepareCloneAuth(ctx, repo); err != nil {
+		return jobOutcome{}, err
+	}
 	if _, err := w.checkout.Checkout(ctx, builder.CheckoutRequest{URL: repo.CloneURL, Ref: checkoutRef(repo, b), Commit: b.CommitSHA}, src); err != nil {
 		return jobOutcome{}, fmt.Errorf("checking out: %w", err)
 	}

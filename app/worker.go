@@ -9,7 +9,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
+	"github.com/openwrt-ppa/openwrt-ppa/forge"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/queue"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
@@ -23,6 +27,7 @@ type Worker struct {
 	logs     store.LogStream
 	id       string
 	slots    int
+	creds    sync.Map // clone URL → transport.AuthMethod, for private repositories
 }
 
 // WorkerDeps are a worker's parts beside the Service.
@@ -45,8 +50,9 @@ func NewWorker(svc *Service, d WorkerDeps) (*Worker, error) {
 	if slots <= 0 {
 		slots = 1
 	}
-	return &Worker{svc: svc, exec: d.Executor, logs: d.Logs, id: d.ID, slots: slots,
-		checkout: &builder.Checkouter{CacheDir: svc.cachePath(), Logger: svc.log}}, nil
+	w := &Worker{svc: svc, exec: d.Executor, logs: d.Logs, id: d.ID, slots: slots}
+	w.checkout = &builder.Checkouter{CacheDir: svc.cachePath(), Logger: svc.log, Auth: w.cloneAuth}
+	return w, nil
 }
 
 // Run takes jobs until ctx ends. Then it takes no more; running jobs get the configured grace
@@ -153,6 +159,36 @@ func (w *Worker) handle(ctx context.Context, name string, lease queue.Lease) {
 	if aerr := w.svc.queue.Ack(bg, lease); aerr != nil {
 		log.Warn("acknowledging job", "err", aerr)
 	}
+}
+
+// cloneAuth gives the checkout the credentials stored for a clone URL (none: anonymous).
+func (w *Worker) cloneAuth(url string) (transport.AuthMethod, error) {
+	if a, ok := w.creds.Load(url); ok {
+		return a.(transport.AuthMethod), nil
+	}
+	return nil, nil
+}
+
+// prepareCloneAuth asks the forge for credentials when the repository is private. They stay in
+// this process: the checkout uses them, the build container never sees them.
+func (w *Worker) prepareCloneAuth(ctx context.Context, repo store.Repository) error {
+	if !repo.Private {
+		return nil
+	}
+	f, err := w.svc.forge(forge.Name(repo.Forge))
+	if err != nil {
+		return err
+	}
+	cc, ok := f.(forge.CloneCredentialer)
+	if !ok {
+		return fmt.Errorf("the %s forge gives no credentials to clone private repositories", repo.Forge)
+	}
+	user, pass, err := cc.CloneCredentials(ctx, forgeRepo(repo))
+	if err != nil {
+		return fmt.Errorf("credentials to clone %s: %w", repo.Path(), err)
+	}
+	w.creds.Store(repo.CloneURL, &githttp.BasicAuth{Username: user, Password: pass})
+	return nil
 }
 
 // reapEvery is how often a running worker looks for containers of dead workers of its host.

@@ -59,3 +59,10 @@ type Permissions interface {
 	// build (and may say so).
 	CanTrigger(ctx context.Context, repo Repo, user User) (bool, error)
 }
+
+// CloneCredentialer is the optional capability of a forge to give the credentials that fetch a
+// private repository's code over HTTPS (basic auth). The service uses them for its own checkout;
+// they never enter a build container.
+type CloneCredentialer interface {
+	CloneCredentials(ctx context.Context, repo Repo) (user, password string, err error)
+}

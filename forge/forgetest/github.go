@@ -133,6 +133,15 @@ func (g *GitHub) RateLimit(method, path string, n int) {
 	g.limited[method+" "+path] = n
 }
 
+// TokenInstallation returns the installation a token was issued for, when the fake issued it:
+// a test's git server uses it to accept clones with installation tokens, as GitHub does.
+func (g *GitHub) TokenInstallation(token string) (int64, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	id, ok := g.tokens[token]
+	return id, ok
+}
+
 // CheckRun returns the check run as last written (the merged JSON fields), or nil.
 func (g *GitHub) CheckRun(id int64) map[string]any {
 	g.mu.Lock()

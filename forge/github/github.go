@@ -53,7 +53,8 @@ type Client struct {
 	tmo    time.Duration
 
 	mu       sync.Mutex
-	installs map[int64]*gh.Client // one per installation: each keeps its token cached
+	installs map[int64]*gh.Client                // one per installation: each keeps its token cached
+	tokens   map[int64]*ghinstallation.Transport // the same installations' token sources
 }
 
 var _ forge.Forge = (*Client)(nil)
@@ -71,6 +72,7 @@ func New(cfg Config) (*Client, error) {
 		now:      cfg.Now,
 		tmo:      cfg.Timeout,
 		installs: map[int64]*gh.Client{},
+		tokens:   map[int64]*ghinstallation.Transport{},
 	}
 	if c.apiURL == "" {
 		c.apiURL = DefaultAPIURL
@@ -122,6 +124,12 @@ func (c *Client) newClient(rt http.RoundTripper) (*gh.Client, error) {
 // installation returns the client acting as the App's installation on repo, looking the
 // installation up with the App's JWT when the event did not name it.
 func (c *Client) installation(ctx context.Context, repo forge.Repo) (*gh.Client, error) {
+	cl, _, err := c.installationAuth(ctx, repo)
+	return cl, err
+}
+
+// installationAuth is installation with the installation's token source.
+func (c *Client) installationAuth(ctx context.Context, repo forge.Repo) (*gh.Client, *ghinstallation.Transport, error) {
 	id := repo.Installation
 	if id == 0 {
 		var inst *gh.Installation
@@ -132,14 +140,14 @@ func (c *Client) installation(ctx context.Context, repo forge.Repo) (*gh.Client,
 			return resp, err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("github: finding the App's installation on %s (is the App installed there?): %w", repo.FullName(), err)
+			return nil, nil, fmt.Errorf("github: finding the App's installation on %s (is the App installed there?): %w", repo.FullName(), err)
 		}
 		id = inst.GetID()
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cl, ok := c.installs[id]; ok {
-		return cl, nil
+		return cl, c.tokens[id], nil
 	}
 	itr := ghinstallation.NewFromAppsTransport(c.apps, id)
 	// Without options ghinstallation posts the body "null", which the API description does not
@@ -147,8 +155,25 @@ func (c *Client) installation(ctx context.Context, repo forge.Repo) (*gh.Client,
 	itr.InstallationTokenOptions = &gh.InstallationTokenOptions{}
 	cl, err := c.newClient(itr)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c.installs[id] = cl
-	return cl, nil
+	c.tokens[id] = itr
+	return cl, itr, nil
+}
+
+var _ forge.CloneCredentialer = (*Client)(nil)
+
+// CloneCredentials are the installation token, as GitHub takes it for git over HTTPS
+// ("x-access-token" and the token). The token is cached and refreshed with the API's.
+func (c *Client) CloneCredentials(ctx context.Context, repo forge.Repo) (string, string, error) {
+	_, itr, err := c.installationAuth(ctx, repo)
+	if err != nil {
+		return "", "", err
+	}
+	tok, err := itr.Token(ctx)
+	if err != nil {
+		return "", "", fmt.Errorf("github: installation token for cloning %s: %w", repo.FullName(), err)
+	}
+	return "x-access-token", tok, nil
 }

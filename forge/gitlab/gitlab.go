@@ -33,8 +33,9 @@ type Config struct {
 // access levels and raw files, through client-go (which retries 429 and 5xx answers with
 // backoff). Safe for concurrent use.
 type Client struct {
-	api *gl.Client
-	log *slog.Logger
+	api   *gl.Client
+	log   *slog.Logger
+	token string
 }
 
 var _ forge.Forge = (*Client)(nil)
@@ -65,7 +66,15 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gitlab: URL %q: %w", cfg.URL, err)
 	}
-	return &Client{api: api, log: cfg.Logger}, nil
+	return &Client{api: api, log: cfg.Logger, token: cfg.Token}, nil
+}
+
+var _ forge.CloneCredentialer = (*Client)(nil)
+
+// CloneCredentials are the service's token, which GitLab takes as the password of git over
+// HTTPS with any user name ("oauth2" is what GitLab documents for tokens).
+func (c *Client) CloneCredentials(_ context.Context, _ forge.Repo) (string, string, error) {
+	return "oauth2", c.token, nil
 }
 
 // Name is forge.GitLab.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -19,6 +20,34 @@ type GitServer struct {
 	URL  string // http://127.0.0.1:port; a repository is URL + "/" + name + ".git"
 	Root string
 	git  string
+
+	mu   sync.Mutex
+	auth func(user, password string) bool
+}
+
+// RequireAuth makes the server answer 401 to requests whose basic auth check refuses, as a
+// forge does for a private repository.
+func (s *GitServer) RequireAuth(check func(user, password string) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.auth = check
+}
+
+func (s *GitServer) serve(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		check := s.auth
+		s.mu.Unlock()
+		if check != nil {
+			user, pass, ok := r.BasicAuth()
+			if !ok || !check(user, pass) {
+				w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
+				http.Error(w, "authentication required", http.StatusUnauthorized)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // StartGitServer starts a git server for the test; it stops when the test ends. It skips (or
@@ -42,10 +71,11 @@ func StartGitServer(t testing.TB) *GitServer {
 	if err != nil {
 		t.Fatalf("git server: listening on loopback: %v", err)
 	}
-	srv := &http.Server{Handler: h}
+	gs := &GitServer{URL: "http://" + ln.Addr().String(), Root: root, git: gitPath}
+	srv := &http.Server{Handler: gs.serve(h)}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	return &GitServer{URL: "http://" + ln.Addr().String(), Root: root, git: gitPath}
+	return gs
 }
 
 // RepoURL is the clone URL of the repository name.
