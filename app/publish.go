@@ -148,6 +148,8 @@ func (r *eventRun) onRefDeleted(ctx context.Context) error {
 	if ref.Name == "" || r.feeds == nil {
 		return nil
 	}
+	// Stop its builds first, so none publishes the feed again after it is removed.
+	r.cancelOlder(ctx, repo, store.Build{Ref: ref, ID: 1 << 62}, nil, "The "+string(ref.Kind)+" was deleted.")
 	if err := r.feeds.RemoveRef(ctx, feedRef(repo, ref, "", "")); err != nil {
 		return fmt.Errorf("removing feeds of %s: %w", ref, err)
 	}
@@ -160,7 +162,7 @@ func (r *eventRun) onPullClosed(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.cancelOlder(ctx, repo, store.Build{Ref: store.PRRef(r.ev.PullNumber()), ID: 1 << 62})
+	r.cancelOlder(ctx, repo, store.Build{Ref: store.PRRef(r.ev.PullNumber()), ID: 1 << 62}, nil, "The pull request was closed.")
 	return r.schedulePRRemoval(ctx, repo, r.ev.PullNumber())
 }
 

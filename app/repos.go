@@ -98,6 +98,12 @@ func (r *eventRun) disableRepos(ctx context.Context) error {
 		if err == nil {
 			err = r.store.SetRepositoryDisabled(ctx, repo.ID, true)
 		}
+		if err == nil {
+			// No more builds: the queued and running ones stop too.
+			for _, ref := range r.pendingRefs(ctx, repo) {
+				r.cancelOlder(ctx, repo, store.Build{Ref: ref, ID: 1 << 62}, nil, "The app lost access to the repository.")
+			}
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("disabling %s: %w", fr.FullName(), err))
 			continue
@@ -105,4 +111,17 @@ func (r *eventRun) disableRepos(ctx context.Context) error {
 		r.log.Info("repository disabled", "repo", repo.Path(), "repo_id", repo.ID)
 	}
 	return errors.Join(errs...)
+}
+
+// pendingRefs are the refs of a repository with builds that are not finished.
+func (r *eventRun) pendingRefs(ctx context.Context, repo store.Repository) []store.Ref {
+	builds, err := r.store.LatestBuilds(ctx, repo.ID)
+	if err != nil {
+		return nil
+	}
+	var refs []store.Ref
+	for _, b := range builds {
+		refs = append(refs, b.Ref)
+	}
+	return refs
 }

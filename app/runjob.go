@@ -12,6 +12,7 @@ import (
 
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/queue"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
 
@@ -20,6 +21,9 @@ func (s *Service) logsPath() string  { return filepath.Join(s.cfg.Data, "logs") 
 
 // errJobCancelled is the cause of a run stopped because its job was cancelled meanwhile.
 var errJobCancelled = errors.New("job cancelled")
+
+// maxAttempts is how often a job is started before it is given up.
+const maxAttempts = 5
 
 // cancelPoll is how often a running job looks whether it was cancelled (a newer push).
 const cancelPoll = 2 * time.Second
@@ -40,14 +44,29 @@ func (w *Worker) RunJob(ctx context.Context, jobID int64, workerName string) (ha
 		return false, nil
 	}
 	b, err := s.store.Build(ctx, j.BuildID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil // its repository was deleted
+	}
 	if err != nil {
 		return true, err
 	}
 	repo, err := s.store.Repository(ctx, b.RepoID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
 	if err != nil {
 		return true, err
 	}
 	log := s.jobLogger(j, b, repo)
+	if repo.Disabled {
+		return false, s.finishJob(ctx, repo, b, &j, jobOutcome{status: store.StatusCancelled, title: "cancelled",
+			text: "The app lost access to the repository, so it is not built any more."})
+	}
+	if j.Attempts >= maxAttempts {
+		// It was started this often and never finished: it kills its worker, or the worker dies.
+		return false, s.finishJob(ctx, repo, b, &j, jobOutcome{status: store.StatusFailure, title: "gave up",
+			text: fmt.Sprintf("This job was started %d times and never finished: its workers died or stopped each time. Look at the log of the last try; Re-run to try again.", j.Attempts)})
+	}
 	logRel := jobLogPath(repo.ID, b.ID, j.ID)
 	now := s.now()
 	j, err = s.store.UpdateJob(ctx, j.ID, func(sj *store.Job) error {
@@ -74,7 +93,8 @@ func (w *Worker) RunJob(ctx context.Context, jobID int64, workerName string) (ha
 
 	jl, err := openJobLog(filepath.Join(s.logsPath(), logRel), w.logs, LogStreamName(j.ID))
 	if err != nil {
-		return true, err
+		return false, s.finishJob(ctx, repo, b, &j, jobOutcome{status: store.StatusFailure, title: "could not build",
+			text: "The build service could not write the build log (" + err.Error() + "); tell the operator (the data dir's logs folder must be writable), then Re-run."})
 	}
 	defer jl.Close()
 	work := filepath.Join(s.cachePath(), "work", strconv.FormatInt(j.ID, 10)+"-"+strconv.Itoa(j.Attempts))
@@ -89,12 +109,17 @@ func (w *Worker) RunJob(ctx context.Context, jobID int64, workerName string) (ha
 	case errors.Is(context.Cause(runCtx), errJobCancelled):
 		jl.Printf("stopped: the job was cancelled (a newer commit supersedes it)")
 		return false, nil // whoever cancelled it reported it
+	case errors.Is(context.Cause(ctx), queue.ErrLeaseLost):
+		// Another worker owns the job now: its state is theirs to change.
+		jl.Printf("stopped: this worker lost the job's lease; another worker runs it")
+		return false, nil
 	case ctx.Err() != nil:
-		// Shutdown or a lost lease: put the job back as it was for the next worker.
+		// Shutdown: put the job back as it was for the next worker, unless someone else took it.
 		jl.Printf("stopped: this worker is shutting down; the job goes back to the queue")
 		bg := context.WithoutCancel(ctx)
+		attempts := j.Attempts
 		_, err := s.store.UpdateJob(bg, j.ID, func(sj *store.Job) error {
-			if sj.Status.Final() {
+			if sj.Status.Final() || sj.WorkerID != workerName || sj.Attempts != attempts {
 				return errAlreadyFinished
 			}
 			sj.Status, sj.WorkerID = store.StatusQueued, ""

@@ -51,6 +51,10 @@ func (r *eventRun) onPush(ctx context.Context) error {
 	branch := r.ev.Branch()
 	spec := buildSpec{repo: repo, ref: store.Ref{Kind: store.RefBranch, Name: branch}, gitRef: r.ev.Ref,
 		sha: r.ev.SHA, trigger: store.TriggerPush, actor: r.ev.Actor.Login}
+	if r.superseded(ctx, repo, spec.ref) {
+		r.log.Info("push not built: a newer push of the branch was built since this one arrived", "branch", branch)
+		return nil
+	}
 	cfg, raw, err := r.loadConfig(ctx, repo, r.ev.SHA)
 	if err != nil {
 		return r.configFailed(ctx, spec, err)
@@ -174,7 +178,11 @@ func (r *eventRun) startBuild(ctx context.Context, spec buildSpec, cfg builder.C
 		return fmt.Errorf("creating jobs of build %d: %w", b.ID, err)
 	}
 	log.Info("build created", "ref", spec.ref.String(), "sha", spec.sha, "jobs", len(jobs), "forced", spec.forced)
-	r.cancelOlder(ctx, spec.repo, b)
+	replaced := map[string]bool{}
+	for _, c := range cells {
+		replaced[c.name()] = true
+	}
+	r.cancelOlder(ctx, spec.repo, b, replaced, fmt.Sprintf("Build %d of %s (commit %s) replaces this one.", b.ID, b.Ref.Name, short(b.CommitSHA)))
 	var errs []error
 	for i := range jobs {
 		if err := r.dispatchJob(ctx, spec, b, &jobs[i], cells[i]); err != nil {
@@ -222,15 +230,20 @@ func (r *eventRun) firstReport(err error) error {
 	return err
 }
 
-// cancelOlder cancels the queued jobs of older builds of the same ref: a newer push supersedes
-// them. Running jobs see the cancellation at their next status check.
-func (r *eventRun) cancelOlder(ctx context.Context, repo store.Repository, b store.Build) {
+// cancelOlder cancels the pending jobs of older builds of the same ref that the new build
+// replaces: those of the cells it builds (cells nil: every cell). A re-run of one cell therefore
+// cancels only that cell's older job. Running jobs see the cancellation at their next status
+// check.
+func (r *eventRun) cancelOlder(ctx context.Context, repo store.Repository, b store.Build, cells map[string]bool, why string) {
 	old, err := r.store.PendingJobsBefore(ctx, repo.ID, b.Ref, b.ID)
 	if err != nil {
 		r.log.Warn("finding older pending jobs to cancel", "err", err)
 		return
 	}
 	for i := range old {
+		if cells != nil && !cells[old[i].Series+"/"+old[i].Arch] {
+			continue
+		}
 		if err := r.queue.Remove(ctx, strconv.FormatInt(old[i].ID, 10)); err != nil {
 			r.log.Warn("taking a cancelled job off the queue", "job", old[i].ID, "err", err)
 		}
@@ -239,10 +252,21 @@ func (r *eventRun) cancelOlder(ctx context.Context, repo store.Repository, b sto
 			continue
 		}
 		if err := r.Service.finishJob(ctx, repo, ob, &old[i], jobOutcome{status: store.StatusCancelled,
-			title: "cancelled: superseded by a newer commit", text: fmt.Sprintf("Build %d of %s (commit %s) replaces this one.", b.ID, b.Ref.Name, short(b.CommitSHA))}); err != nil {
+			title: "cancelled", text: why}); err != nil {
 			r.log.Warn("cancelling older job", "job", old[i].ID, "err", err)
 		}
 	}
+}
+
+// superseded reports whether a build of ref made after this event arrived exists: the event was
+// retried after a newer push was built, and building it now would replace newer packages with
+// older ones.
+func (r *eventRun) superseded(ctx context.Context, repo store.Repository, ref store.Ref) bool {
+	if r.received.IsZero() {
+		return false
+	}
+	latest, err := r.store.LatestBuild(ctx, repo.ID, ref)
+	return err == nil && latest.Created.After(r.received) && latest.CommitSHA != r.ev.SHA
 }
 
 func short(sha string) string {

@@ -144,6 +144,11 @@ func (w *Worker) handle(ctx context.Context, name string, lease queue.Lease) {
 	defer cancel()
 	switch {
 	case handBack:
+		if err != nil && ctx.Err() == nil {
+			// The store failed: do not spin on the job, give it a moment.
+			log.Warn("job handed back after an error", "err", err)
+			sleep(ctx, 5*time.Second)
+		}
 		if nerr := w.svc.queue.Nack(bg, lease); nerr != nil {
 			log.Warn("handing a job back", "err", nerr)
 		}
@@ -203,5 +208,5 @@ func (s *Service) visibility() time.Duration {
 
 // logger returns the service's logger with a job's ids on every line.
 func (s *Service) jobLogger(j store.Job, b store.Build, repo store.Repository) *slog.Logger {
-	return s.log.With("job", j.ID, "build", b.ID, "repo", repo.Path(), "series", j.Series, "arch", j.Arch)
+	return s.log.With("job", j.ID, "build", b.ID, "delivery", b.DeliveryID, "repo", repo.Path(), "series", j.Series, "arch", j.Arch)
 }
