@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -212,7 +214,7 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 	}
 	bj := plan.Jobs[0]
 	jl.Printf("building %s in %s", strings.Join(bj.Packages, ", "), bj.Image)
-	res, err := builder.Execute(ctx, w.exec, builder.JobSpec{Job: bj, SourceDir: src,
+	res, err := builder.Execute(ctx, w.exec, builder.JobSpec{Job: bj, SourceDir: src, CacheScope: cacheScope(repo, b.Ref),
 		Limits: builder.Limits{Timeout: s.cfg.JobTimeout}, Log: jl}, filepath.Join(work, "out"))
 	if err != nil {
 		return jobOutcome{}, err
@@ -320,4 +322,16 @@ func readRepoFile(root, name string) ([]byte, error) {
 		return nil, fmt.Errorf("%s is not a regular file (a symlink?); commit the file itself", name)
 	}
 	return r.ReadFile(name)
+}
+
+// cacheScope gives each repository its own SDK caches, and its pull requests (whose code is
+// less trusted, forks included) caches apart from its branches and tags: a build can poison
+// what it leaves in a cache, and must only ever poison its own.
+func cacheScope(repo store.Repository, ref store.Ref) string {
+	trust := "main"
+	if ref.Kind == store.RefPR {
+		trust = "pr"
+	}
+	sum := sha256.Sum256([]byte(repo.Forge + "\x00" + repo.ForgeID + "\x00" + trust))
+	return hex.EncodeToString(sum[:])[:24]
 }

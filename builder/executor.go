@@ -41,6 +41,11 @@ type JobSpec struct {
 	FeedName  string // the feed name the repository's packages get in feeds.conf; DefaultFeedName if empty
 	Limits    Limits
 	Log       LogSink // receives the build log line by line; may be nil
+	// CacheScope separates the SDK caches (dl/, feeds checkouts) of builds that must not share
+	// them: builds run untrusted code that can poison a cache for the next build, so the service
+	// gives each repository, and within it pull requests apart from branches and tags, a scope of
+	// its own. Lower-case letters and digits, at most 32; empty shares one cache (the CLI).
+	CacheScope string
 }
 
 // DefaultFeedName is the feeds.conf name of the repository's own feed inside the SDK.

@@ -100,9 +100,25 @@ var (
 )
 
 // CacheVolumes returns the names of the cache volumes of (series, arch).
-func (e *Executor) CacheVolumes(series, arch string) (dl, feeds string) {
-	base := e.opts.CachePrefix + "-" + series + "-" + arch
+func (e *Executor) CacheVolumes(scope, series, arch string) (dl, feeds string) {
+	base := e.opts.CachePrefix
+	if scope != "" {
+		base += "-" + scope
+	}
+	base += "-" + series + "-" + arch
 	return base + "-dl", base + "-feeds"
+}
+
+func validScope(s string) bool {
+	if len(s) > 32 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // Start makes and starts the job's container.
@@ -131,7 +147,10 @@ func (e *Executor) Start(ctx context.Context, spec builder.JobSpec) (builder.Run
 	if err != nil {
 		return nil, err
 	}
-	release, err := e.lockCache(ctx, job.Series+"/"+job.Arch)
+	if !validScope(spec.CacheScope) {
+		return nil, fmt.Errorf("cache scope %q: use at most 32 lower-case letters and digits", spec.CacheScope)
+	}
+	release, err := e.lockCache(ctx, spec.CacheScope, job.Series, job.Arch)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +160,7 @@ func (e *Executor) Start(ctx context.Context, spec builder.JobSpec) (builder.Run
 			release()
 		}
 	}()
-	dlVol, feedsVol := e.CacheVolumes(job.Series, job.Arch)
+	dlVol, feedsVol := e.CacheVolumes(spec.CacheScope, job.Series, job.Arch)
 	newVols, err := e.ensureVolumes(ctx, job, dlVol, feedsVol)
 	if err != nil {
 		return nil, err
@@ -305,7 +324,8 @@ func (e *Executor) image(ctx context.Context, ref string) (string, error) {
 // process, then a lock file in LockDir for other processes on this host (serve and
 // workers sharing a local engine). Processes on other hosts sharing one remote engine must use
 // different CachePrefix values.
-func (e *Executor) lockCache(ctx context.Context, key string) (func(), error) {
+func (e *Executor) lockCache(ctx context.Context, scope, series, arch string) (func(), error) {
+	key := scope + "/" + series + "/" + arch
 	e.mu.Lock()
 	ch := e.caches[key]
 	if ch == nil {
@@ -318,8 +338,7 @@ func (e *Executor) lockCache(ctx context.Context, key string) (func(), error) {
 	case <-ctx.Done():
 		return nil, fmt.Errorf("waiting for the %s cache: %w", key, ctx.Err())
 	}
-	series, arch, _ := strings.Cut(key, "/")
-	dl, _ := e.CacheVolumes(series, arch)
+	dl, _ := e.CacheVolumes(scope, series, arch)
 	funlock, err := builder.LockFile(ctx, filepath.Join(e.opts.LockDir, dl+".lock"))
 	if err != nil {
 		<-ch

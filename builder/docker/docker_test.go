@@ -328,7 +328,7 @@ func TestWarmRebuildReusesCacheVolumes(t *testing.T) {
 	if first.Status != builder.JobSucceeded || !strings.Contains(log1.text(), "downloading cached-1.0.tar.gz") {
 		t.Fatalf("first build %s (%s)\n%s", first.Status, first.Message, log1.text())
 	}
-	dlVol, feedsVol := e.ex.CacheVolumes("24.10", "x86_64")
+	dlVol, feedsVol := e.ex.CacheVolumes("", "24.10", "x86_64")
 	if got := volumes(); !reflect.DeepEqual(got, []string{dlVol, feedsVol}) {
 		t.Fatalf("volumes after the first build %v, want %s and %s", got, dlVol, feedsVol)
 	}
