@@ -3,9 +3,11 @@
 package app
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"strings"
@@ -30,6 +32,9 @@ type Config struct {
 	// CachePrefix names the build cache volumes; worker processes sharing one Docker engine
 	// each need their own (a volume is locked only within its process).
 	CachePrefix string
+	// RootfsSize caps a build container's writable layer ("20G"): needs Docker's overlay2 on XFS
+	// with project quotas; elsewhere cap the disk with a size-limited data-root.
+	RootfsSize string
 
 	Workers        int
 	JobTimeout     time.Duration
@@ -68,8 +73,11 @@ func (s Secret) String() string {
 	return "[redacted]"
 }
 
-// LogValue keeps a Secret out of slog output too.
-func (s Secret) LogValue() string { return s.String() }
+// LogValue keeps a Secret out of slog output, whatever the handler.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalJSON keeps a Secret out of JSON.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
 
 // Reveal returns the secret's text, for the one place that needs it.
 func (s Secret) Reveal() string { return string(s) }
@@ -107,6 +115,7 @@ func (c *Config) options() []option {
 		{name: "registry", usage: "registry or mirror of the official SDK images", bind: str(&c.Registry, "ghcr.io/openwrt/sdk")},
 		{name: "build-tmpfs", usage: "mount a size-limited tmpfs on the SDK's build_dir (for the test stand-in; release SDK images need it off)", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.BuildTmpfs, n, false, u) }},
 		{name: "cache-volume-prefix", usage: "name prefix of the SDK cache volumes (dl/, feeds); give each worker process on one Docker engine its own", bind: str(&c.CachePrefix, "openwrt-ppa-cache")},
+		{name: "rootfs-size", usage: "disk cap of a build container's writable layer, e.g. 20G (needs Docker's overlay2 on XFS with project quotas)", bind: str(&c.RootfsSize, "")},
 		{name: "workers", usage: "build jobs run at once by this process (0 = none: serve only)", bind: num(&c.Workers, 1)},
 		{name: "job-timeout", usage: "wall-clock limit of one build job", bind: dur(&c.JobTimeout, 2*time.Hour)},
 		{name: "queue-limit", usage: "queued jobs beyond which new non-forced jobs wait (0 = no limit)", bind: num(&c.QueueLimit, 100)},

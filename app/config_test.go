@@ -1,9 +1,11 @@
 package app
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,7 +105,9 @@ func TestSecretNeverPrints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{fmt.Sprint(c.GitLabToken), fmt.Sprintf("%v", *c), fmt.Sprintf("%+v", *c)} {
+	var js bytes.Buffer
+	slog.New(slog.NewJSONHandler(&js, nil)).Info("config", "token", c.GitLabToken, "cfg", c)
+	for _, s := range []string{fmt.Sprint(c.GitLabToken), fmt.Sprintf("%v", *c), fmt.Sprintf("%+v", *c), js.String()} {
 		if strings.Contains(s, "glpat-xyz") || strings.Contains(s, "hook\"") {
 			t.Fatalf("secret leaked: %s", s)
 		}

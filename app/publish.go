@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/openwrt-ppa/openwrt-ppa/feeds"
@@ -220,6 +221,11 @@ func (s *Service) measureFeeds(repo store.Repository) {
 		return
 	}
 	if n, err := dirSize(filepath.Join(s.cfg.Data, "feeds", filepath.FromSlash(rel))); err == nil {
-		s.metrics.FeedBytes.WithLabelValues(repo.Path()).Set(float64(n))
+		label := repo.Path()
+		if repo.Private {
+			// /metrics is public: a private repository's name is not.
+			label = "private-" + strconv.FormatInt(repo.ID, 10)
+		}
+		s.metrics.FeedBytes.WithLabelValues(label).Set(float64(n))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/openwrt-ppa/openwrt-ppa/app/web"
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
@@ -163,7 +164,7 @@ func (s *Service) summary(repo store.Repository, b store.Build, j *store.Job, in
 	in := forge.SummaryInput{Intro: intro, Packages: rows, LogURL: s.logURL(repo, b.ID, j.ID)}
 	if j.Status == store.StatusSuccess {
 		in.FeedURL = feed
-		in.FeedLine = fmt.Sprintf("src/gz %s_%s %s", repo.Owner, repo.Name, trimSlash(feed))
+		in.FeedLine = fmt.Sprintf("src/gz %s %s", web.FeedName(repo), trimSlash(feed))
 	}
 	return forge.Summary(in)
 }

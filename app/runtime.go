@@ -75,7 +75,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Runtime, error) {
 	if cfg.Redis != "" {
 		opts, err := goredis.ParseURL(cfg.Redis)
 		if err != nil {
-			return nil, fmt.Errorf("--redis %q: %w (give a URL like redis://host:6379/0)", cfg.Redis, err)
+			// The URL may hold a password: name it without.
+			return nil, errors.New("--redis is not a Redis URL: give one like redis://[:password@]host:6379/0")
 		}
 		rc := goredis.NewClient(opts)
 		rt.closers = append(rt.closers, rc.Close)
@@ -203,7 +204,7 @@ func (rt *Runtime) OpenExecutor(ctx context.Context) error {
 	}
 	rt.closers = append(rt.closers, cli.Close)
 	rt.Executor = docker.New(cli, docker.Options{Network: rt.Config.Network, Logger: rt.log, TmpfsBuildDir: rt.Config.BuildTmpfs,
-		CachePrefix: rt.Config.CachePrefix, Pull: true,
+		CachePrefix: rt.Config.CachePrefix, Pull: true, RootfsSize: rt.Config.RootfsSize,
 		Labels: workerLabels()})
 	return nil
 }
