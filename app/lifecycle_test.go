@@ -98,3 +98,24 @@ func TestLongQueueSaysThePosition(t *testing.T) {
 		t.Fatalf("titles %q … %q", checks[0].Title, checks[4].Title)
 	}
 }
+
+func TestRenamedRepositoryTakesItsFeedsAlong(t *testing.T) {
+	h := newHarness(t)
+	h.deliver(t, &forge.Event{Forge: forge.GitHub, DeliveryID: "i1", Kind: forge.KindInstalled, Repos: []forge.Repo{testRepo}})
+	oldDir := filepath.Join(h.cfg.Data, "feeds", "alice", "pkgs", "main", "24.10", "x86_64")
+	if err := os.MkdirAll(oldDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(oldDir, "Packages"), []byte("Package: a\n\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ev := push("d1", "feature", sha1) // any event of the repository under its new name
+	ev.Repo.Owner, ev.Repo.Name = "corp", "router-pkgs"
+	h.deliver(t, ev)
+	if _, err := os.Stat(filepath.Join(h.cfg.Data, "feeds", "alice", "pkgs")); !os.IsNotExist(err) {
+		t.Fatalf("feeds stayed at the old path: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(h.cfg.Data, "feeds", "corp", "router-pkgs", "main", "24.10", "x86_64", "Packages")); err != nil {
+		t.Fatalf("feeds not at the new path: %v", err)
+	}
+}

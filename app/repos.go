@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -61,7 +63,36 @@ func (r *eventRun) repository(ctx context.Context) (store.Repository, error) {
 	if err != nil && !errors.Is(err, store.ErrPathTaken) && !errors.Is(err, store.ErrInvalid) {
 		return repo, retry(err)
 	}
+	if err == nil && old.ID != 0 && store.PathKey(old.Owner, old.Name) != store.PathKey(repo.Owner, repo.Name) {
+		r.moveFeeds(old, repo)
+	}
 	return repo, err
+}
+
+// moveFeeds follows a renamed or transferred repository: its feeds move to the new path, so
+// the old path holds nothing (a private repository's feeds must not stay behind where no
+// repository guards them).
+func (r *eventRun) moveFeeds(from, to store.Repository) {
+	oldRel, err1 := feeds.RepoDir(from.Owner, from.Name)
+	newRel, err2 := feeds.RepoDir(to.Owner, to.Name)
+	if err1 != nil || err2 != nil {
+		return
+	}
+	root := filepath.Join(r.cfg.Data, "feeds")
+	oldDir, newDir := filepath.Join(root, filepath.FromSlash(oldRel)), filepath.Join(root, filepath.FromSlash(newRel))
+	if _, err := os.Stat(oldDir); err != nil {
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(newDir), 0o755); err == nil {
+		if err := os.Rename(oldDir, newDir); err == nil {
+			r.log.Info("repository renamed; feeds moved", "from", from.Path(), "to", to.Path())
+			return
+		}
+	}
+	// The new path has feeds already (or the move failed): the old ones go.
+	if err := os.RemoveAll(oldDir); err != nil {
+		r.log.Error("repository renamed; removing its feeds at the old path failed", "path", oldDir, "err", err)
+	}
 }
 
 func (r *eventRun) registerRepos(ctx context.Context) error {
