@@ -119,3 +119,32 @@ func TestRenamedRepositoryTakesItsFeedsAlong(t *testing.T) {
 		t.Fatalf("feeds not at the new path: %v", err)
 	}
 }
+
+// lookupForge is a forge whose webhooks cannot be trusted for the repository (GitLab).
+type lookupForge struct {
+	*fakeForge
+	canonical forge.Repo
+}
+
+func (l lookupForge) LookupRepo(_ context.Context, r forge.Repo) (forge.Repo, error) {
+	c := l.canonical
+	c.ID = r.ID
+	return c, nil
+}
+
+func TestForgedRepositoryDetailsAreReplacedByTheForgesOwn(t *testing.T) {
+	h := newHarness(t)
+	canonical := testRepo
+	canonical.CloneURL, canonical.Private = "https://example.org/alice/pkgs.git", true
+	h.svc.forges[forge.GitHub] = lookupForge{fakeForge: h.forge, canonical: canonical}
+	ev := push("d1", "main", sha1)
+	ev.Repo.CloneURL, ev.Repo.Private = "https://evil.example/other.git", false
+	h.deliver(t, ev)
+	repo, err := h.svc.store.RepositoryByPath(context.Background(), "alice", "pkgs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if repo.CloneURL != canonical.CloneURL || !repo.Private {
+		t.Fatalf("stored %+v: the delivery's clone URL and visibility were trusted", repo)
+	}
+}

@@ -37,6 +37,9 @@ func toStoreRepo(r forge.Repo, installation int64) store.Repository {
 
 // repository registers the event's repository (or refreshes its record) and returns it.
 func (r *eventRun) repository(ctx context.Context) (store.Repository, error) {
+	if err := r.canonicalRepo(ctx); err != nil {
+		return store.Repository{}, err
+	}
 	if err := checkRepoPath(r.ev.Repo); err != nil {
 		return store.Repository{}, err
 	}
@@ -155,4 +158,25 @@ func (r *eventRun) pendingRefs(ctx context.Context, repo store.Repository) []sto
 		refs = append(refs, b.Ref)
 	}
 	return refs
+}
+
+// canonicalRepo replaces the event's copy of the repository with the forge's own record when the
+// forge's webhooks cannot be trusted for it (GitLab: one token shared by every project, so a
+// delivery could name another project's id with its own clone URL or visibility).
+func (r *eventRun) canonicalRepo(ctx context.Context) error {
+	f, err := r.forge(r.ev.Repo.Forge)
+	if err != nil {
+		return nil // nothing to ask; reporting will say the forge is not configured
+	}
+	rl, ok := f.(forge.RepoLookup)
+	if !ok {
+		return nil
+	}
+	c, err := rl.LookupRepo(ctx, r.ev.Repo)
+	if err != nil {
+		return retry(fmt.Errorf("reading the repository from %s: %w", r.ev.Repo.Forge, err))
+	}
+	c.Installation = r.ev.Repo.Installation
+	r.ev.Repo = c
+	return nil
 }

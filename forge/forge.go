@@ -66,3 +66,11 @@ type Permissions interface {
 type CloneCredentialer interface {
 	CloneCredentials(ctx context.Context, repo Repo) (user, password string, err error)
 }
+
+// RepoLookup is the optional capability of reading a repository's record from the forge's API.
+// Forges whose webhooks are not signed per repository (GitLab's one shared token) have it: the
+// service then takes the repository's name, clone URL and visibility from the API, by the id
+// the delivery names, never from the delivery itself.
+type RepoLookup interface {
+	LookupRepo(ctx context.Context, repo Repo) (Repo, error)
+}

@@ -33,6 +33,7 @@ type GitLab struct {
 	members  map[string]int    // "project user" → access level
 	files    map[string][]byte // "project@ref:path"
 	mrs      map[string]map[string]any
+	projects map[string]map[string]any
 	notes    []map[string]any
 	emoji    []map[string]any
 	nextID   int64
@@ -44,7 +45,7 @@ type statusKey struct{ project, sha, ref, name string }
 // NewGitLab starts a fake GitLab; it stops when the test ends.
 func NewGitLab(t testing.TB) *GitLab {
 	t.Helper()
-	g := &GitLab{t: t, statuses: map[statusKey]string{}, members: map[string]int{}, files: map[string][]byte{}, mrs: map[string]map[string]any{}, nextID: 5000}
+	g := &GitLab{t: t, statuses: map[statusKey]string{}, members: map[string]int{}, files: map[string][]byte{}, mrs: map[string]map[string]any{}, projects: map[string]map[string]any{}, nextID: 5000}
 	g.Server = httptest.NewServer(http.HandlerFunc(g.serve))
 	t.Cleanup(g.Close)
 	return g
@@ -71,6 +72,16 @@ func (g *GitLab) SetMergeRequest(project, iid int64, sha, source, target string,
 	defer g.mu.Unlock()
 	g.mrs[fmt.Sprint(project, "!", iid)] = map[string]any{"iid": iid, "sha": sha, "source_branch": source,
 		"target_branch": target, "source_project_id": sourceProject, "target_project_id": project, "state": "opened"}
+}
+
+// SetProject stores project id with its namespace path, path, clone URL and visibility
+// (public, internal or private), as GET /projects/:id answers.
+func (g *GitLab) SetProject(id int64, namespace, path, cloneURL, visibility string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.projects[strconv.FormatInt(id, 10)] = map[string]any{"id": id, "path": path,
+		"path_with_namespace": namespace + "/" + path, "namespace": map[string]any{"full_path": namespace},
+		"http_url_to_repo": cloneURL, "visibility": visibility, "default_branch": "main"}
 }
 
 // Status returns the state of the status name on sha (any ref), or "".
@@ -106,6 +117,7 @@ var (
 	glMember = regexp.MustCompile(`^/api/v4/projects/([^/]+)/members/all/(\d+)$`)
 	glMR     = regexp.MustCompile(`^/api/v4/projects/([^/]+)/merge_requests/(\d+)$`)
 	glFile   = regexp.MustCompile(`^/api/v4/projects/([^/]+)/repository/files/(.+)/raw$`)
+	glProj   = regexp.MustCompile(`^/api/v4/projects/([^/]+)$`)
 )
 
 // glEvent names GitLab's state machine event that leads to state, for its error messages;
@@ -214,6 +226,12 @@ func (g *GitLab) answer(r *http.Request, c Call) (int, any) {
 			return http.StatusNotFound, map[string]any{"message": "404 Not found"}
 		}
 		return http.StatusOK, mr
+	case c.Method == "GET" && glProj.MatchString(c.Path):
+		p, ok := g.projects[glProj.FindStringSubmatch(c.Path)[1]]
+		if !ok {
+			return http.StatusNotFound, map[string]any{"message": "404 Project Not Found"}
+		}
+		return http.StatusOK, p
 	case c.Method == "GET" && glFile.MatchString(c.Path):
 		m := glFile.FindStringSubmatch(c.Path)
 		data, ok := g.files[m[1]+"@"+r.URL.Query().Get("ref")+":"+m[2]]

@@ -142,3 +142,26 @@ func (c *Client) CanTrigger(ctx context.Context, repo forge.Repo, user forge.Use
 	}
 	return m.AccessLevel >= gl.DeveloperPermissions, nil
 }
+
+var _ forge.RepoLookup = (*Client)(nil)
+
+// LookupRepo reads the project by id: its path, clone URL, default branch and visibility, as
+// GitLab holds them, whatever a webhook said.
+func (c *Client) LookupRepo(ctx context.Context, repo forge.Repo) (forge.Repo, error) {
+	if repo.ID == 0 {
+		return forge.Repo{}, errors.New("gitlab: the delivery names no project id")
+	}
+	p, _, err := c.api.Projects.GetProject(repo.ID, &gl.GetProjectOptions{}, gl.WithContext(ctx))
+	if err != nil {
+		return forge.Repo{}, fmt.Errorf("gitlab: reading project %d: %w", repo.ID, err)
+	}
+	out := forge.Repo{Forge: forge.GitLab, ID: p.ID, Name: p.Path, CloneURL: p.HTTPURLToRepo, WebURL: p.WebURL,
+		DefaultBranch: p.DefaultBranch, Private: p.Visibility != gl.PublicVisibility}
+	if p.Namespace != nil {
+		out.Owner = p.Namespace.FullPath
+	}
+	if out.Owner == "" || out.Name == "" {
+		return forge.Repo{}, fmt.Errorf("gitlab: project %d has no namespace path or name", repo.ID)
+	}
+	return out, nil
+}

@@ -167,3 +167,22 @@ func TestPull(t *testing.T) {
 	}
 	assertSequence(t, g.Sequence(), "GET /api/v4/projects/15/merge_requests/3")
 }
+
+// A delivery's copy of the project (path, clone URL, visibility) is not trusted: GitLab's
+// webhook token is shared, so the project is read back by id.
+func TestLookupRepoTakesTheProjectFromTheAPI(t *testing.T) {
+	g := forgetest.NewGitLab(t)
+	g.SetProject(15, "group/sub", "proj", "https://gitlab.example.org/group/sub/proj.git", "private")
+	c := newClient(t, g)
+	forged := forge.Repo{Forge: forge.GitLab, ID: 15, Owner: "attacker", Name: "proj", CloneURL: "https://evil.example/x.git", Private: false}
+	got, err := c.LookupRepo(context.Background(), forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Owner != "group/sub" || got.Name != "proj" || got.CloneURL != "https://gitlab.example.org/group/sub/proj.git" || !got.Private || got.ID != 15 {
+		t.Fatalf("LookupRepo = %+v", got)
+	}
+	if _, err := c.LookupRepo(context.Background(), forge.Repo{Forge: forge.GitLab, ID: 16}); err == nil {
+		t.Fatal("an unknown project must be an error")
+	}
+}
