@@ -196,8 +196,14 @@ func (e *e2e) repoJSON(doc map[string]any) {
 // push delivers a push of branch from before to after (a zero after deletes the branch).
 func (e *e2e) push(delivery, branch, before, after string) int {
 	e.t.Helper()
+	return e.pushRef(delivery, "refs/heads/"+branch, before, after)
+}
+
+// pushRef delivers a push of a full ref (refs/heads/…, refs/tags/…).
+func (e *e2e) pushRef(delivery, ref, before, after string) int {
+	e.t.Helper()
 	body := forgetest.Rewrite(e.t, forgetest.ReadFile(e.t, forgetest.SharedTestdata(e.t, "webhooks", "github", "go-playground", "push.json")), func(doc map[string]any) {
-		doc["ref"], doc["before"], doc["after"] = "refs/heads/"+branch, before, after
+		doc["ref"], doc["before"], doc["after"] = ref, before, after
 		zero := strings.Repeat("0", 40)
 		doc["created"], doc["deleted"], doc["forced"] = before == zero, after == zero, false
 		doc["base_ref"] = nil

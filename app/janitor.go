@@ -102,6 +102,22 @@ func (s *Service) RunJanitor(ctx context.Context) {
 				s.log.Info("superseded package files removed after their grace period", "count", n)
 			}
 		}
+		// Jobs created but never queued (the queue failed at that moment) are queued now.
+		if n, err := s.Reconcile(ctx, false); err != nil {
+			s.log.Warn("reconciling the queue with the store", "err", err)
+		} else if n > 0 {
+			s.log.Debug("pending jobs checked against the queue", "count", n)
+		}
+		if n, err := s.store.PruneEvents(ctx, s.now().Add(-eventRetention)); err != nil {
+			s.log.Warn("pruning old webhook events", "err", err)
+		} else if n > 0 {
+			s.log.Info("old webhook events pruned", "count", n)
+		}
+		if n, err := s.PruneArtifacts(); err != nil {
+			s.log.Warn("pruning kept packages", "err", err)
+		} else if n > 0 {
+			s.log.Info("kept packages of old jobs removed", "count", n)
+		}
 		if n, err := s.PruneLogs(ctx); err != nil {
 			s.log.Warn("pruning build logs", "err", err)
 		} else if n > 0 {
@@ -144,6 +160,38 @@ func (s *Service) PruneLogs(ctx context.Context) (int, error) {
 			}
 			n++
 		}
+	}
+	return n, nil
+}
+
+// eventRetention is how long processed webhook events are kept: redeliveries within it are
+// recognised as duplicates.
+const eventRetention = 30 * 24 * time.Hour
+
+// artifactRetention is how long a job's built packages are kept for reuse by an identical job.
+const artifactRetention = 30 * 24 * time.Hour
+
+// PruneArtifacts removes kept packages older than the retention; a job that would have reused
+// them builds again. It returns how many folders it removed.
+func (s *Service) PruneArtifacts() (int, error) {
+	dir := filepath.Join(s.cachePath(), "artifacts")
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range ents {
+		info, err := e.Info()
+		if err != nil || !e.IsDir() || s.now().Sub(info.ModTime()) < artifactRetention {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return n, err
+		}
+		n++
 	}
 	return n, nil
 }

@@ -51,7 +51,8 @@ func (s *Service) reuseJob(ctx context.Context, repo store.Repository, b store.B
 		known = append(known, p.Name)
 	}
 	if _, err := s.publishJob(ctx, repo, b, j, files, known, res.IndexJSON); err != nil {
-		return fmt.Errorf("publishing reused result of job %d: %w", prev.ID, err)
+		s.log.Warn("publishing a reused result failed; building instead", "job", j.ID, "reused", prev.ID, "err", err)
+		return s.queueJob(ctx, repo, b, j)
 	}
 	res.ReusedFrom = prev.ID
 	_, err = s.store.UpdateJob(ctx, j.ID, func(sj *store.Job) error { sj.LogPath = prev.LogPath; return nil })
@@ -80,7 +81,7 @@ func (s *Service) publishJob(ctx context.Context, repo store.Repository, b store
 	if err != nil || b.Ref.Kind != store.RefTag {
 		return res, err
 	}
-	newest, err := s.newestTag(ctx, repo)
+	newest, err := s.newestTag(ctx, repo, b)
 	if err != nil || newest != b.Ref.Name {
 		return res, err
 	}
@@ -155,6 +156,11 @@ func (r *eventRun) onRefDeleted(ctx context.Context) error {
 		return fmt.Errorf("removing feeds of %s: %w", ref, err)
 	}
 	r.log.Info("feeds removed", "ref", ref.String())
+	if ref.Kind == store.RefTag {
+		if err := r.refreshLatest(ctx, repo); err != nil {
+			return fmt.Errorf("refreshing the latest feed after deleting tag %s: %w", ref.Name, err)
+		}
+	}
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/openwrt-ppa/openwrt-ppa/app/web"
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
@@ -121,22 +122,36 @@ func (s *Service) finishJob(ctx context.Context, repo store.Repository, b store.
 		return err
 	}
 	now := s.now()
-	updated, err := s.store.UpdateJob(ctx, j.ID, func(sj *store.Job) error {
-		if sj.Status.Final() {
-			return errAlreadyFinished
+	var updated store.Job
+	err = withRetries(ctx, func() error {
+		var err error
+		updated, err = s.store.UpdateJob(ctx, j.ID, func(sj *store.Job) error {
+			if sj.Status.Final() {
+				return errAlreadyFinished
+			}
+			sj.Status, sj.Result, sj.Finished = out.status, raw, now
+			return nil
+		})
+		if errors.Is(err, errAlreadyFinished) {
+			return backoffStop{err}
 		}
-		sj.Status, sj.Result, sj.Finished = out.status, raw, now
-		return nil
+		return err
 	})
-	if errors.Is(err, errAlreadyFinished) {
-		return nil
+	var stop backoffStop
+	if errors.As(err, &stop) {
+		return nil // already finished by another worker or event
 	}
 	if err != nil {
 		return fmt.Errorf("finishing job: %w", err)
 	}
 	*j = updated
 	s.metrics.JobDuration.WithLabelValues(string(out.status)).Observe(jobSeconds(updated))
-	rerr := s.reportJob(ctx, repo, b, j, checkState(out.status), out.title, s.summary(repo, b, j, out.text, res))
+	// A final report is the one that matters most: a forge that fails for a moment gets a few
+	// more tries before the check is left as it was.
+	summary := s.summary(repo, b, j, out.text, res)
+	rerr := withRetries(ctx, func() error {
+		return s.reportJob(ctx, repo, b, j, checkState(out.status), out.title, summary)
+	})
 	if err := s.refreshBuildStatus(ctx, b.ID); err != nil {
 		return errors.Join(rerr, err)
 	}
@@ -281,4 +296,34 @@ func (r *eventRun) react(ctx context.Context, reaction forge.Reaction) {
 	if err := f.React(ctx, r.ev.Repo, *r.ev.Comment, reaction); err != nil {
 		r.log.Warn("adding reaction", "err", err)
 	}
+}
+
+// retryDelays are the pauses between tries of a step that must not be lost to a passing failure.
+func retryDelays() []time.Duration {
+	return []time.Duration{time.Second, 3 * time.Second, 9 * time.Second}
+}
+
+// backoffStop ends withRetries at once with its error.
+type backoffStop struct{ err error }
+
+func (b backoffStop) Error() string { return b.err.Error() }
+func (b backoffStop) Unwrap() error { return b.err }
+
+// withRetries runs fn until it succeeds, returns a backoffStop, the tries run out, or ctx ends.
+func withRetries(ctx context.Context, fn func() error) error {
+	err := fn()
+	for _, d := range retryDelays() {
+		if err == nil || errors.As(err, new(backoffStop)) || ctx.Err() != nil {
+			return err
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		err = fn()
+	}
+	return err
 }

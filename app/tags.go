@@ -2,22 +2,75 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"os"
+	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/openwrt-ppa/openwrt-ppa/feeds"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
 
+// tagPublished reports whether a tag still has its feeds (a deleted tag's are removed).
+func (s *Service) tagPublished(repo store.Repository, tag string) bool {
+	fr := feeds.FeedRef{Owner: repo.Owner, Repo: repo.Name, Kind: feeds.TagFeed, Name: tag, Series: "x", Arch: "x"}
+	dir, err := fr.Dir()
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(filepath.Join(s.cfg.Data, "feeds", filepath.FromSlash(path.Dir(path.Dir(dir)))))
+	return err == nil
+}
+
+// refreshLatest makes the latest feed hold the newest remaining tag again (after that tag's
+// deletion): it is emptied, then filled from the kept packages of that tag's jobs.
+func (s *Service) refreshLatest(ctx context.Context, repo store.Repository) error {
+	latest := feeds.FeedRef{Owner: repo.Owner, Repo: repo.Name, Kind: feeds.LatestFeed}
+	if err := s.feeds.RemoveRef(ctx, latest); err != nil {
+		return err
+	}
+	tag, err := s.newestTag(ctx, repo)
+	if err != nil || tag == "" {
+		return err
+	}
+	b, err := s.store.LatestBuild(ctx, repo.ID, store.Ref{Kind: store.RefTag, Name: tag})
+	if err != nil {
+		return err
+	}
+	jobs, err := s.store.JobsOfBuild(ctx, b.ID)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		var res jobResult
+		if j.Status != store.StatusSuccess || json.Unmarshal(j.Result, &res) != nil || res.Artifacts == "" {
+			continue
+		}
+		files, err := s.artifactFiles(res.Artifacts)
+		if err != nil || len(files) == 0 {
+			continue
+		}
+		latest.Series, latest.Arch = j.Series, j.Arch
+		if _, err := s.publishMirror(ctx, repo, latest, files, nil, res.IndexJSON); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // newestTag is the repository's newest successfully built tag: by semantic version when tags
 // are versions, else by build date. It is what the "latest" feed holds.
-func (s *Service) newestTag(ctx context.Context, repo store.Repository) (string, error) {
+func (s *Service) newestTag(ctx context.Context, repo store.Repository, publishing ...store.Build) (string, error) {
 	builds, err := s.store.LatestBuilds(ctx, repo.ID)
 	if err != nil {
 		return "", err
 	}
 	var best store.Build
 	for _, b := range builds {
-		if b.Ref.Kind != store.RefTag || b.Status == store.StatusCancelled {
+		current := len(publishing) > 0 && b.ID == publishing[0].ID // the build publishing now counts
+		if b.Ref.Kind != store.RefTag || (!current && (b.Status != store.StatusSuccess || !s.tagPublished(repo, b.Ref.Name))) {
 			continue
 		}
 		if best.ID == 0 || tagNewer(b, best) {

@@ -76,6 +76,9 @@ func (r *eventRun) onTag(ctx context.Context) error {
 	}
 	spec := buildSpec{repo: repo, ref: store.Ref{Kind: store.RefTag, Name: r.ev.Tag()}, gitRef: r.ev.Ref,
 		sha: r.ev.SHA, trigger: store.TriggerTag, actor: r.ev.Actor.Login}
+	if prev, err := r.store.LatestBuild(ctx, repo.ID, spec.ref); err == nil && prev.Status == store.StatusSuccess && prev.CommitSHA != spec.sha {
+		return r.refused(ctx, spec, fmt.Sprintf("Tag feeds are immutable once built: tag %s was built from commit %s and now points at %s. Routers that installed from it must not get other packages under the same name; push a new tag instead.", spec.ref.Name, short(prev.CommitSHA), short(spec.sha)))
+	}
 	cfg, raw, err := r.loadConfig(ctx, repo, r.ev.SHA)
 	if err != nil {
 		return r.configFailed(ctx, spec, err)
@@ -175,7 +178,13 @@ func (r *eventRun) startBuild(ctx context.Context, spec buildSpec, cfg builder.C
 	}
 	jobs, err = r.store.CreateJobs(ctx, jobs)
 	if err != nil {
-		return fmt.Errorf("creating jobs of build %d: %w", b.ID, err)
+		// The build has no jobs: close it, and let the event be retried into a new one.
+		now := r.now()
+		_, _ = r.store.UpdateBuild(context.WithoutCancel(ctx), b.ID, func(sb *store.Build) error {
+			sb.Status, sb.Finished = store.StatusCancelled, now
+			return nil
+		})
+		return retry(fmt.Errorf("creating jobs of build %d: %w", b.ID, err))
 	}
 	log.Info("build created", "ref", spec.ref.String(), "sha", spec.sha, "jobs", len(jobs), "forced", spec.forced)
 	replaced := map[string]bool{}
