@@ -131,6 +131,11 @@ func (r *eventRun) rebuild(ctx context.Context, repo store.Repository, ref store
 	if err != nil {
 		return r.configFailed(ctx, spec, err)
 	}
+	// A re-run builds only what a push would have built.
+	if ref.Kind == store.RefBranch && (ref.Name == "-" || !branchBuilds(cfg.Branches, ref.Name, repo.DefaultBranch)) {
+		r.log.Info("re-run of a branch that does not build; nothing to do", "branch", ref.Name)
+		return nil
+	}
 	return r.startBuild(ctx, spec, cfg, raw)
 }
 

@@ -71,8 +71,11 @@ func (s *Service) processStored(ctx context.Context, e store.Event) bool {
 		return false // another replica handles it
 	}
 	defer lk.Unlock(context.WithoutCancel(ctx))
-	if done, err := s.eventDone(ctx, e.ID); err != nil || done {
-		return done
+	// With several replicas (Redis mode) another may have handled it since it was read.
+	if s.cfg.Redis != "" {
+		if done, err := s.eventDone(ctx, e.ID); err != nil || done {
+			return done
+		}
 	}
 	ev, err := decodeEvent(e)
 	if err == nil {

@@ -54,11 +54,9 @@ func (s *Service) reuseJob(ctx context.Context, repo store.Repository, b store.B
 		s.log.Warn("publishing a reused result failed; building instead", "job", j.ID, "reused", prev.ID, "err", err)
 		return s.queueJob(ctx, repo, b, j)
 	}
+	// The reused job's log stays with that job (retention deletes it with its build); this
+	// one's result names it.
 	res.ReusedFrom = prev.ID
-	_, err = s.store.UpdateJob(ctx, j.ID, func(sj *store.Job) error { sj.LogPath = prev.LogPath; return nil })
-	if err != nil {
-		return err
-	}
 	return s.finishJob(ctx, repo, b, j, jobOutcome{status: store.StatusSuccess,
 		title:  fmt.Sprintf("%d packages (reused)", countBuilt(res.Packages)),
 		text:   fmt.Sprintf("Commit, configuration and SDK are the same as in job %d, so its packages were published again without building.", prev.ID),

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -233,6 +234,8 @@ func WorkerID() string {
 // build jobs. Shutdown stops taking work, lets running jobs finish within the grace period and
 // hands the rest back to the queue.
 func (rt *Runtime) Serve(ctx context.Context, ln net.Listener, web http.Handler) error {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	h := rt.Hooks
 	h.Web = web
 	srv := &http.Server{Handler: rt.Service.Router(h), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
@@ -244,17 +247,13 @@ func (rt *Runtime) Serve(ctx context.Context, ln net.Listener, web http.Handler)
 	if _, err := rt.Service.Reconcile(ctx, rt.Config.Redis == ""); err != nil {
 		rt.log.Error("reconciling the queue with the store; pending jobs may wait", "err", err)
 	}
-	done := make(chan struct{})
-	go func() { _ = rt.Service.RunEvents(ctx); done <- struct{}{} }()
-	go func() { rt.Service.RunJanitor(ctx); done <- struct{}{} }()
-	workers := 0
-	if rt.Config.Workers > 0 && rt.Executor != nil {
-		w, err := NewWorker(rt.Service, WorkerDeps{Executor: rt.Executor, Logs: rt.Logs, ID: WorkerID()})
-		if err != nil {
-			return err
-		}
-		workers = 1
-		go func() { w.Run(ctx); done <- struct{}{} }()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = rt.Service.RunEvents(ctx) }()
+	go func() { defer wg.Done(); rt.Service.RunJanitor(ctx) }()
+	if rt.Config.Workers > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); rt.runWorker(ctx) }()
 	}
 	var err error
 	select {
@@ -266,13 +265,38 @@ func (rt *Runtime) Serve(ctx context.Context, ln net.Listener, web http.Handler)
 		}
 	case <-ctx.Done():
 	}
+	// Whatever ended it, the loops stop and are waited for.
+	stop()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(sctx)
-	if ctx.Err() != nil {
-		for i := 0; i < 2+workers; i++ {
-			<-done
+	wg.Wait()
+	return err
+}
+
+// executorRetry is how often serve tries again to reach a Docker engine it could not reach.
+const executorRetry = 30 * time.Second
+
+// runWorker runs this process's worker, first waiting for a Docker engine when none answered at
+// start: jobs wait in the queue meanwhile, and start once the engine is up.
+func (rt *Runtime) runWorker(ctx context.Context) {
+	for rt.Executor == nil {
+		if err := rt.OpenExecutor(ctx); err == nil {
+			rt.log.Info("Docker engine reached; builds start")
+			break
+		} else if ctx.Err() == nil {
+			rt.log.Warn("no Docker engine yet; trying again", "in", executorRetry, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(executorRetry):
 		}
 	}
-	return err
+	w, err := NewWorker(rt.Service, WorkerDeps{Executor: rt.Executor, Logs: rt.Logs, ID: WorkerID()})
+	if err != nil {
+		rt.log.Error("no worker", "err", err)
+		return
+	}
+	w.Run(ctx)
 }

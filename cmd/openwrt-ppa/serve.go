@@ -33,13 +33,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	defer rt.Close()
-	if cfg.Workers > 0 {
-		if err := rt.OpenExecutor(ctx); err != nil {
-			// The service is still useful: it accepts webhooks and serves feeds, and jobs wait in
-			// the queue for a worker that has an engine.
-			log.Error("no builds in this process", "err", err)
-		}
-	}
+	// Without a Docker engine the service is still useful: it accepts webhooks and serves feeds;
+	// jobs wait in the queue, and this process keeps trying to reach an engine to run them.
 	web, err := rt.Web()
 	if err != nil {
 		fmt.Fprintf(stderr, "openwrt-ppa serve: %v\n", err)
