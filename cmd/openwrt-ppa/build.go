@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,8 +33,13 @@ func (l *listFlag) Set(v string) error {
 
 // runBuild builds a repository's packages in SDK containers and publishes a signed feed.
 func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("build", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := commandFlags("build", stderr,
+		"usage: openwrt-ppa build [--series S]... [--arch A]... [--image IMG] [--out DIR] [--key KEY] [--ref REF] [--base-url URL] SOURCE[@REF]",
+		"\nClones SOURCE (a git URL: https, ssh, git@host:o/r.git; or a local path), finds its OpenWrt",
+		"package Makefiles, builds them with the OpenWrt SDK in Docker containers for each series and",
+		"arch, and publishes a signed opkg feed into DIR/<series>/<arch>/ with the public key at",
+		"DIR/key.pub. Prints the lines to paste on a router. Needs a Docker engine.",
+		"Exit status 0 only when every package was built and published.")
 	var series, archs listFlag
 	fl.Var(&series, "series", "release series to build for (repeatable; default: the repository's .openwrt-ppa.yml, else 24.10)")
 	fl.Var(&archs, "arch", "package architecture to build for (repeatable; default: the repository's config, else five common ones)")
@@ -49,25 +52,8 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	network := fl.String("network", "bridge", "network of the build containers (downloads need one; \"none\" for offline builds)")
 	timeout := fl.Duration("timeout", 60*time.Minute, "wall-clock limit of each job")
 	verbose := fl.Bool("v", false, "stream the build log")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: openwrt-ppa build [--series S]... [--arch A]... [--image IMG] [--out DIR] [--key KEY] [--ref REF] [--base-url URL] SOURCE[@REF]")
-		fmt.Fprintln(stderr, "\nClones SOURCE (a git URL: https, ssh, git@host:o/r.git; or a local path), finds its OpenWrt")
-		fmt.Fprintln(stderr, "package Makefiles, builds them with the OpenWrt SDK in Docker containers for each series and")
-		fmt.Fprintln(stderr, "arch, and publishes a signed opkg feed into DIR/<series>/<arch>/ with the public key at")
-		fmt.Fprintln(stderr, "DIR/key.pub. Prints the lines to paste on a router. Needs a Docker engine.")
-		fmt.Fprintln(stderr, "Exit status 0 only when every package was built and published.")
-		fmt.Fprintln(stderr, "\nflags:")
-		fl.PrintDefaults()
-	}
-	if err := fl.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fl.NArg() != 1 {
-		fmt.Fprintln(stderr, "openwrt-ppa build: give exactly one SOURCE (a git URL or a local path; see --help)")
-		return 2
+	if code, ok := parseFlags(fl, args, 1, stderr, "give exactly one SOURCE (a git URL or a local path)"); !ok {
+		return code
 	}
 	cfgDir, cacheDir, err := userDirs()
 	if err != nil {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,29 +13,17 @@ import (
 // runIndex is a drop-in for the SDK's `make package/index`: it writes Packages.manifest,
 // Packages, Packages.gz, index.json and (with --sign) Packages.sig for the .ipk files in a folder.
 func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("index", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := commandFlags("index", stderr,
+		"usage: openwrt-ppa index [--sign KEYFILE] [--index-json 1|2] [--arch ARCH] DIR",
+		"\nWrites the opkg index of the .ipk files in DIR (and its subfolders) byte for byte as the",
+		"OpenWrt SDK's `make package/index` does. A package that cannot be read or whose control",
+		"file is unsafe is refused and left out; the index of the others is still written, and the",
+		"exit status is then 1. Without --sign an old Packages.sig is removed (it would not match).")
 	sign := fl.String("sign", "", "usign secret key file (as made by keygen or usign -G) to sign Packages into Packages.sig")
 	indexJSON := fl.Int("index-json", 1, "index.json version: 1 (23.05 SDK) or 2 (24.10 SDKs since mid-2025)")
 	arch := fl.String("arch", "", "architecture written into index.json (default: the packages' own, \"all\" aside)")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: openwrt-ppa index [--sign KEYFILE] [--index-json 1|2] [--arch ARCH] DIR")
-		fmt.Fprintln(stderr, "\nWrites the opkg index of the .ipk files in DIR (and its subfolders) byte for byte as the")
-		fmt.Fprintln(stderr, "OpenWrt SDK's `make package/index` does. A package that cannot be read or whose control")
-		fmt.Fprintln(stderr, "file is unsafe is refused and left out; the index of the others is still written, and the")
-		fmt.Fprintln(stderr, "exit status is then 1. Without --sign an old Packages.sig is removed (it would not match).")
-		fmt.Fprintln(stderr, "\nflags:")
-		fl.PrintDefaults()
-	}
-	if err := fl.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fl.NArg() != 1 {
-		fmt.Fprintln(stderr, "openwrt-ppa index: give exactly one folder of .ipk files (see --help)")
-		return 2
+	if code, ok := parseFlags(fl, args, 1, stderr, "give exactly one folder of .ipk files"); !ok {
+		return code
 	}
 	if *indexJSON != 1 && *indexJSON != 2 {
 		fmt.Fprintln(stderr, "openwrt-ppa index: --index-json must be 1 or 2")

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -16,24 +15,16 @@ import (
 
 // runKeygen writes a usign key pair as the SDK names it: key-build (secret) and key-build.pub.
 func runKeygen(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("keygen", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := commandFlags("keygen", stderr,
+		"usage: openwrt-ppa keygen --out DIR [--comment TEXT] [--force]",
+		"\nCreates a usign (Ed25519) signing key pair without a passphrase: DIR/key-build (secret,",
+		"mode 0600) and DIR/key-build.pub, and prints the key's fingerprint. A router trusts the key",
+		"when key-build.pub is installed as /etc/opkg/keys/<fingerprint>.")
 	out := fl.String("out", "", "folder to write key-build and key-build.pub into (created if missing)")
 	comment := fl.String("comment", "openwrt-ppa build key", "comment written into both key files")
 	force := fl.Bool("force", false, "replace an existing key (every router trusting it must then get the new one)")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: openwrt-ppa keygen --out DIR [--comment TEXT] [--force]")
-		fmt.Fprintln(stderr, "\nCreates a usign (Ed25519) signing key pair without a passphrase: DIR/key-build (secret,")
-		fmt.Fprintln(stderr, "mode 0600) and DIR/key-build.pub, and prints the key's fingerprint. A router trusts the key")
-		fmt.Fprintln(stderr, "when key-build.pub is installed as /etc/opkg/keys/<fingerprint>.")
-		fmt.Fprintln(stderr, "\nflags:")
-		fl.PrintDefaults()
-	}
-	if err := fl.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fl, args, -1, stderr, ""); !ok {
+		return code
 	}
 	if *out == "" || fl.NArg() != 0 {
 		fmt.Fprintln(stderr, "openwrt-ppa keygen: give the output folder with --out DIR (and no other arguments)")

@@ -62,19 +62,11 @@ func parseServiceFlags(name string, args []string, stderr io.Writer, usage ...st
 // parseServiceFlagsWith also registers a command's own flags (extra) and accepts nargs
 // positional arguments, which it returns.
 func parseServiceFlagsWith(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet), nargs int, usage ...string) (app.Config, []string, int, bool) {
-	fl := flag.NewFlagSet(name, flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := commandFlags(name, stderr, usage...)
 	if extra != nil {
 		extra(fl)
 	}
 	var cfg app.Config
-	fl.Usage = func() {
-		for _, l := range usage {
-			fmt.Fprintln(stderr, l)
-		}
-		fmt.Fprintln(stderr, "\nflags:")
-		fl.PrintDefaults()
-	}
 	if err := cfg.Parse(fl, args, os.LookupEnv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, nil, 0, false
