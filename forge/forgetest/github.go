@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -146,7 +147,8 @@ func (g *GitHub) TokenInstallation(token string) (int64, bool) {
 func (g *GitHub) CheckRun(id int64) map[string]any {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.checkRuns[id]
+	// A copy: the fake keeps updating its own as requests arrive.
+	return maps.Clone(g.checkRuns[id])
 }
 
 // Comments returns the comments created, in order.
