@@ -2,7 +2,7 @@
 GO        ?= go
 DATA      ?= ./data
 LISTEN    ?= 127.0.0.1:8080
-TESTFLAGS ?= -timeout 25m
+TESTFLAGS ?= -race -timeout 25m
 STANDIN   ?= openwrt-ppa/sdk-standin:latest
 
 export TESTCONTAINERS_RYUK_DISABLED = true
