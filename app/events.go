@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
@@ -35,7 +36,7 @@ func (s *Service) RunEvents(ctx context.Context) error {
 // when the ones left are waiting to be retried.
 func (s *Service) ProcessPending(ctx context.Context) {
 	for ctx.Err() == nil {
-		evs, err := s.store.UnprocessedEvents(ctx, 50)
+		evs, err := s.store.UnprocessedEvents(ctx, eventBatch)
 		if err != nil {
 			s.log.Error("reading unprocessed events; retrying", "err", err)
 			return
@@ -63,6 +64,9 @@ const eventLockTTL = 5 * time.Minute
 // lock, checks that no one handled it meanwhile, and marks it processed. It reports whether the
 // event is done (false: it waits for a retry, or another replica has it).
 func (s *Service) processStored(ctx context.Context, e store.Event) bool {
+	if !s.retries.due(e.ID, s.now()) {
+		return false // it waits for its next try; later events go ahead of it
+	}
 	log := s.log.With("delivery", e.DeliveryID, "forge", e.Forge, "event", e.ID)
 	lctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	lk, err := s.locker.Lock(lctx, "event:"+strconv.FormatInt(e.ID, 10), eventLockTTL)
@@ -84,8 +88,9 @@ func (s *Service) processStored(ctx context.Context, e store.Event) bool {
 	var retry *retryError
 	if errors.As(err, &retry) && ctx.Err() == nil {
 		if s.now().Sub(e.Received) < eventGiveUp {
-			// The forge or the store is unreachable: leave the event for the next round.
-			log.Warn("event will be retried", "err", err)
+			// The forge or the store is unreachable: leave the event for a later round.
+			next := s.retries.failed(e.ID, s.now())
+			log.Warn("event will be retried", "at", next.Format(time.RFC3339), "err", err)
 			return false
 		}
 		log.Error("event dropped: its work failed for an hour", "kind", e.Kind, "err", err)
@@ -96,7 +101,50 @@ func (s *Service) processStored(ctx context.Context, e store.Event) bool {
 		log.Error("marking event processed", "err", err)
 		return false
 	}
+	s.retries.done(e.ID)
 	return true
+}
+
+// eventBatch is how many unprocessed events are read at once: events waiting for a retry do not
+// hold back newer ones unless this many wait.
+const eventBatch = 500
+
+// eventRetries remembers when events that failed for a passing reason are tried again: 10 s,
+// then doubling to 5 minutes.
+type eventRetries struct {
+	mu   sync.Mutex
+	next map[int64]retryState
+}
+
+type retryState struct {
+	at    time.Time
+	delay time.Duration
+}
+
+func (r *eventRetries) due(id int64, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st, ok := r.next[id]
+	return !ok || !now.Before(st.at)
+}
+
+func (r *eventRetries) failed(id int64, now time.Time) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.next == nil {
+		r.next = map[int64]retryState{}
+	}
+	st := r.next[id]
+	st.delay = min(max(2*st.delay, 10*time.Second), 5*time.Minute)
+	st.at = now.Add(st.delay)
+	r.next[id] = st
+	return st.at
+}
+
+func (r *eventRetries) done(id int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.next, id)
 }
 
 // eventDone reports whether an event was marked processed (by another replica) since it was read.

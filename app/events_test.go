@@ -321,6 +321,12 @@ func TestUnreachableForgeLeavesTheEventForLaterWithoutSpinning(t *testing.T) {
 	h.forge.mu.Lock()
 	h.forge.failRead = nil
 	h.forge.mu.Unlock()
+	// It waits for its retry time; a newer event goes ahead meanwhile.
+	h.deliver(t, &forge.Event{Forge: forge.GitHub, DeliveryID: "d2", Kind: forge.KindInstalled, Repos: []forge.Repo{testRepo}})
+	if evs, _ := h.svc.store.UnprocessedEvents(ctx, 10); len(evs) != 1 || evs[0].DeliveryID != "d1" || h.queued(t) != 0 {
+		t.Fatalf("before its retry time: %d unprocessed, %d queued; want only d1 waiting", len(evs), h.queued(t))
+	}
+	h.svc.now = func() time.Time { return time.Now().Add(11 * time.Second) }
 	h.svc.ProcessPending(ctx)
 	if evs, _ := h.svc.store.UnprocessedEvents(ctx, 10); len(evs) != 0 || h.queued(t) != 5 {
 		t.Fatalf("after the forge came back: %d unprocessed, %d queued", len(evs), h.queued(t))

@@ -32,6 +32,7 @@ type Service struct {
 	metrics   *Metrics
 	now       func() time.Time
 	wake      chan struct{}
+	retries   eventRetries
 }
 
 // Deps are the parts a Service is made of; cmd wires them.
