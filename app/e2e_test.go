@@ -91,6 +91,11 @@ func TestEndToEnd(t *testing.T) {
 	if code := e.push("p2", "main", sha1, sha1); code != http.StatusOK {
 		t.Fatalf("redelivery answered %d, want 200", code)
 	}
+	// A captured delivery replayed under a new delivery id (not covered by the signature) is
+	// acknowledged as seen and builds nothing.
+	if code := e.push("p1-replayed", "main", zeroSHA, sha1); code != http.StatusOK {
+		t.Fatalf("replayed body under a new delivery id answered %d, want 200", code)
+	}
 
 	// 3. /rebuild on a pull request: an outsider is refused, a writer gets a preview feed.
 	prSHA := e.git.Commit(t, e2eRepo, "feature", repoFiles(e2eConfig, map[string]string{"hello": "1.1", "world": "2.0"}))

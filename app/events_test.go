@@ -342,3 +342,62 @@ func TestEventThatFailsForAnHourIsDropped(t *testing.T) {
 		t.Fatal("an event failing for over an hour must be dropped, not retried forever")
 	}
 }
+
+// A captured delivery sent again under a new delivery id (which GitHub's signature does not
+// cover) is answered as seen and not built again; a different delivery still is.
+func TestReplayUnderANewDeliveryIDIsDropped(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	in := h.svc.Inbox()
+	first := push("d1", "main", sha1)
+	first.BodySHA256 = "same-body" // as the webhook handler sets it
+	if dup, err := in.Put(ctx, first); dup || err != nil {
+		t.Fatal(dup, err)
+	}
+	replay := *first
+	replay.DeliveryID = "d-replayed"
+	if dup, err := in.Put(ctx, &replay); !dup || err != nil {
+		t.Fatalf("replay: dup %v err %v", dup, err)
+	}
+	other := push("d3", "main", sha2)
+	other.BodySHA256 = "other-body"
+	if dup, err := in.Put(ctx, other); dup || err != nil {
+		t.Fatalf("a new push was taken for a replay: %v %v", dup, err)
+	}
+	h.svc.ProcessPending(ctx)
+	if bs := h.builds(t); len(bs) != 2 {
+		t.Fatalf("%d builds, want 2 (the replay dropped)", len(bs))
+	}
+	if evs, _ := h.svc.store.UnprocessedEvents(ctx, 10); len(evs) != 0 {
+		t.Fatalf("left unprocessed: %+v", evs)
+	}
+}
+
+// An older push whose event is retried after a newer push was built does not roll the branch
+// back to the older commit.
+func TestRetriedOlderPushDoesNotReplaceANewerBuild(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	in := h.svc.Inbox()
+	h.forge.failRead = errors.New("down")
+	if _, err := in.Put(ctx, push("old", "main", sha1)); err != nil {
+		t.Fatal(err)
+	}
+	h.svc.ProcessPending(ctx) // fails: waits for a retry
+	h.forge.mu.Lock()
+	h.forge.failRead = nil
+	h.forge.mu.Unlock()
+	time.Sleep(5 * time.Millisecond) // the newer push arrives later
+	h.deliver(t, push("new", "main", sha2))
+	h.svc.now = func() time.Time { return time.Now().Add(time.Minute) }
+	h.svc.ProcessPending(ctx)
+	bs := h.builds(t)
+	if len(bs) != 1 || bs[0].CommitSHA != sha2 {
+		t.Fatalf("builds %+v: the retried older push must not build", bs)
+	}
+	for _, j := range h.jobs(t, bs[0].ID) {
+		if j.Status != store.StatusQueued {
+			t.Fatalf("the newer build's job %d is %s", j.ID, j.Status)
+		}
+	}
+}

@@ -26,7 +26,7 @@ func (in *inbox) Put(ctx context.Context, ev *forge.Event) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("encoding event: %w", err)
 	}
-	_, err = in.store.AddEvent(ctx, store.Event{
+	stored, err := in.store.AddEvent(ctx, store.Event{
 		Forge: string(ev.Forge), DeliveryID: ev.DeliveryID, Kind: string(ev.Kind), Payload: payload,
 	})
 	switch {
@@ -35,10 +35,34 @@ func (in *inbox) Put(ctx context.Context, ev *forge.Event) (bool, error) {
 	case err != nil:
 		return false, err
 	}
+	if in.replayed(ctx, ev, stored) {
+		return true, nil
+	}
 	if in.wake != nil {
 		in.wake()
 	}
 	return false, nil
+}
+
+// replayKind marks the records that guard against replays; they are no events to handle.
+const replayKind = "replay-guard"
+
+// replayed reports whether the same request body was stored before under another delivery id: the delivery id is not covered by GitHub's signature, so a captured delivery could be
+// sent again under a new id to build an old commit once more. The replay is then dropped. The
+// real event is stored first, so a crash in between loses nothing.
+func (in *inbox) replayed(ctx context.Context, ev *forge.Event, stored store.Event) bool {
+	if ev.BodySHA256 == "" {
+		return false // not from a webhook body (tests, internal events)
+	}
+	guard, err := in.store.AddEvent(ctx, store.Event{Forge: string(ev.Forge), DeliveryID: "body:" + ev.BodySHA256, Kind: replayKind})
+	if errors.Is(err, store.ErrDuplicate) {
+		_ = in.store.MarkEventProcessed(ctx, stored.ID)
+		return true
+	}
+	if err == nil {
+		_ = in.store.MarkEventProcessed(ctx, guard.ID)
+	}
+	return false
 }
 
 // decodeEvent reads back what Put stored.

@@ -163,9 +163,12 @@ func (r *eventRun) startBuild(ctx context.Context, spec buildSpec, cfg builder.C
 			return r.reply(ctx, "Nothing to rebuild: no job of the latest build matches.")
 		}
 	}
+	// A build is dated by the webhook that asked for it (zero: now), so the order of builds of a
+	// ref is the order of the pushes, whatever order their events were handled in.
 	b, err := r.store.CreateBuild(ctx, store.Build{
 		RepoID: spec.repo.ID, CommitSHA: spec.sha, Ref: spec.ref, Trigger: spec.trigger,
 		Actor: spec.actor, Forced: spec.forced, Status: store.StatusQueued, DeliveryID: r.ev.DeliveryID,
+		Created: r.received,
 	})
 	if err != nil {
 		return retry(fmt.Errorf("creating build: %w", err))
@@ -267,9 +270,9 @@ func (r *eventRun) cancelOlder(ctx context.Context, repo store.Repository, b sto
 	}
 }
 
-// superseded reports whether a build of ref made after this event arrived exists: the event was
-// retried after a newer push was built, and building it now would replace newer packages with
-// older ones.
+// superseded reports whether a build of ref asked for by a webhook that arrived after this
+// event's exists: the event was retried after a newer push was built, and building it now would
+// replace newer packages with older ones.
 func (r *eventRun) superseded(ctx context.Context, repo store.Repository, ref store.Ref) bool {
 	if r.received.IsZero() {
 		return false

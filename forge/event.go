@@ -60,6 +60,10 @@ type Event struct {
 	// Installation events: the GitHub App installation and the repositories it concerns.
 	Installation int64  `json:"installation,omitempty"`
 	Repos        []Repo `json:"repos,omitempty"`
+
+	// BodySHA256 is the hash of the verified request body, set by WebhookHandler: the same body
+	// arriving under another delivery id is a replay (the id is not covered by the signature).
+	BodySHA256 string `json:"body_sha256,omitempty"`
 }
 
 // PullNumber is the pull/merge request number, or 0.

@@ -2,6 +2,8 @@ package forge
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -119,6 +121,8 @@ func (h *WebhookHandler) Receive(ctx context.Context, hdr http.Header, body io.R
 	case err != nil:
 		return h.done(Outcome{Status: http.StatusBadRequest, Err: err})
 	}
+	sum := sha256.Sum256(raw)
+	ev.BodySHA256 = hex.EncodeToString(sum[:])
 	dup, err := h.inbox.Put(ctx, ev)
 	switch {
 	case err != nil:
