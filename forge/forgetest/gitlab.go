@@ -34,6 +34,7 @@ type GitLab struct {
 	files    map[string][]byte // "project@ref:path"
 	mrs      map[string]map[string]any
 	projects map[string]map[string]any
+	users    map[string]int64 // username → id
 	notes    []map[string]any
 	emoji    []map[string]any
 	nextID   int64
@@ -45,7 +46,7 @@ type statusKey struct{ project, sha, ref, name string }
 // NewGitLab starts a fake GitLab; it stops when the test ends.
 func NewGitLab(t testing.TB) *GitLab {
 	t.Helper()
-	g := &GitLab{t: t, statuses: map[statusKey]string{}, members: map[string]int{}, files: map[string][]byte{}, mrs: map[string]map[string]any{}, projects: map[string]map[string]any{}, nextID: 5000}
+	g := &GitLab{t: t, statuses: map[statusKey]string{}, members: map[string]int{}, files: map[string][]byte{}, mrs: map[string]map[string]any{}, projects: map[string]map[string]any{}, users: map[string]int64{}, nextID: 5000}
 	g.Server = httptest.NewServer(http.HandlerFunc(g.serve))
 	t.Cleanup(g.Close)
 	return g
@@ -72,6 +73,13 @@ func (g *GitLab) SetMergeRequest(project, iid int64, sha, source, target string,
 	defer g.mu.Unlock()
 	g.mrs[fmt.Sprint(project, "!", iid)] = map[string]any{"iid": iid, "sha": sha, "source_branch": source,
 		"target_branch": target, "source_project_id": sourceProject, "target_project_id": project, "state": "opened"}
+}
+
+// SetUser makes the user name findable (GET /users?username=).
+func (g *GitLab) SetUser(id int64, username string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.users[username] = id
 }
 
 // SetProject stores project id with its namespace path, path, clone URL and visibility
@@ -118,6 +126,7 @@ var (
 	glMR     = regexp.MustCompile(`^/api/v4/projects/([^/]+)/merge_requests/(\d+)$`)
 	glFile   = regexp.MustCompile(`^/api/v4/projects/([^/]+)/repository/files/(.+)/raw$`)
 	glProj   = regexp.MustCompile(`^/api/v4/projects/([^/]+)$`)
+	glUsers  = regexp.MustCompile(`^/api/v4/users$`)
 )
 
 // glEvent names GitLab's state machine event that leads to state, for its error messages;
@@ -226,6 +235,12 @@ func (g *GitLab) answer(r *http.Request, c Call) (int, any) {
 			return http.StatusNotFound, map[string]any{"message": "404 Not found"}
 		}
 		return http.StatusOK, mr
+	case c.Method == "GET" && glUsers.MatchString(c.Path):
+		name := r.URL.Query().Get("username")
+		if id, ok := g.users[name]; ok {
+			return http.StatusOK, []map[string]any{{"id": id, "username": name}}
+		}
+		return http.StatusOK, []map[string]any{}
 	case c.Method == "GET" && glProj.MatchString(c.Path):
 		p, ok := g.projects[glProj.FindStringSubmatch(c.Path)[1]]
 		if !ok {

@@ -130,6 +130,18 @@ func (c *Client) Pull(ctx context.Context, repo forge.Repo, number int) (forge.P
 // CanTrigger: the member's access level in the project, inherited from groups included, is
 // Developer or higher. A non-member (404) may not.
 func (c *Client) CanTrigger(ctx context.Context, repo forge.Repo, user forge.User) (bool, error) {
+	if user.ID == 0 && user.Login != "" {
+		// Sign-in on the web knows the user by name only: ask GitLab for the id.
+		users, _, err := c.api.Users.ListUsers(&gl.ListUsersOptions{Username: gl.Ptr(user.Login)}, gl.WithContext(ctx))
+		if err != nil {
+			return false, fmt.Errorf("gitlab: looking up user %s: %w", user.Login, err)
+		}
+		for _, u := range users {
+			if u.Username == user.Login {
+				user.ID = u.ID
+			}
+		}
+	}
 	if user.ID == 0 {
 		return false, nil
 	}

@@ -186,3 +186,17 @@ func TestLookupRepoTakesTheProjectFromTheAPI(t *testing.T) {
 		t.Fatal("an unknown project must be an error")
 	}
 }
+
+// Web sign-in knows a GitLab user by name: the permission is still found through the user's id.
+func TestCanTriggerByUserName(t *testing.T) {
+	g := forgetest.NewGitLab(t)
+	g.SetUser(77, "maria")
+	g.SetMember(15, 77, 30)
+	c := newClient(t, g)
+	if ok, err := c.CanTrigger(context.Background(), repo, forge.User{Login: "maria"}); err != nil || !ok {
+		t.Fatalf("a Developer found by name: %v %v", ok, err)
+	}
+	if ok, err := c.CanTrigger(context.Background(), repo, forge.User{Login: "nobody"}); err != nil || ok {
+		t.Fatalf("an unknown name: %v %v", ok, err)
+	}
+}
