@@ -278,7 +278,8 @@ func (r *eventRun) superseded(ctx context.Context, repo store.Repository, ref st
 		return false
 	}
 	latest, err := r.store.LatestBuild(ctx, repo.ID, ref)
-	return err == nil && latest.Created.After(r.received) && latest.CommitSHA != r.ev.SHA
+	// Only a push says what the branch's head is; a re-run may rebuild any older commit.
+	return err == nil && latest.Trigger == store.TriggerPush && latest.Created.After(r.received) && latest.CommitSHA != r.ev.SHA
 }
 
 func short(sha string) string {
