@@ -148,3 +148,31 @@ func TestForgedRepositoryDetailsAreReplacedByTheForgesOwn(t *testing.T) {
 		t.Fatalf("stored %+v: the delivery's clone URL and visibility were trusted", repo)
 	}
 }
+
+// refForge says which refs exist, as GitLab's API does.
+type refForge struct {
+	*fakeForge
+	live map[string]bool
+}
+
+func (f refForge) RefExists(_ context.Context, _ forge.Repo, ref string) (bool, error) {
+	return f.live[ref], nil
+}
+
+// A deletion delivered for a branch that still exists (a forged GitLab delivery: the token is
+// shared) keeps the feeds; a real deletion removes them.
+func TestDeletionOfALiveRefIsIgnored(t *testing.T) {
+	h := newHarness(t)
+	h.svc.forges[forge.GitHub] = refForge{fakeForge: h.forge, live: map[string]bool{"refs/heads/main": true}}
+	del := func(delivery, branch string) *forge.Event {
+		return &forge.Event{Forge: forge.GitHub, DeliveryID: delivery, Kind: forge.KindBranchDeleted, Repo: testRepo, Ref: "refs/heads/" + branch}
+	}
+	h.deliver(t, del("d1", "main"))
+	if len(h.feeds.removed) != 0 {
+		t.Fatalf("a live branch's feeds were removed: %v", h.feeds.removed)
+	}
+	h.deliver(t, del("d2", "gone"))
+	if len(h.feeds.removed) != 1 {
+		t.Fatalf("a deleted branch's feeds stayed: %v", h.feeds.removed)
+	}
+}

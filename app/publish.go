@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/openwrt-ppa/openwrt-ppa/feeds"
+	"github.com/openwrt-ppa/openwrt-ppa/forge"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
 
@@ -147,6 +148,18 @@ func (r *eventRun) onRefDeleted(ctx context.Context) error {
 	}
 	if ref.Name == "" || r.feeds == nil {
 		return nil
+	}
+	if f, err := r.forge(r.ev.Forge); err == nil {
+		if rc, ok := f.(forge.RefChecker); ok {
+			exists, err := rc.RefExists(ctx, r.ev.Repo, r.ev.Ref)
+			if err != nil {
+				return retry(err)
+			}
+			if exists {
+				r.log.Warn("deletion of a ref that still exists at the forge; feeds kept", "ref", r.ev.Ref)
+				return nil
+			}
+		}
 	}
 	// Stop its builds first, so none publishes the feed again after it is removed.
 	r.cancelOlder(ctx, repo, store.Build{Ref: ref, ID: 1 << 62}, nil, "The "+string(ref.Kind)+" was deleted.")

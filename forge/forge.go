@@ -74,3 +74,10 @@ type CloneCredentialer interface {
 type RepoLookup interface {
 	LookupRepo(ctx context.Context, repo Repo) (Repo, error)
 }
+
+// RefChecker is the optional capability of asking the forge whether a branch or tag (a full
+// ref) exists now. Forges whose webhooks cannot be trusted per repository have it, so that a
+// forged "deleted" delivery does not remove a live branch's feeds.
+type RefChecker interface {
+	RefExists(ctx context.Context, repo Repo, ref string) (bool, error)
+}

@@ -35,6 +35,7 @@ type GitLab struct {
 	mrs      map[string]map[string]any
 	projects map[string]map[string]any
 	users    map[string]int64 // username → id
+	refs     map[string]bool  // "project branches|tags name"
 	notes    []map[string]any
 	emoji    []map[string]any
 	nextID   int64
@@ -46,7 +47,7 @@ type statusKey struct{ project, sha, ref, name string }
 // NewGitLab starts a fake GitLab; it stops when the test ends.
 func NewGitLab(t testing.TB) *GitLab {
 	t.Helper()
-	g := &GitLab{t: t, statuses: map[statusKey]string{}, members: map[string]int{}, files: map[string][]byte{}, mrs: map[string]map[string]any{}, projects: map[string]map[string]any{}, users: map[string]int64{}, nextID: 5000}
+	g := &GitLab{t: t, statuses: map[statusKey]string{}, members: map[string]int{}, files: map[string][]byte{}, mrs: map[string]map[string]any{}, projects: map[string]map[string]any{}, users: map[string]int64{}, refs: map[string]bool{}, nextID: 5000}
 	g.Server = httptest.NewServer(http.HandlerFunc(g.serve))
 	t.Cleanup(g.Close)
 	return g
@@ -73,6 +74,13 @@ func (g *GitLab) SetMergeRequest(project, iid int64, sha, source, target string,
 	defer g.mu.Unlock()
 	g.mrs[fmt.Sprint(project, "!", iid)] = map[string]any{"iid": iid, "sha": sha, "source_branch": source,
 		"target_branch": target, "source_project_id": sourceProject, "target_project_id": project, "state": "opened"}
+}
+
+// SetRef makes a branch ("branches") or tag ("tags") of project exist, or not.
+func (g *GitLab) SetRef(project int64, kind, name string, exists bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.refs[fmt.Sprint(project, " ", kind, " ", name)] = exists
 }
 
 // SetUser makes the user name findable (GET /users?username=).
@@ -127,6 +135,7 @@ var (
 	glFile   = regexp.MustCompile(`^/api/v4/projects/([^/]+)/repository/files/(.+)/raw$`)
 	glProj   = regexp.MustCompile(`^/api/v4/projects/([^/]+)$`)
 	glUsers  = regexp.MustCompile(`^/api/v4/users$`)
+	glRef    = regexp.MustCompile(`^/api/v4/projects/([^/]+)/repository/(branches|tags)/(.+)$`)
 )
 
 // glEvent names GitLab's state machine event that leads to state, for its error messages;
@@ -235,6 +244,12 @@ func (g *GitLab) answer(r *http.Request, c Call) (int, any) {
 			return http.StatusNotFound, map[string]any{"message": "404 Not found"}
 		}
 		return http.StatusOK, mr
+	case c.Method == "GET" && glRef.MatchString(c.Path):
+		m := glRef.FindStringSubmatch(c.Path)
+		if !g.refs[m[1]+" "+m[2]+" "+m[3]] {
+			return http.StatusNotFound, map[string]any{"message": "404 Not Found"}
+		}
+		return http.StatusOK, map[string]any{"name": m[3]}
 	case c.Method == "GET" && glUsers.MatchString(c.Path):
 		name := r.URL.Query().Get("username")
 		if id, ok := g.users[name]; ok {

@@ -177,3 +177,26 @@ func (c *Client) LookupRepo(ctx context.Context, repo forge.Repo) (forge.Repo, e
 	}
 	return out, nil
 }
+
+var _ forge.RefChecker = (*Client)(nil)
+
+// RefExists asks GitLab whether the branch or tag (refs/heads/…, refs/tags/…) exists.
+func (c *Client) RefExists(ctx context.Context, repo forge.Repo, ref string) (bool, error) {
+	var resp *gl.Response
+	var err error
+	switch {
+	case forge.BranchName(ref) != "":
+		_, resp, err = c.api.Branches.GetBranch(pid(repo), forge.BranchName(ref), gl.WithContext(ctx))
+	case forge.TagName(ref) != "":
+		_, resp, err = c.api.Tags.GetTag(pid(repo), forge.TagName(ref), gl.WithContext(ctx))
+	default:
+		return false, fmt.Errorf("gitlab: %q is no branch or tag ref", ref)
+	}
+	if status(resp, err) == http.StatusNotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("gitlab: asking for %s in %s: %w", ref, repo.FullName(), err)
+	}
+	return true, nil
+}

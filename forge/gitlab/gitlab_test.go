@@ -200,3 +200,19 @@ func TestCanTriggerByUserName(t *testing.T) {
 		t.Fatalf("an unknown name: %v %v", ok, err)
 	}
 }
+
+func TestRefExists(t *testing.T) {
+	g := forgetest.NewGitLab(t)
+	g.SetRef(15, "branches", "release/1.x", true)
+	g.SetRef(15, "tags", "v1.0", true)
+	c := newClient(t, g)
+	for ref, want := range map[string]bool{"refs/heads/release/1.x": true, "refs/tags/v1.0": true, "refs/heads/gone": false, "refs/tags/v9": false} {
+		got, err := c.RefExists(context.Background(), repo, ref)
+		if err != nil || got != want {
+			t.Errorf("RefExists(%s) = %v, %v; want %v", ref, got, err, want)
+		}
+	}
+	if _, err := c.RefExists(context.Background(), repo, "refs/pull/1/head"); err == nil {
+		t.Error("a ref that is no branch or tag must be an error")
+	}
+}
