@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,7 +74,7 @@ func TestPushToDefaultBranchQueuesOneJobPerCell(t *testing.T) {
 	if got := h.queued(t); got != 5 {
 		t.Fatalf("queued %d", got)
 	}
-	checks, _, _ := h.forge.snapshot()
+	checks, _, _ := h.forge.Snapshot()
 	if len(checks) != 5 {
 		t.Fatalf("want 5 queued checks, got %d", len(checks))
 	}
@@ -120,7 +121,7 @@ func TestEventsThatDoNotBuild(t *testing.T) {
 
 func TestConfigDrivesMatrixAndBranches(t *testing.T) {
 	h := newHarness(t)
-	h.forge.files[sha1+":.openwrt-ppa.yml"] = "series: [23.05, \"24.10\", 25.12]\narchs: [x86_64]\nbranches: [\"release/*\"]\n"
+	h.forge.Files[sha1+":.openwrt-ppa.yml"] = []byte("series: [23.05, \"24.10\", 25.12]\narchs: [x86_64]\nbranches: [\"release/*\"]\n")
 	h.deliver(t, push("d1", "release/1.x", sha1))
 	bs := h.builds(t)
 	if len(bs) != 1 {
@@ -137,7 +138,7 @@ func TestConfigDrivesMatrixAndBranches(t *testing.T) {
 			t.Errorf("%s: %s, want %s (all: %v)", k, got[k], v, got)
 		}
 	}
-	checks, _, _ := h.forge.snapshot()
+	checks, _, _ := h.forge.Snapshot()
 	var apk *forge.Check
 	for i := range checks {
 		if checks[i].Name == "openwrt-ppa: 25.12/x86_64" {
@@ -154,12 +155,12 @@ func TestConfigDrivesMatrixAndBranches(t *testing.T) {
 
 func TestConfigMistakeIsReportedWithItsLine(t *testing.T) {
 	h := newHarness(t)
-	h.forge.files[sha1+":.openwrt-ppa.yml"] = "series: [\"24.10\"]\narchz: [x86_64]\n"
+	h.forge.Files[sha1+":.openwrt-ppa.yml"] = []byte("series: [\"24.10\"]\narchz: [x86_64]\n")
 	h.deliver(t, push("d1", "main", sha1))
 	if q := h.queued(t); q != 0 {
 		t.Fatalf("a broken config must not build; queued %v", q)
 	}
-	checks, _, _ := h.forge.snapshot()
+	checks, _, _ := h.forge.Snapshot()
 	if len(checks) != 1 || checks[0].State != forge.CheckFailure || !strings.Contains(checks[0].Summary, ".openwrt-ppa.yml:2") {
 		t.Fatalf("checks %+v", checks)
 	}
@@ -195,16 +196,16 @@ func TestRebuildCommentNeedsWriteAccess(t *testing.T) {
 			Actor: forge.User{Login: login}, Pull: &forge.Pull{Number: 7}, Comment: &forge.CommentRef{ID: 99, PullNumber: 7}}
 	}
 	h := newHarness(t)
-	h.forge.writers["maintainer"] = true
-	h.forge.pulls[7] = forge.Pull{Number: 7, HeadSHA: sha2, FromFork: true}
+	h.forge.Writers["maintainer"] = true
+	h.forge.Pulls[7] = forge.Pull{Number: 7, HeadSHA: sha2, FromFork: true}
 
 	h.deliver(t, comment("c1", "stranger", forge.KindRebuild))
 	if q := h.queued(t); q != 0 {
 		t.Fatalf("an outsider's /rebuild queued %v", q)
 	}
-	_, replies, reacts := h.forge.snapshot()
-	if len(replies) != 1 || !strings.Contains(replies[0], "#7 @stranger, only people with write access") {
-		t.Fatalf("replies %q", replies)
+	_, replies, reacts := h.forge.Snapshot()
+	if len(replies) != 1 || !strings.HasPrefix(replies[0], "@stranger, only people with write access") || !slices.Contains(h.forge.Calls(), "Reply #7") {
+		t.Fatalf("replies %q, calls %q: want one polite reply on pull request 7", replies, h.forge.Calls())
 	}
 	if len(reacts) != 1 || reacts[0] != forge.ReactionConfused {
 		t.Fatalf("reactions %v", reacts)
@@ -218,7 +219,7 @@ func TestRebuildCommentNeedsWriteAccess(t *testing.T) {
 	if q := h.queued(t); q != 5 {
 		t.Fatalf("queued %v", q)
 	}
-	checks, _, _ := h.forge.snapshot()
+	checks, _, _ := h.forge.Snapshot()
 	if !strings.Contains(checks[0].FeedURL, "/Alice/pkgs/-/pr/7/24.10/") {
 		t.Fatalf("PR feed URL %q", checks[0].FeedURL)
 	}
@@ -267,7 +268,7 @@ func TestReservedOwnerIsRefusedWithAReason(t *testing.T) {
 	ev := push("d1", "main", sha1)
 	ev.Repo.Owner = "api"
 	h.deliver(t, ev)
-	checks, _, _ := h.forge.snapshot()
+	checks, _, _ := h.forge.Snapshot()
 	if len(checks) != 1 || checks[0].State != forge.CheckFailure || !strings.Contains(checks[0].Summary, "keeps for its own pages") {
 		t.Fatalf("checks %+v", checks)
 	}
@@ -303,7 +304,7 @@ func TestQuotaRefusesAPublishThatWouldExceedIt(t *testing.T) {
 
 func TestUnreachableForgeLeavesTheEventForLaterWithoutSpinning(t *testing.T) {
 	h := newHarness(t)
-	h.forge.failRead = errors.New("GitHub is down")
+	h.forge.SetReadErr(errors.New("GitHub is down"))
 	done := make(chan struct{})
 	go func() {
 		h.deliver(t, push("d1", "main", sha1)) // returns: the event waits for its retry
@@ -318,9 +319,7 @@ func TestUnreachableForgeLeavesTheEventForLaterWithoutSpinning(t *testing.T) {
 	if evs, _ := h.svc.store.UnprocessedEvents(ctx, 10); len(evs) != 1 {
 		t.Fatalf("the event must wait for a retry, unprocessed: %d", len(evs))
 	}
-	h.forge.mu.Lock()
-	h.forge.failRead = nil
-	h.forge.mu.Unlock()
+	h.forge.SetReadErr(nil)
 	// It waits for its retry time; a newer event goes ahead meanwhile.
 	h.deliver(t, &forge.Event{Forge: forge.GitHub, DeliveryID: "d2", Kind: forge.KindInstalled, Repos: []forge.Repo{testRepo}})
 	if evs, _ := h.svc.store.UnprocessedEvents(ctx, 10); len(evs) != 1 || evs[0].DeliveryID != "d1" || h.queued(t) != 0 {
@@ -335,7 +334,7 @@ func TestUnreachableForgeLeavesTheEventForLaterWithoutSpinning(t *testing.T) {
 
 func TestEventThatFailsForAnHourIsDropped(t *testing.T) {
 	h := newHarness(t)
-	h.forge.failRead = errors.New("GitHub is down")
+	h.forge.SetReadErr(errors.New("GitHub is down"))
 	h.svc.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
 	h.deliver(t, push("d1", "main", sha1))
 	if evs, _ := h.svc.store.UnprocessedEvents(context.Background(), 10); len(evs) != 0 {
@@ -379,14 +378,12 @@ func TestRetriedOlderPushDoesNotReplaceANewerBuild(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	in := h.svc.Inbox()
-	h.forge.failRead = errors.New("down")
+	h.forge.SetReadErr(errors.New("down"))
 	if _, err := in.Put(ctx, push("old", "main", sha1)); err != nil {
 		t.Fatal(err)
 	}
 	h.svc.ProcessPending(ctx) // fails: waits for a retry
-	h.forge.mu.Lock()
-	h.forge.failRead = nil
-	h.forge.mu.Unlock()
+	h.forge.SetReadErr(nil)
 	time.Sleep(5 * time.Millisecond) // the newer push arrives later
 	h.deliver(t, push("new", "main", sha2))
 	h.svc.now = func() time.Time { return time.Now().Add(time.Minute) }

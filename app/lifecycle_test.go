@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
+	"github.com/openwrt-ppa/openwrt-ppa/forge/forgetest"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
 
@@ -90,7 +91,7 @@ func TestLongQueueSaysThePosition(t *testing.T) {
 	h := newHarness(t)
 	h.svc.cfg.QueueLimit = 3
 	h.deliver(t, push("d1", "main", sha1)) // 5 jobs: the queue is over its limit from the 4th
-	checks, _, _ := h.forge.snapshot()
+	checks, _, _ := h.forge.Snapshot()
 	if len(checks) != 5 {
 		t.Fatalf("checks %d", len(checks))
 	}
@@ -122,7 +123,7 @@ func TestRenamedRepositoryTakesItsFeedsAlong(t *testing.T) {
 
 // lookupForge is a forge whose webhooks cannot be trusted for the repository (GitLab).
 type lookupForge struct {
-	*fakeForge
+	*forgetest.Forge
 	canonical forge.Repo
 }
 
@@ -136,7 +137,7 @@ func TestForgedRepositoryDetailsAreReplacedByTheForgesOwn(t *testing.T) {
 	h := newHarness(t)
 	canonical := testRepo
 	canonical.CloneURL, canonical.Private = "https://example.org/alice/pkgs.git", true
-	h.svc.forges[forge.GitHub] = lookupForge{fakeForge: h.forge, canonical: canonical}
+	h.svc.forges[forge.GitHub] = lookupForge{Forge: h.forge, canonical: canonical}
 	ev := push("d1", "main", sha1)
 	ev.Repo.CloneURL, ev.Repo.Private = "https://evil.example/other.git", false
 	h.deliver(t, ev)
@@ -151,7 +152,7 @@ func TestForgedRepositoryDetailsAreReplacedByTheForgesOwn(t *testing.T) {
 
 // refForge says which refs exist, as GitLab's API does.
 type refForge struct {
-	*fakeForge
+	*forgetest.Forge
 	live map[string]bool
 }
 
@@ -163,7 +164,7 @@ func (f refForge) RefExists(_ context.Context, _ forge.Repo, ref string) (bool, 
 // shared) keeps the feeds; a real deletion removes them.
 func TestDeletionOfALiveRefIsIgnored(t *testing.T) {
 	h := newHarness(t)
-	h.svc.forges[forge.GitHub] = refForge{fakeForge: h.forge, live: map[string]bool{"refs/heads/main": true}}
+	h.svc.forges[forge.GitHub] = refForge{Forge: h.forge, live: map[string]bool{"refs/heads/main": true}}
 	del := func(delivery, branch string) *forge.Event {
 		return &forge.Event{Forge: forge.GitHub, DeliveryID: delivery, Kind: forge.KindBranchDeleted, Repo: testRepo, Ref: "refs/heads/" + branch}
 	}

@@ -19,9 +19,11 @@ type Forge struct {
 	Files     map[string][]byte      // "sha:path"
 	Pulls     map[int]forge.Pull     // by number
 	Checks    map[string]forge.Check // by id, as last reported
+	Reports   []forge.Check          // every report, in order, with its id
 	Replies   []string
 	Reactions []forge.Reaction
 	Err       error
+	ReadErr   error // makes ReadFile alone fail (a forge that cannot be reached for a moment)
 	calls     []string
 	nextID    int
 }
@@ -61,6 +63,7 @@ func (f *Forge) ReportCheck(_ context.Context, _ forge.Repo, c forge.Check) (str
 		c.ID = strconv.Itoa(f.nextID)
 	}
 	f.Checks[c.ID] = c
+	f.Reports = append(f.Reports, c)
 	return c.ID, nil
 }
 
@@ -93,6 +96,9 @@ func (f *Forge) ReadFile(_ context.Context, _ forge.Repo, sha, path string) ([]b
 	if err := f.record("ReadFile %s %s", sha, path); err != nil {
 		return nil, false, err
 	}
+	if f.ReadErr != nil {
+		return nil, false, f.ReadErr
+	}
 	data, ok := f.Files[sha+":"+path]
 	return data, ok, nil
 }
@@ -119,4 +125,18 @@ func (f *Forge) CanTrigger(_ context.Context, _ forge.Repo, u forge.User) (bool,
 		return false, err
 	}
 	return f.Writers[u.Login], nil
+}
+
+// SetReadErr makes ReadFile fail with err (nil: answer again), safely while the service runs.
+func (f *Forge) SetReadErr(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ReadErr = err
+}
+
+// Snapshot returns copies of the reports, replies and reactions so far.
+func (f *Forge) Snapshot() ([]forge.Check, []string, []forge.Reaction) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]forge.Check(nil), f.Reports...), append([]string(nil), f.Replies...), append([]forge.Reaction(nil), f.Reactions...)
 }
