@@ -84,6 +84,16 @@ func TestRedisWorkerKilledMidBuild(t *testing.T) {
 	if j.Status != store.StatusSuccess || !strings.HasPrefix(j.WorkerID, survivor.id+"/") || j.Attempts != 2 {
 		t.Fatalf("job %+v: want success by %s on the second attempt\nsurvivor's log:\n%s", j, survivor.id, survivor.log.String())
 	}
+	// The package's build time is kept with its result (it sleeps 8 s in the stand-in).
+	var res struct {
+		Packages []struct {
+			Name       string `json:"name"`
+			DurationMS int64  `json:"duration_ms"`
+		} `json:"packages"`
+	}
+	if err := json.Unmarshal(j.Result, &res); err != nil || len(res.Packages) != 1 || res.Packages[0].DurationMS < 7000 {
+		t.Errorf("job result %s: want the slow package's duration (about 8 s)", j.Result)
+	}
 
 	// The dead worker's build container was removed, not left to run on: by the survivor when
 	// it took the job over, unless another worker process of this host (a concurrent test run)

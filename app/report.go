@@ -38,6 +38,8 @@ type packageResult struct {
 	Status  string `json:"status"` // built, failed, skipped, refused
 	Step    string `json:"step,omitempty"`
 	Note    string `json:"note,omitempty"`
+	// DurationMS is how long the package took to build.
+	DurationMS int64 `json:"duration_ms,omitempty"`
 }
 
 // jobOutcome is how a job ends.

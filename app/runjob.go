@@ -242,7 +242,7 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 	}
 	jr.Artifacts = j.ContentKey
 	for _, p := range res.Packages {
-		pr := packageResult{Name: p.Name, Status: string(p.Status), Step: p.Step, Note: p.Reason}
+		pr := packageResult{Name: p.Name, Status: string(p.Status), Step: p.Step, Note: p.Reason, DurationMS: p.Duration.Milliseconds()}
 		if p.Status == builder.PackageFailed && len(p.Log) > 0 {
 			pr.Note = p.Reason + ": " + lastLine(p.Log)
 		}

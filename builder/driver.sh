@@ -7,7 +7,7 @@
 #   OPENWRT_PPA_EXTRA_FEEDS  extra feeds.conf lines
 #   OPENWRT_PPA_JOBS   make -j
 # Per-package progress goes to logs/openwrt-ppa-results.txt ("unit DIR start|ok|failed|skipped STEP",
-# "job failed STEP"). The build could forge that file, but only about its own packages: what is
+# "unit DIR seconds N", "job failed STEP"). The build could forge that file, but only about its own packages: what is
 # published is decided from the package files themselves.
 set -u
 R=logs/openwrt-ppa-results.txt
@@ -41,6 +41,7 @@ for u in $OPENWRT_PPA_UNITS; do
 	done
 	if [ "$sel" = 0 ]; then res "unit $d skipped defconfig"; say "package $d not selected by make defconfig"; continue; fi
 	ok=1
+	t0=$(date +%s)
 	for step in download check compile; do
 		res "unit $d start $step"
 		say "package $d $step"
@@ -52,6 +53,7 @@ for u in $OPENWRT_PPA_UNITS; do
 		rc=$?
 		if [ "$rc" != 0 ]; then res "unit $d failed $step"; say "package $d $step failed ($rc)"; ok=0; break; fi
 	done
+	res "unit $d seconds $(( $(date +%s) - t0 ))"
 	if [ "$ok" = 1 ]; then res "unit $d ok compile"; fi
 done
 say "done"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -40,6 +41,8 @@ type PackageResult struct {
 	Reason string   // why it failed or was skipped, for people
 	Log    []string // the last lines of the failing step's log
 	Files  []string // its package files, absolute paths below the collect folder
+	// Duration is how long its download, check and compile took (0 when not measured).
+	Duration time.Duration
 }
 
 // Result is the outcome of a job.
@@ -69,8 +72,9 @@ func (r Result) Built() []string {
 
 // unitState is what the driver's results file says about one package folder.
 type unitState struct {
-	status string // start, ok, failed, skipped
-	step   string
+	status  string // start, ok, failed, skipped
+	step    string
+	seconds int
 }
 
 // readResults parses the driver's results file; lines about unknown folders are ignored.
@@ -95,11 +99,18 @@ func readResults(path string, units []Unit) (map[string]unitState, string, error
 		switch {
 		case len(fields) == 3 && fields[0] == "job" && fields[1] == "failed":
 			jobFailed = fields[2]
+		case len(fields) == 4 && fields[0] == "unit" && known[fields[1]] && fields[2] == "seconds":
+			st := states[fields[1]]
+			if n, err := strconv.Atoi(fields[3]); err == nil && n >= 0 {
+				st.seconds = n
+			}
+			states[fields[1]] = st
 		case len(fields) == 4 && fields[0] == "unit" && known[fields[1]]:
-			if prev := states[fields[1]]; prev.status == "failed" {
+			prev := states[fields[1]]
+			if prev.status == "failed" {
 				continue // the first failure is the one that explains
 			}
-			states[fields[1]] = unitState{status: fields[2], step: fields[3]}
+			states[fields[1]] = unitState{status: fields[2], step: fields[3], seconds: prev.seconds}
 		}
 	}
 	return states, jobFailed, sc.Err()
@@ -111,7 +122,7 @@ func packageResults(job Job, col Collected, dir string, states map[string]unitSt
 	for _, u := range job.Units {
 		st, seen := states[u.Name]
 		for _, name := range u.Packages {
-			pr := PackageResult{Name: name, Unit: u.Name}
+			pr := PackageResult{Name: name, Unit: u.Name, Duration: time.Duration(st.seconds) * time.Second}
 			for _, f := range col.Packages {
 				if packageOfFile(filepath.Base(f), job.Arch) == name {
 					pr.Files = append(pr.Files, filepath.Join(dir, f))
