@@ -49,8 +49,15 @@ func NewHandler(dir string, log *slog.Logger) (*Handler, error) {
 		r.Close()
 		return nil, fmt.Errorf("opening the feed root %s: %w", dir, err)
 	}
-	return &Handler{dir: dir, root: r, fast: fast, log: log}, nil
+	h := &Handler{dir: dir, root: r, fast: fast, log: log}
+	h.cache.recheck = DefaultRecheck
+	return h, nil
 }
+
+// SetRecheck sets how long an index file held in memory is served before the handler looks
+// again whether a publish replaced it (DefaultRecheck; 0 looks on every request). A publish is
+// visible to readers within this time. Call it before serving.
+func (h *Handler) SetRecheck(d time.Duration) { h.cache.recheck = max(d, 0) }
 
 // Root is the folder served.
 func (h *Handler) Root() string { return h.dir }

@@ -8,6 +8,7 @@ import (
 	"path"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,6 +17,8 @@ import (
 // name still holds the same inode, size and mtime: a publish is visible at once, and a cached
 // file is served without opening, reading and closing it again.
 const (
+	// DefaultRecheck bounds how long a cached index is served without looking at the disk.
+	DefaultRecheck    = 10 * time.Millisecond
 	maxCachedFileSize = 4 << 20
 	maxCachedFiles    = 4096
 )
@@ -23,6 +26,8 @@ const (
 var cachedNames = map[string]bool{FilePackagesGz: true, FilePackages: true, FileSignature: true, FileIndexJSON: true}
 
 type cachedFile struct {
+	// checked is when the file on disk was last seen to be this one (unix nanoseconds).
+	checked atomic.Int64
 	key     fileKey
 	data    []byte
 	modTime time.Time
@@ -33,8 +38,9 @@ type cachedFile struct {
 }
 
 type fileCache struct {
-	mu    sync.RWMutex
-	files map[string]*cachedFile
+	recheck time.Duration // see Handler.SetRecheck
+	mu      sync.RWMutex
+	files   map[string]*cachedFile
 }
 
 // get returns the cached file under name if it is still the file on disk.
@@ -45,6 +51,12 @@ func (c *fileCache) get(b *beneath, name string) *cachedFile {
 	if cf == nil {
 		return nil
 	}
+	// Under load the same index is asked for many times a millisecond: one stat in each
+	// recheck interval is enough to see a publish (which renames, never rewrites in place).
+	now := time.Now().UnixNano()
+	if now-cf.checked.Load() < int64(c.recheck) {
+		return cf
+	}
 	if key, err := b.stat(name); err != nil || key != cf.key {
 		c.mu.Lock()
 		if c.files[name] == cf {
@@ -53,6 +65,7 @@ func (c *fileCache) get(b *beneath, name string) *cachedFile {
 		c.mu.Unlock()
 		return nil
 	}
+	cf.checked.Store(now)
 	return cf
 }
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openwrt-ppa/openwrt-ppa/feeds"
 )
@@ -199,10 +200,17 @@ func TestHandlerNoEscape(t *testing.T) {
 	}
 }
 
-// TestHandlerSeesRenames: index files served from memory must change as soon as a publish
-// renames new ones into place.
+// TestHandlerSeesRenames: index files served from memory change once a publish renames new ones
+// into place: at once without a recheck interval, and after it with one.
 func TestHandlerSeesRenames(t *testing.T) {
+	for _, recheck := range []time.Duration{0, 30 * time.Millisecond} {
+		t.Run(recheck.String(), func(t *testing.T) { testHandlerSeesRenames(t, recheck) })
+	}
+}
+
+func testHandlerSeesRenames(t *testing.T, recheck time.Duration) {
 	srv, feed := serveTree(t)
+	srv.Config.Handler.(*feeds.Handler).SetRecheck(recheck)
 	dir := filepath.Join(strings.TrimSuffix(srv.Config.Handler.(*feeds.Handler).Root(), "/"), filepath.FromSlash(strings.Trim(feed, "/")))
 	get := func() string {
 		resp, err := http.Get(srv.URL + feed + "Packages")
@@ -218,6 +226,7 @@ func TestHandlerSeesRenames(t *testing.T) {
 		tmp := filepath.Join(dir, ".tmp")
 		must(t, os.WriteFile(tmp, []byte(want), 0o644))
 		must(t, os.Rename(tmp, filepath.Join(dir, "Packages")))
+		time.Sleep(recheck + 5*time.Millisecond)
 		for range 3 {
 			if got := get(); got != want {
 				t.Fatalf("after rename %d got %q, want %q", i, got, want)
