@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -25,12 +24,10 @@ import (
 	"github.com/openwrt-ppa/openwrt-ppa/internal/testenv"
 )
 
-// TestRedisWorkerKilledMidBuild runs the scale-out shape: `serve --redis` in this process with
-// no workers of its own, two `openwrt-ppa worker` processes sharing its data dir, a real
-// redis-server. The worker holding a slow job is killed with SIGKILL mid-build; the other takes
-// the job once its lease runs out, removes the dead worker's build container, builds and
-// publishes once, and the check ends green.
-func TestRedisWorkerKilledMidBuild(t *testing.T) {
+// startRedisE2E runs serve in Redis mode without workers of its own, for worker processes of the
+// binary it returns to take the jobs.
+func startRedisE2E(t *testing.T) (*e2e, string) {
+	t.Helper()
 	rds := testenv.StartRedis(t)
 	e := newE2E(t)
 	bin := buildBinary(t)
@@ -41,6 +38,16 @@ func TestRedisWorkerKilledMidBuild(t *testing.T) {
 	e.cfg.Redis, e.cfg.Workers, e.cfg.KeyEncryptionKey = rds.URL(), 0, app.Secret(kek)
 	e.cfg.VisibilityTime = 5 * time.Second
 	e.start()
+	return e, bin
+}
+
+// TestRedisWorkerKilledMidBuild runs the scale-out shape: `serve --redis` in this process with
+// no workers of its own, two `openwrt-ppa worker` processes sharing its data dir, a real
+// redis-server. The worker holding a slow job is killed with SIGKILL mid-build; the other takes
+// the job once its lease runs out, removes the dead worker's build container, builds and
+// publishes once, and the check ends green.
+func TestRedisWorkerKilledMidBuild(t *testing.T) {
+	e, bin := startRedisE2E(t)
 	workers := [2]*workerProc{startWorker(t, e, bin), startWorker(t, e, bin)}
 
 	// The build sleeps past the visibility timeout, so the dead worker's container still runs
@@ -145,16 +152,7 @@ func TestRedisWorkerKilledMidBuild(t *testing.T) {
 // grace period the build is stopped and removed, the job goes back to the Redis queue as queued
 // (its check too), the process exits 0, and the next worker builds the job.
 func TestRedisWorkerSIGTERMHandsJobBack(t *testing.T) {
-	rds := testenv.StartRedis(t)
-	e := newE2E(t)
-	bin := buildBinary(t)
-	kek, err := keyseal.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.cfg.Redis, e.cfg.Workers, e.cfg.KeyEncryptionKey = rds.URL(), 0, app.Secret(kek)
-	e.cfg.VisibilityTime = 5 * time.Second
-	e.start()
+	e, bin := startRedisE2E(t)
 	first := startWorker(t, e, bin)
 
 	sha := e.git.Commit(t, e2eRepo, "main", repoFiles(e2eConfig, map[string]string{"slow": "1.0 sleep 6"}))
@@ -245,7 +243,7 @@ type workerProc struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	id   string // its WorkerID, host:pid
-	log  *syncBuffer
+	log  *testenv.SyncBuffer
 	done chan struct{}
 }
 
@@ -266,7 +264,7 @@ func startWorker(t *testing.T, e *e2e, bin string) *workerProc {
 	cmd.Env = append(cmd.Env, app.EnvName("key-encryption-key")+"="+e.cfg.KeyEncryptionKey.Reveal(),
 		app.EnvName("github-api-url")+"="+e.cfg.GitHubAPIURL,
 		app.EnvName("github-webhook-secret")+"="+e.cfg.GitHubWebhookSecret.Reveal())
-	w := &workerProc{t: t, cmd: cmd, log: &syncBuffer{}, done: make(chan struct{})}
+	w := &workerProc{t: t, cmd: cmd, log: &testenv.SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = w.log, w.log
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting the worker: %v", err)
@@ -360,22 +358,4 @@ func removeWorkerObjects(t *testing.T, id string) {
 			_, _ = cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a process's output and the test reading it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,7 +1,6 @@
 package docker_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -47,7 +46,7 @@ func writeRepo(t testing.TB, dir string, pkgs map[string]string) {
 }
 
 type env struct {
-	slog   *syncBuffer // the executor's own log
+	slog   *testenv.SyncBuffer // the executor's own log
 	cli    *client.Client
 	ex     *docker.Executor
 	image  string
@@ -64,7 +63,7 @@ func newBenchEnv(t testing.TB) *env {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	id := hex.EncodeToString(b)
-	e := &env{cli: cli, image: image, id: id, prefix: "openwrt-ppa-test-" + id, slog: &syncBuffer{}}
+	e := &env{cli: cli, image: image, id: id, prefix: "openwrt-ppa-test-" + id, slog: &testenv.SyncBuffer{}}
 	e.ex = docker.New(cli, docker.Options{
 		Network: "none", CachePrefix: e.prefix, TmpfsBuildDir: true,
 		Labels:  map[string]string{testenv.TestLabel: id},
@@ -113,23 +112,6 @@ func (e *env) job(t testing.TB, dir, series string) builder.Job {
 		t.Fatal(err)
 	}
 	return plan.Jobs[0]
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 type lines struct {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +15,7 @@ func TestKeysExportImportRoundTrip(t *testing.T) {
 	// A repository with keys: made through the service's own key ring, as on a first build.
 	seedKeys(t, src)
 	backup := filepath.Join(t.TempDir(), "keys.json")
-	var out, errb lockedBuffer
+	var out, errb testenv.SyncBuffer
 	if code := runKeys(ctx, []string{"export", "--data", src, "--out", backup}, &out, &errb); code != 0 {
 		t.Fatalf("export: %d %s", code, errb.String())
 	}
@@ -25,7 +26,7 @@ func TestKeysExportImportRoundTrip(t *testing.T) {
 		t.Fatalf("export said %q", errb.String())
 	}
 	dst := t.TempDir()
-	errb = lockedBuffer{}
+	errb = testenv.SyncBuffer{}
 	if code := runKeys(ctx, []string{"import", "--data", dst, backup}, &out, &errb); code != 0 {
 		t.Fatalf("import: %d %s", code, errb.String())
 	}
@@ -37,7 +38,7 @@ func TestKeysExportImportRoundTrip(t *testing.T) {
 		}
 	}
 	// Importing again is harmless; a different key of the same repository is refused.
-	errb = lockedBuffer{}
+	errb = testenv.SyncBuffer{}
 	if code := runKeys(ctx, []string{"import", "--data", dst, backup}, &out, &errb); code != 0 {
 		t.Fatalf("second import: %d %s", code, errb.String())
 	}
@@ -47,7 +48,7 @@ func TestKeysExportImportRoundTrip(t *testing.T) {
 	if code := runKeys(ctx, []string{"export", "--data", other, "--out", backup2}, &out, &errb); code != 0 {
 		t.Fatal(errb.String())
 	}
-	errb = lockedBuffer{}
+	errb = testenv.SyncBuffer{}
 	if code := runKeys(ctx, []string{"import", "--data", dst, backup2}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "different key") {
 		t.Fatalf("a different key must be refused: %d %s", code, errb.String())
 	}

@@ -2,34 +2,16 @@ package main
 
 import (
 	"context"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/testenv"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// lockedBuffer lets the test read what the server goroutine prints.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func TestServe(t *testing.T) {
 	data := t.TempDir()
@@ -41,7 +23,7 @@ func TestServe(t *testing.T) {
 	os.WriteFile(filepath.Join(data, "secret"), []byte("not served"), 0o600)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb lockedBuffer
+	var out, errb testenv.SyncBuffer
 	done := make(chan int)
 	go func() { done <- runServe(ctx, []string{"--data", data, "--listen", "127.0.0.1:0"}, &out, &errb) }()
 	addr := ""
@@ -82,7 +64,7 @@ func TestServe(t *testing.T) {
 }
 
 func TestServeUsage(t *testing.T) {
-	var out, errb lockedBuffer
+	var out, errb testenv.SyncBuffer
 	if code := runServe(context.Background(), []string{"--help"}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "usage: openwrt-ppa serve") {
 		t.Fatalf("--help: %d %s", code, errb.String())
 	}
