@@ -2,7 +2,11 @@
 GO        ?= go
 DATA      ?= ./data
 LISTEN    ?= 127.0.0.1:8080
-TESTFLAGS ?= -race -timeout 25m
+TESTFLAGS ?= -race -count=1 -timeout 25m
+# Stamped into `openwrt-ppa version`, so a bug report names the build.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS   ?= -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 STANDIN   ?= openwrt-ppa/sdk-standin:latest
 
 export TESTCONTAINERS_RYUK_DISABLED = true
@@ -12,13 +16,13 @@ export TESTCONTAINERS_RYUK_DISABLED = true
 all: build
 
 build:
-	$(GO) build -o bin/openwrt-ppa ./cmd/openwrt-ppa
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/openwrt-ppa ./cmd/openwrt-ppa
 
 # Starts the whole service on the embedded default (SQLite in $(DATA)); no other server needed.
 run: build
 	./bin/openwrt-ppa serve --data $(DATA) --listen $(LISTEN)
 
-# Every test, including those that need a Docker engine, redis-server, signify-openbsd or
+# Every test (-count=1: Docker, Redis or a browser may have changed under a cached pass), including those that need a Docker engine, redis-server, signify-openbsd or
 # chromium: they skip loudly when a part is missing, and fail instead when CI is set.
 test: lint
 	$(GO) test $(TESTFLAGS) ./...
