@@ -211,7 +211,10 @@ func (h *Handler) apiRepos(w http.ResponseWriter, r *http.Request, a access) {
 		}
 		limit = n
 	}
-	repos, err := h.opt.History.ListRepositories(r.Context(), store.RepositoryQuery{Search: q.Get("search"), After: q.Get("after"), Limit: limit})
+	admin := a.User != nil && a.User.Admin()
+	// The store leaves private rows out before the limit, so neither the page nor its cursor
+	// can name one (a cursor from a filtered row would list them one by one).
+	repos, err := h.opt.History.ListRepositories(r.Context(), store.RepositoryQuery{Search: q.Get("search"), After: q.Get("after"), Limit: limit, PublicOnly: !admin})
 	if err != nil {
 		h.apiInternal(w, r, err)
 		return
@@ -221,9 +224,6 @@ func (h *Handler) apiRepos(w http.ResponseWriter, r *http.Request, a access) {
 		Next         string        `json:"next,omitempty"`
 	}{Repositories: []apiRepoJSON{}}
 	for _, repo := range repos {
-		if repo.Private && (a.User == nil || !a.User.Admin()) {
-			continue
-		}
 		out.Repositories = append(out.Repositories, h.repoJSON(repo))
 	}
 	if len(repos) == limit {

@@ -38,6 +38,9 @@ type RepositoryQuery struct {
 	Forge string
 	// IncludeDisabled also returns disabled repositories.
 	IncludeDisabled bool
+	// PublicOnly leaves private repositories out before the limit is applied, so a page (and the
+	// cursor taken from its last row) never depends on, nor names, a private repository.
+	PublicOnly bool
 	// After pages: only paths (PathKey) sorting after it. Pass the PathKey of the last
 	// repository of the previous page.
 	After string

@@ -140,7 +140,7 @@ func (s *Store) ListRepositories(ctx context.Context, q store.RepositoryQuery) (
 		}
 		for _, r := range rs {
 			if (search != "" && !strings.Contains(store.PathKey(r.Owner, r.Name), search)) ||
-				(q.Forge != "" && r.Forge != q.Forge) || (r.Disabled && !q.IncludeDisabled) {
+				(q.Forge != "" && r.Forge != q.Forge) || (r.Disabled && !q.IncludeDisabled) || (r.Private && q.PublicOnly) {
 				continue
 			}
 			if out = append(out, r); len(out) == limit {

@@ -98,6 +98,9 @@ func (db *DB) ListRepositories(ctx context.Context, q store.RepositoryQuery) ([]
 	if !q.IncludeDisabled {
 		where = append(where, "disabled = 0")
 	}
+	if q.PublicOnly {
+		where = append(where, "private = 0")
+	}
 	args = append(args, store.Limit(q.Limit))
 	rs, err := all(ctx, db.r, scanRepo, `SELECT `+repoCols+` FROM repositories WHERE `+strings.Join(where, " AND ")+` ORDER BY path_key LIMIT ?`, args...)
 	if err != nil {

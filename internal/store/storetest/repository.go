@@ -170,6 +170,11 @@ var repositoryTests = []test{
 		repo(t, s, "github", "2", "Bob", "Packages")
 		d := repo(t, s, "gitlab", "3", "carol", "luci-theme")
 		repo(t, s, "gitlab", "4", "dave", "tools")
+		p := repo(t, s, "github", "5", "bob", "secret")
+		p.Private = true
+		if _, err := s.PutRepository(c, p); err != nil {
+			t.Fatal(err)
+		}
 		if err := s.SetRepositoryDisabled(c, d.ID, true); err != nil {
 			t.Fatal(err)
 		}
@@ -192,13 +197,18 @@ var repositoryTests = []test{
 			q    store.RepositoryQuery
 			want string
 		}{
-			{store.RepositoryQuery{}, "alice/luci-app Bob/Packages dave/tools"},
-			{store.RepositoryQuery{IncludeDisabled: true}, "alice/luci-app Bob/Packages carol/luci-theme dave/tools"},
+			{store.RepositoryQuery{}, "alice/luci-app Bob/Packages bob/secret dave/tools"},
+			{store.RepositoryQuery{IncludeDisabled: true}, "alice/luci-app Bob/Packages bob/secret carol/luci-theme dave/tools"},
 			{store.RepositoryQuery{Search: "LUCI", IncludeDisabled: true}, "alice/luci-app carol/luci-theme"},
 			{store.RepositoryQuery{Search: "b/pack"}, "Bob/Packages"},
 			{store.RepositoryQuery{Forge: "gitlab"}, "dave/tools"},
 			{store.RepositoryQuery{Limit: 2}, "alice/luci-app Bob/Packages"},
-			{store.RepositoryQuery{Limit: 2, After: store.PathKey("Bob", "Packages")}, "dave/tools"},
+			{store.RepositoryQuery{Limit: 2, After: store.PathKey("Bob", "Packages")}, "bob/secret dave/tools"},
+			// The page after Bob/Packages for the public: the private row neither fills the page
+			// nor becomes its cursor.
+			{store.RepositoryQuery{Limit: 1, After: store.PathKey("Bob", "Packages"), PublicOnly: true}, "dave/tools"},
+			{store.RepositoryQuery{Search: "secr", PublicOnly: true}, ""},
+			{store.RepositoryQuery{PublicOnly: true}, "alice/luci-app Bob/Packages dave/tools"},
 		} {
 			if got := paths(tc.q); got != tc.want {
 				t.Errorf("ListRepositories(%+v) = %q, want %q", tc.q, got, tc.want)
