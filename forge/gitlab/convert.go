@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 
-	gl "gitlab.com/gitlab-org/api/client-go"
+	gl "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
 )

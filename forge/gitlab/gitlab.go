@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	gl "gitlab.com/gitlab-org/api/client-go"
+	gl "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
 )

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
-	gl "gitlab.com/gitlab-org/api/client-go"
+	gl "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
 )

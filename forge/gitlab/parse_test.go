@@ -29,7 +29,8 @@ type want struct {
 }
 
 // One row per file of ../shared/testdata/webhooks/gitlab/client-go, with the X-Gitlab-Event its
-// README gives for it.
+// README gives for it. Those bodies are client-go v1.46.0's testdata/webhooks (its README says
+// so); the project is on client-go v2, whose event types must still read them as v1 did.
 var cases = []struct {
 	file, event string
 	want        want

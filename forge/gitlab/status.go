@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"strings"
 
-	gl "gitlab.com/gitlab-org/api/client-go"
+	gl "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
 )
