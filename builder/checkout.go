@@ -449,7 +449,7 @@ func (c *Checkouter) submodules(ctx context.Context, walk submoduleWalk, r *git.
 	}
 	for _, s := range subs {
 		cfg := s.Config()
-		if strings.Contains(cfg.Name, "..") || strings.HasPrefix(cfg.Name, "/") || cfg.Name == "" {
+		if strings.Contains(cfg.Name, "..") || strings.HasPrefix(cfg.Name, "/") || cfg.Name == "" || cfg.Name == "." {
 			return refused("submodule name %q is not allowed", cfg.Name)
 		}
 		// A remote repository must not make us read the host's own repositories.

@@ -222,6 +222,9 @@ func FuzzReadMakefile(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("A=$(A)$(A)\ndefine x\n"))
+	for _, b := range expansionBombs() {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		pkg, ok, err := ReadMakefile("d/p", data)
 		if err != nil {
