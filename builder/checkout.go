@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -29,18 +30,31 @@ const DefaultMaxCheckoutBytes = 512 << 20
 // Checkouter checks repositories out at exact commits, keeping one bare clone per repository
 // URL under CacheDir so a later checkout fetches only what is missing. It is safe for
 // concurrent use, also by several processes sharing CacheDir (a lock file per repository).
+//
+// Credentials go only to the scheme, host and port of the repository they were asked for: a
+// submodule elsewhere is fetched anonymously, and one on the same host gets them only when
+// SubmoduleAccess allows it. Nothing falls back to the host's ssh agent.
 type Checkouter struct {
 	CacheDir string
 	MaxBytes int64 // cap on the checked-out tree; 0 means DefaultMaxCheckoutBytes
-	// Auth returns the credentials for a URL (nil: anonymous https, ssh-agent for ssh).
-	Auth   func(url string) (transport.AuthMethod, error)
-	Logger *slog.Logger
+	// Auth returns the credentials for the URL of a checkout request; it is never asked for a
+	// submodule's URL. nil, or a nil result, means anonymous: https without credentials, and an
+	// ssh URL refused (use SSHAgentAuth to let the command line use the user's agent).
+	Auth func(url string) (transport.AuthMethod, error)
+	// SubmoduleAccess says whether the repository's credentials may fetch the submodule at url
+	// (resolved, on the same scheme, host and port as the repository): the service asks the forge
+	// whether the repository's owner may read it. nil allows none; a submodule refused is fetched
+	// anonymously, which fails for a private one with an error wrapping ErrCheckoutRefused.
+	SubmoduleAccess func(ctx context.Context, url string) (bool, error)
+	Logger          *slog.Logger
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
 }
 
-// CheckoutRequest names what to check out. Commit wins over Ref; neither means the default branch.
+// CheckoutRequest names what to check out. With Ref, the ref is always fetched afresh and Commit
+// (when given) must be its tip or an ancestor of it; Commit alone is taken from the cache when
+// there, else fetched with every branch and tag; neither means the default branch's tip.
 type CheckoutRequest struct {
 	URL    string // https://, ssh://, git@host:o/r.git, or a local path
 	Ref    string // branch, tag, full ref (refs/pull/1/head) or commit hash
@@ -51,6 +65,15 @@ type CheckoutRequest struct {
 type CheckoutResult struct {
 	Commit  string
 	Fetched bool // false when the cache already had the commit
+}
+
+// ErrCheckoutRefused wraps refusals that are the repository's doing, not the service's: a commit
+// not on the ref it is built for, a submodule it may not fetch, a history over the size caps.
+// Retrying cannot help; the message can go on the check as is.
+var ErrCheckoutRefused = errors.New("checkout refused")
+
+func refused(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrCheckoutRefused, fmt.Sprintf(format, args...))
 }
 
 var hashRe = regexp.MustCompile(`^[0-9a-f]{40}$`)
@@ -93,30 +116,17 @@ func (c *Checkouter) Checkout(ctx context.Context, req CheckoutRequest, dest str
 	if err != nil {
 		return CheckoutResult{}, err
 	}
+	if auth == nil && isSSH(url) {
+		return CheckoutResult{}, refused("%s is an ssh URL and no credentials are given for it; use its https URL", req.URL)
+	}
 	repo, err := openOrInitBare(cacheDir, url)
 	if err != nil {
 		return CheckoutResult{}, err
 	}
 	var res CheckoutResult
-	hash, err := resolve(repo, req)
-	if err != nil || req.Commit == "" {
-		// A branch or tag may have moved: only an exact commit already present skips the fetch.
-		if err := fetch(ctx, repo, req.Ref, auth); err != nil {
-			return res, fmt.Errorf("fetching %s: %w", req.URL, err)
-		}
-		res.Fetched = true
-		// go-git cannot cap a fetch as it runs; a history far beyond the checkout cap is
-		// dropped at once rather than kept in the cache.
-		if over, err := overSize(cacheDir, historyFactor*c.maxBytes()); err != nil || over {
-			_ = os.RemoveAll(cacheDir)
-			if err == nil {
-				err = fmt.Errorf("the history of %s is larger than %d MiB; keep large files out of the package repository", req.URL, historyFactor*c.maxBytes()>>20)
-			}
-			return res, err
-		}
-		if hash, err = resolve(repo, req); err != nil {
-			return res, err
-		}
+	hash, err := c.fetchAndResolve(ctx, repo, req, auth, cacheDir, &res)
+	if err != nil {
+		return res, err
 	}
 	res.Commit = hash.String()
 
@@ -135,7 +145,8 @@ func (c *Checkouter) Checkout(ctx context.Context, req CheckoutRequest, dest str
 	if err := w.Checkout(&git.CheckoutOptions{Hash: hash, Force: true}); err != nil {
 		return res, fmt.Errorf("checking out %s at %s: %w", req.URL, res.Commit, err)
 	}
-	if err := c.submodules(ctx, w, local, auth, 0); err != nil {
+	subs := submoduleWalk{main: url, auth: auth, local: local}
+	if err := c.submodules(ctx, subs, wrepo, url, cacheDir, 0); err != nil {
 		return res, err
 	}
 	if err := c.checkSize(dest); err != nil {
@@ -160,7 +171,10 @@ func (c *Checkouter) auth(url string) (transport.AuthMethod, error) {
 	if err != nil {
 		return nil, fmt.Errorf("credentials for %s: %w", url, err)
 	}
-	return a, nil
+	if a == nil {
+		return nil, nil
+	}
+	return bindAuth(url, a), nil
 }
 
 func (c *Checkouter) lock(key string) func() {
@@ -256,108 +270,288 @@ func openOrInitBare(dir, url string) (*git.Repository, error) {
 	return repo, nil
 }
 
-func fetch(ctx context.Context, repo *git.Repository, ref string, auth transport.AuthMethod) error {
-	specs := []config.RefSpec{"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"}
-	if strings.HasPrefix(ref, "refs/") && !strings.HasPrefix(ref, "refs/heads/") && !strings.HasPrefix(ref, "refs/tags/") {
-		specs = append(specs, config.RefSpec("+"+ref+":"+ref))
+// fetchAndResolve brings what req names into the cache and returns its commit. A ref is always
+// fetched, alone, from the remote: a commit is built for a branch or tag only when the ref as
+// the remote has it now leads to that commit, whatever else the cache holds (a merge request's
+// head, a branch deleted since).
+func (c *Checkouter) fetchAndResolve(ctx context.Context, repo *git.Repository, req CheckoutRequest, auth transport.AuthMethod, cacheDir string, res *CheckoutResult) (plumbing.Hash, error) {
+	if req.Ref == "" || hashRe.MatchString(req.Ref) && req.Commit == "" {
+		commit := cmp.Or(req.Commit, req.Ref)
+		if commit != "" {
+			if h := plumbing.NewHash(commit); hasCommit(repo, h) {
+				return h, nil
+			}
+		}
 	}
-	err := repo.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", RefSpecs: specs, Auth: auth, Tags: git.NoTags, Force: true})
+	name, err := remoteRef(ctx, repo, req, auth)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	specs := []config.RefSpec{config.RefSpec("+" + name + ":" + name)}
+	if name == "" { // a bare commit: every branch and tag, as it may be on any of them
+		specs = []config.RefSpec{"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"}
+	}
+	err = repo.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", RefSpecs: specs, Auth: auth, Tags: git.NoTags, Force: true})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return err
+		return plumbing.ZeroHash, fmt.Errorf("fetching %s: %w", req.URL, err)
 	}
-	// Remember the remote's default branch for checkouts without a ref.
+	res.Fetched = true
+	// go-git cannot cap a fetch as it runs; a history far beyond the checkout cap is
+	// dropped at once rather than kept in the cache.
+	if over, err := overSize(cacheDir, historyFactor*c.maxBytes()); err != nil || over {
+		_ = os.RemoveAll(cacheDir)
+		if err == nil {
+			err = refused("the history of %s is larger than %d MiB; keep large files out of the package repository", req.URL, historyFactor*c.maxBytes()>>20)
+		}
+		return plumbing.ZeroHash, err
+	}
+	if name == "" {
+		h := plumbing.NewHash(cmp.Or(req.Commit, req.Ref))
+		if !hasCommit(repo, h) {
+			return h, refused("commit %s is on no branch or tag of %s", h, req.URL)
+		}
+		return h, nil
+	}
+	tip, err := peeled(repo, name)
+	if err != nil {
+		return tip, fmt.Errorf("%s of %s: %w", name, req.URL, err)
+	}
+	if req.Commit == "" {
+		return tip, nil
+	}
+	want := plumbing.NewHash(req.Commit)
+	if err := onRef(repo, want, tip); err != nil {
+		return want, refused("commit %s is not on %s of %s (its tip is %s): %v; build a commit of that ref", want, name, req.URL, tip, err)
+	}
+	return want, nil
+}
+
+// remoteRef finds the ref that req names among the remote's refs: "" for a bare commit.
+func remoteRef(ctx context.Context, repo *git.Repository, req CheckoutRequest, auth transport.AuthMethod) (plumbing.ReferenceName, error) {
 	rem, err := repo.Remote("origin")
 	if err != nil {
-		return err
+		return "", err
 	}
 	refs, err := rem.ListContext(ctx, &git.ListOptions{Auth: auth})
 	if err != nil {
-		return err
+		return "", fmt.Errorf("listing the refs of %s: %w", req.URL, err)
 	}
+	has := map[plumbing.ReferenceName]bool{}
+	var head plumbing.ReferenceName
 	for _, r := range refs {
+		has[r.Name()] = true
 		if r.Name() == plumbing.HEAD && r.Type() == plumbing.SymbolicReference {
-			return repo.Storer.SetReference(plumbing.NewSymbolicReference("refs/openwrt-ppa/default", r.Target()))
+			head = r.Target()
 		}
-	}
-	return nil
-}
-
-func resolve(repo *git.Repository, req CheckoutRequest) (plumbing.Hash, error) {
-	if req.Commit != "" {
-		h := plumbing.NewHash(req.Commit)
-		if _, err := repo.CommitObject(h); err != nil {
-			return h, fmt.Errorf("commit %s not found in %s: %w", req.Commit, req.URL, err)
-		}
-		return h, nil
 	}
 	var candidates []plumbing.ReferenceName
 	switch {
 	case req.Ref == "":
-		candidates = []plumbing.ReferenceName{"refs/openwrt-ppa/default", "refs/heads/main", "refs/heads/master"}
+		candidates = []plumbing.ReferenceName{head, plumbing.Main, plumbing.Master}
 	case strings.HasPrefix(req.Ref, "refs/"):
 		candidates = []plumbing.ReferenceName{plumbing.ReferenceName(req.Ref)}
 	default:
 		candidates = []plumbing.ReferenceName{plumbing.NewBranchReferenceName(req.Ref), plumbing.NewTagReferenceName(req.Ref)}
 	}
-	for _, name := range candidates {
-		r, err := repo.Reference(name, true)
+	for _, n := range candidates {
+		if n != "" && has[n] {
+			return n, nil
+		}
+	}
+	switch {
+	case hashRe.MatchString(req.Ref) || req.Ref == "" && req.Commit != "":
+		return "", nil
+	case req.Ref == "":
+		return "", refused("%s has no default branch; give a branch, tag or commit", req.URL)
+	}
+	return "", refused("%s has no branch or tag %q", req.URL, req.Ref)
+}
+
+func hasCommit(repo *git.Repository, h plumbing.Hash) bool {
+	_, err := repo.CommitObject(h)
+	return err == nil
+}
+
+// peeled returns the commit a fetched ref points at, through an annotated tag.
+func peeled(repo *git.Repository, name plumbing.ReferenceName) (plumbing.Hash, error) {
+	r, err := repo.Reference(name, true)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	h := r.Hash()
+	if tag, err := repo.TagObject(h); err == nil {
+		c, err := tag.Commit()
 		if err != nil {
-			continue
+			return h, fmt.Errorf("the tag does not point at a commit: %w", err)
 		}
-		h := r.Hash()
-		if tag, err := repo.TagObject(h); err == nil { // annotated tag
-			c, err := tag.Commit()
-			if err != nil {
-				return h, fmt.Errorf("tag %s does not point at a commit: %w", req.Ref, err)
-			}
-			h = c.Hash
-		}
-		return h, nil
+		return c.Hash, nil
 	}
-	if hashRe.MatchString(req.Ref) {
-		return resolve(repo, CheckoutRequest{URL: req.URL, Commit: req.Ref})
+	return h, nil
+}
+
+// onRef checks that want is tip or one of its ancestors.
+func onRef(repo *git.Repository, want, tip plumbing.Hash) error {
+	if want == tip {
+		return nil
 	}
-	if req.Ref == "" {
-		return plumbing.ZeroHash, fmt.Errorf("%s has no default branch; give a branch, tag or commit", req.URL)
+	tc, err := repo.CommitObject(tip)
+	if err != nil {
+		return err
 	}
-	return plumbing.ZeroHash, fmt.Errorf("%s has no branch or tag %q", req.URL, req.Ref)
+	wc, err := repo.CommitObject(want)
+	if err != nil {
+		return errors.New("the ref's history does not have it")
+	}
+	ok, err := wc.IsAncestor(tc)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("it is not an ancestor of the tip")
+	}
+	return nil
 }
 
 // maxSubmoduleDepth bounds nested submodules.
 const maxSubmoduleDepth = 4
 
-// submodules checks out the submodules of w, level by level, so every level's URLs are checked.
-func (c *Checkouter) submodules(ctx context.Context, w *git.Worktree, local bool, auth transport.AuthMethod, depth int) error {
+// submoduleWalk is what every level of a checkout's submodules shares: the repository the
+// credentials were issued for.
+type submoduleWalk struct {
+	main  string // the checkout's URL
+	auth  transport.AuthMethod
+	local bool
+}
+
+// submodules checks out the submodules of r, level by level, so every level's URLs are checked.
+// parent is the URL r was fetched from (relative submodule URLs resolve against it) and gitDir
+// the folder of its git data (submodules keep theirs below it).
+func (c *Checkouter) submodules(ctx context.Context, walk submoduleWalk, r *git.Repository, parent, gitDir string, depth int) error {
+	// go-git takes a submodule's URL from the repository's config once it was set up there, as
+	// git does until "submodule sync": the cache must follow the commit's .gitmodules instead.
+	cfg, err := r.Config()
+	if err != nil {
+		return fmt.Errorf("reading the clone's config: %w", err)
+	}
+	if len(cfg.Submodules) > 0 {
+		cfg.Submodules = map[string]*config.Submodule{}
+		if err := r.SetConfig(cfg); err != nil {
+			return fmt.Errorf("writing the clone's config: %w", err)
+		}
+	}
+	w, err := r.Worktree()
+	if err != nil {
+		return fmt.Errorf("opening the checkout: %w", err)
+	}
 	subs, err := w.Submodules()
 	if err != nil {
 		return fmt.Errorf("reading .gitmodules: %w", err)
 	}
 	for _, s := range subs {
 		cfg := s.Config()
-		if strings.Contains(cfg.Name, "..") || strings.HasPrefix(cfg.Name, "/") {
-			return fmt.Errorf("submodule name %q is not allowed", cfg.Name)
+		if strings.Contains(cfg.Name, "..") || strings.HasPrefix(cfg.Name, "/") || cfg.Name == "" || cfg.Name == "." {
+			return refused("submodule name %q is not allowed", cfg.Name)
 		}
 		// A remote repository must not make us read the host's own repositories.
-		if !local && isLocalSource(cfg.URL) && !strings.HasPrefix(cfg.URL, "../") && !strings.HasPrefix(cfg.URL, "./") {
-			return fmt.Errorf("submodule %s: URL %q is a local path; a remote repository may only use https, ssh or relative submodule URLs", cfg.Name, cfg.URL)
+		relative := strings.HasPrefix(cfg.URL, "../") || strings.HasPrefix(cfg.URL, "./")
+		if !walk.local && isLocalSource(cfg.URL) && !relative {
+			return refused("submodule %s: URL %q is a local path; a remote repository may only use https, ssh or relative submodule URLs", cfg.Name, cfg.URL)
 		}
 		if depth >= maxSubmoduleDepth {
-			return fmt.Errorf("submodule %s: submodules nest deeper than %d levels", cfg.Name, maxSubmoduleDepth)
+			return refused("submodule %s: submodules nest deeper than %d levels", cfg.Name, maxSubmoduleDepth)
+		}
+		url, err := resolveSubmoduleURL(parent, cfg.URL)
+		if err != nil {
+			return refused("submodule %s: URL %q: %v", cfg.Name, cfg.URL, err)
+		}
+		auth, why, err := c.submoduleAuth(ctx, walk, url)
+		if err != nil {
+			return fmt.Errorf("submodule %s (%s): asking whether it may be fetched with the repository's credentials: %w", cfg.Name, url, err)
+		}
+		if auth == nil && isSSH(url) {
+			return refused("submodule %s: %s is an ssh URL and gets no credentials (%s); use an https URL", cfg.Name, url, why)
+		}
+		moduleDir := filepath.Join(gitDir, "modules", filepath.FromSlash(cfg.Name))
+		sub, err := prepareModule(s, moduleDir, url, auth != nil)
+		if err != nil {
+			return fmt.Errorf("submodule %s: %w", cfg.Name, err)
 		}
 		if err := s.UpdateContext(ctx, &git.SubmoduleUpdateOptions{Init: true, RecurseSubmodules: git.NoRecurseSubmodules, Auth: auth}); err != nil {
-			return fmt.Errorf("updating submodule %s (%s): %w", cfg.Name, cfg.URL, err)
+			if auth == nil && why != "" {
+				return refused("submodule %s (%s) could not be fetched without credentials (%s): %v", cfg.Name, url, why, err)
+			}
+			return fmt.Errorf("updating submodule %s (%s): %w", cfg.Name, url, err)
 		}
-		sub, err := s.Repository()
-		if err != nil {
-			return fmt.Errorf("opening submodule %s: %w", cfg.Name, err)
-		}
-		sw, err := sub.Worktree()
-		if err != nil {
-			return fmt.Errorf("opening submodule %s: %w", cfg.Name, err)
-		}
-		if err := c.submodules(ctx, sw, local, auth, depth+1); err != nil {
+		if err := c.submodules(ctx, walk, sub, url, moduleDir, depth+1); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// submoduleAuth decides the credentials of the submodule at url: the repository's own, only on
+// its scheme, host and port and when SubmoduleAccess allows; else none, and why (for messages).
+func (c *Checkouter) submoduleAuth(ctx context.Context, walk submoduleWalk, url string) (transport.AuthMethod, string, error) {
+	switch {
+	case walk.auth == nil:
+		return nil, "", nil
+	case !sameOrigin(walk.main, url):
+		return nil, "the repository's credentials are only sent to its own host", nil
+	case c.SubmoduleAccess == nil:
+		return nil, "the repository's credentials are not used for its submodules", nil
+	}
+	ok, err := c.SubmoduleAccess(ctx, url)
+	if err != nil {
+		return nil, "", err
+	}
+	if !ok {
+		return nil, "the repository's owner may not read it", nil
+	}
+	return walk.auth, "", nil
+}
+
+// moduleSource is a file in a submodule's git folder naming where its objects came from, so
+// objects fetched with credentials are never reused for a checkout that has none, nor objects
+// of one URL for another.
+const moduleSource = "openwrt-ppa-source"
+
+// prepareModule points the submodule's repository at url, starting it afresh when its objects
+// came from elsewhere or with other credentials.
+func prepareModule(s *git.Submodule, dir, url string, authed bool) (*git.Repository, error) {
+	source := fmt.Sprintf("%s\nauthed=%v\n", url, authed)
+	if b, err := os.ReadFile(filepath.Join(dir, moduleSource)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	} else if err == nil && string(b) != source || err != nil && dirExists(dir) {
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, fmt.Errorf("resetting its clone: %w", err)
+		}
+	}
+	if err := s.Init(); err != nil {
+		return nil, err
+	}
+	r, err := s.Repository()
+	if err != nil {
+		return nil, err
+	}
+	// go-git keeps the URL the module was first made with: set the one checked here.
+	if err := r.DeleteRemote(git.DefaultRemoteName); err != nil && !errors.Is(err, git.ErrRemoteNotFound) {
+		return nil, err
+	}
+	if _, err := r.CreateRemote(&config.RemoteConfig{Name: git.DefaultRemoteName, URLs: []string{url}}); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, moduleSource), []byte(source), 0o644); err != nil {
+		return nil, err
+	}
+	// The index describes the folder of the last checkout, not this new one: go-git would take
+	// the missing files for changes and refuse to check out.
+	if err := os.Remove(filepath.Join(dir, "index")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return r, nil
+}
+
+func dirExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }

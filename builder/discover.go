@@ -3,6 +3,7 @@ package builder
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"regexp"
@@ -29,12 +30,17 @@ var unitNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9+._-]{0,99}$`)
 // maxDiscoverDepth bounds how deep we look for package folders (OpenWrt feeds use 1–3 levels).
 const maxDiscoverDepth = 6
 
+// maxDiscoverWork bounds the Makefile reading of one repository (bytes read, expanded and
+// assigned, as counted by readMakefile): each Makefile has its own bound, and so do they all.
+const maxDiscoverWork = 64 << 20
+
 // Discover walks fsys (a checked-out repository) for package Makefiles. Kernel modules are
 // refused: they depend on a target's exact kernel and cannot live in a series feed.
 func Discover(fsys fs.FS) (Discovery, error) {
 	var d Discovery
 	names := map[string]string{}   // package name → folder
 	folders := map[string]string{} // folder name → folder
+	var work int64
 	err := fs.WalkDir(fsys, ".", func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -48,12 +54,24 @@ func Discover(fsys fs.FS) (Discovery, error) {
 		if e.Name() != "Makefile" || !e.Type().IsRegular() {
 			return nil
 		}
-		data, err := fs.ReadFile(fsys, p)
+		dir := path.Dir(p)
+		if work > maxDiscoverWork {
+			d.Refused = append(d.Refused, Refusal{Package: path.Base(dir), Dir: dir, Reason: fmt.Sprintf(
+				"not read: the repository's Makefiles before it took more than %d MiB of work to read (the limit per repository); keep fewer or simpler Makefiles", maxDiscoverWork>>20)})
+			return fs.SkipAll
+		}
+		data, err := readBounded(fsys, p, maxMakefileBytes)
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p, err)
 		}
-		dir := path.Dir(p)
-		src, ok := ReadMakefile(dir, data)
+		work += int64(len(data))
+		src, ok, n, err := readMakefile(dir, data)
+		work += n
+		if err != nil {
+			// One hostile or broken Makefile refuses its folder, not the repository.
+			d.Refused = append(d.Refused, Refusal{Package: path.Base(dir), Dir: dir, Reason: err.Error()})
+			return nil
+		}
 		if !ok {
 			return nil
 		}
@@ -99,6 +117,17 @@ func Discover(fsys fs.FS) (Discovery, error) {
 	}
 	sort.Slice(d.Sources, func(i, j int) bool { return d.Sources[i].Dir < d.Sources[j].Dir })
 	return d, nil
+}
+
+// readBounded reads at most limit+1 bytes of name: enough for ReadMakefile to refuse a file
+// over limit without reading all of it.
+func readBounded(fsys fs.FS, name string, limit int64) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, limit+1))
 }
 
 // PackageNames lists every package the discovery found, sorted.

@@ -3,6 +3,7 @@ package builder
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"path"
 	"regexp"
 	"sort"
@@ -27,27 +28,43 @@ type BinaryPackage struct {
 	Kernel  bool     // a kernel module (kmod-*), refused until per-target kmod feeds exist
 }
 
-// maxMakefileBytes bounds what a repository can make us read per Makefile.
-const maxMakefileBytes = 1 << 20
+// Bounds on what one Makefile can make us do. A hostile Makefile can nest and repeat variable
+// references so their expansion grows without end; the work is bounded while expanding, not
+// measured after.
+const (
+	maxMakefileBytes = 1 << 20 // the file itself
+	maxExpandBytes   = 4096    // one expanded value; a longer one is left as written
+	maxExpandRounds  = 8       // nesting levels expanded
+	// maxExpandWork bounds the bytes read and written by all expansions and assignments of one
+	// Makefile: real package Makefiles need a few KiB, about the file's own size at worst.
+	maxExpandWork = 2 << 20
+)
 
 var (
 	assignRe   = regexp.MustCompile(`^(?:override\s+)?([A-Za-z0-9_./-]+)\s*(:=|::=|\?=|\+=|=)\s*(.*)$`)
 	defineRe   = regexp.MustCompile(`^define\s+(\S+)`)
 	callRe     = regexp.MustCompile(`\$\(eval\s+\$\(call\s+(BuildPackage|KernelPackage)\s*,`)
 	includeRe  = regexp.MustCompile(`^-?include\s+(.*)$`)
-	varRefRe   = regexp.MustCompile(`\$[({]([A-Za-z0-9_]+)[)}]`)
-	notdirRe   = regexp.MustCompile(`\$[({]notdir\s+\$[({]CURDIR[)}][)}]`)
+	notdirRe   = regexp.MustCompile(`^\$[({]notdir\s+\$[({]CURDIR[)}][)}]`)
 	kmodPrefix = "kmod-"
 )
 
 // ReadMakefile reads an OpenWrt package Makefile found in dir (slash path). ok is false when the
 // Makefile does not include package.mk, kernel.mk or luci.mk (a plain Makefile, e.g. of src/).
-func ReadMakefile(dir string, data []byte) (pkg SourcePackage, ok bool) {
+// A Makefile over the size or work bounds is an error naming it and the bound, for the check.
+func ReadMakefile(dir string, data []byte) (pkg SourcePackage, ok bool, err error) {
+	pkg, ok, _, err = readMakefile(dir, data)
+	return pkg, ok, err
+}
+
+// readMakefile is ReadMakefile that also says how much work it took.
+func readMakefile(dir string, data []byte) (pkg SourcePackage, ok bool, work int64, err error) {
+	file := path.Join(dir, "Makefile")
 	if len(data) > maxMakefileBytes {
-		data = data[:maxMakefileBytes]
+		return SourcePackage{}, false, 0, fmt.Errorf("%s is larger than %d KiB; a package Makefile is far smaller", file, maxMakefileBytes>>10)
 	}
-	m := mkReader{vars: map[string]string{}, dir: dir}
-	m.vars["CURDIR"] = dir
+	m := mkReader{vars: map[string]string{}, selfRef: map[string]bool{}, dir: dir}
+	m.set("CURDIR", dir)
 	lines := joinContinuations(data)
 	var (
 		inDefine string
@@ -56,6 +73,9 @@ func ReadMakefile(dir string, data []byte) (pkg SourcePackage, ok bool) {
 		kind     string
 	)
 	for _, raw := range lines {
+		if m.over {
+			break
+		}
 		line := strings.TrimSpace(raw)
 		if inDefine != "" {
 			if line == "endef" || strings.HasPrefix(line, "endef ") {
@@ -97,11 +117,14 @@ func ReadMakefile(dir string, data []byte) (pkg SourcePackage, ok bool) {
 			m.assign(a[1], a[2], a[3])
 		}
 	}
+	if m.over {
+		return SourcePackage{}, false, m.work, m.overError(file)
+	}
 	if kind == "" {
-		return SourcePackage{}, false
+		return SourcePackage{}, false, m.work, nil
 	}
 	if kind == "luci" && m.vars["PKG_NAME"] == "" {
-		m.vars["PKG_NAME"] = path.Base(dir)
+		m.set("PKG_NAME", path.Base(dir))
 	}
 	pkg = SourcePackage{
 		Dir:     dir,
@@ -128,7 +151,10 @@ func ReadMakefile(dir string, data []byte) (pkg SourcePackage, ok bool) {
 	if kind == "luci" && len(pkg.Packages) == 0 {
 		add(BinaryPackage{Name: pkg.Name, Depends: parseDepends(m.expand(m.vars["LUCI_DEPENDS"]))})
 	}
-	return pkg, true
+	if m.over { // the expansions just above
+		return SourcePackage{}, false, m.work, m.overError(file)
+	}
+	return pkg, true, m.work, nil
 }
 
 // firstArg returns the text up to the first top-level "," or ")", so "$(PKG_NAME),x)" gives
@@ -161,45 +187,64 @@ func pick(cur, kind string) string {
 }
 
 type mkReader struct {
-	vars map[string]string
-	dir  string
+	vars    map[string]string
+	selfRef map[string]bool // the value refers to the variable itself: never expanded
+	dir     string
+	work    int64 // bytes read and written so far, against maxExpandWork
+	over    bool  // maxExpandWork was reached: nothing more is expanded
+}
+
+// charge counts n bytes of work and reports whether the budget still holds.
+func (m *mkReader) charge(n int) bool {
+	m.work += int64(n)
+	if m.work > maxExpandWork {
+		m.over = true
+	}
+	return !m.over
+}
+
+func (m *mkReader) overError(file string) error {
+	return fmt.Errorf("%s: expanding its variables takes more than %d MiB of work (the limit per Makefile); expand long values fewer times", file, maxExpandWork>>20)
+}
+
+func (m *mkReader) set(name, value string) {
+	m.vars[name] = value
+	m.selfRef[name] = strings.Contains(value, "$("+name+")") || strings.Contains(value, "${"+name+"}")
 }
 
 func (m *mkReader) assign(name, op, value string) {
+	if !m.charge(len(value)) {
+		return
+	}
 	switch op {
 	case "?=":
 		if _, set := m.vars[name]; !set {
-			m.vars[name] = value
+			m.set(name, value)
 		}
 	case "+=":
 		if cur := m.vars[name]; cur != "" {
-			m.vars[name] = cur + " " + value
+			if m.charge(len(cur)) {
+				m.set(name, cur+" "+value)
+			}
 		} else {
-			m.vars[name] = value
+			m.set(name, value)
 		}
 	case ":=", "::=":
-		m.vars[name] = m.expand(value)
+		m.set(name, m.expand(value))
 	default:
-		m.vars[name] = value
+		m.set(name, value)
 	}
 }
 
 // expand replaces $(VAR) and ${VAR} of known variables and $(notdir $(CURDIR)); anything else
-// is left as written. Depth and length are bounded so a hostile Makefile cannot blow it up.
+// is left as written, and so is a value whose expansion would pass maxExpandBytes.
 func (m *mkReader) expand(s string) string {
-	for range 8 {
+	for range maxExpandRounds {
 		if !strings.Contains(s, "$") {
 			break
 		}
-		next := notdirRe.ReplaceAllString(s, path.Base(m.dir))
-		next = varRefRe.ReplaceAllStringFunc(next, func(ref string) string {
-			name := ref[2 : len(ref)-1]
-			if v, ok := m.vars[name]; ok && !strings.Contains(v, "$("+name+")") && !strings.Contains(v, "${"+name+"}") {
-				return v
-			}
-			return ref
-		})
-		if len(next) > 4096 {
+		next, ok := m.expandOnce(s)
+		if !ok {
 			return s
 		}
 		if next == s {
@@ -208,6 +253,75 @@ func (m *mkReader) expand(s string) string {
 		s = next
 	}
 	return strings.TrimSpace(s)
+}
+
+// expandOnce replaces the references of s once. ok is false when the result would pass
+// maxExpandBytes or the Makefile's work budget is spent; it stops writing there.
+func (m *mkReader) expandOnce(s string) (string, bool) {
+	if !m.charge(len(s)) {
+		return "", false
+	}
+	var b strings.Builder
+	write := func(piece string) bool {
+		// What is asked counts, written or not: a Makefile that asks for a long value often
+		// spends its budget without this reader spending the memory.
+		if !m.charge(len(piece)) || b.Len()+len(piece) > maxExpandBytes {
+			return false
+		}
+		b.WriteString(piece)
+		return true
+	}
+	for {
+		i := strings.IndexByte(s, '$')
+		if i < 0 {
+			return b.String(), write(s)
+		}
+		if !write(s[:i]) {
+			return "", false
+		}
+		s = s[i:]
+		if loc := notdirRe.FindStringIndex(s); loc != nil && loc[0] == 0 {
+			if !write(path.Base(m.dir)) {
+				return "", false
+			}
+			s = s[loc[1]:]
+			continue
+		}
+		ref, name := varRef(s)
+		if ref == 0 {
+			if !write("$") {
+				return "", false
+			}
+			s = s[1:]
+			continue
+		}
+		v, known := m.vars[name]
+		if !known || m.selfRef[name] {
+			v = s[:ref]
+		}
+		if !write(v) {
+			return "", false
+		}
+		s = s[ref:]
+	}
+}
+
+// varRef reads a $(NAME) or ${NAME} at the start of s: its length (0 if there is none) and name.
+func varRef(s string) (int, string) {
+	if len(s) < 4 || s[0] != '$' || s[1] != '(' && s[1] != '{' {
+		return 0, ""
+	}
+	for i := 2; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '_':
+		case (c == ')' || c == '}') && i > 2:
+			return i + 1, s[2:i]
+		default:
+			return 0, ""
+		}
+	}
+	return 0, ""
 }
 
 func (m *mkReader) depends(def []string) []string {

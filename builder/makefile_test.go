@@ -1,8 +1,10 @@
 package builder
 
 import (
+	"fmt"
 	"os"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -53,7 +55,10 @@ func TestReadMakefile(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got, ok := ReadMakefile(tc.dir, tc.data)
+			got, ok, err := ReadMakefile(tc.dir, tc.data)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if ok != tc.wantOK {
 				t.Fatalf("ok = %v, want %v", ok, tc.wantOK)
 			}
@@ -97,6 +102,117 @@ func TestDiscover(t *testing.T) {
 	}
 }
 
+// expansionBombs are Makefiles that make a naive reader's work or memory explode.
+func expansionBombs() map[string][]byte {
+	head := "PKG_NAME:=bomb\ninclude $(INCLUDE_DIR)/package.mk\n"
+	tail := "$(eval $(call BuildPackage,bomb))\n"
+	big := strings.Repeat("x", 64<<10)
+	return map[string][]byte{
+		// issue 9: one 64 KiB value expanded 4,096 times (1.65 GiB before the fix)
+		"one long value expanded often": []byte(head + "A = " + big + "\n" + strings.Repeat("B := $(A)\n", 4096) + tail),
+		// each level doubles the one below: 2^30 bytes if expanded in full
+		"nested doubling": func() []byte {
+			var b strings.Builder
+			b.WriteString(head + "V0 = " + strings.Repeat("y", 1024) + "\n")
+			for i := 1; i <= 20; i++ {
+				fmt.Fprintf(&b, "V%d = $(V%d)$(V%d)\n", i, i-1, i-1)
+			}
+			b.WriteString(strings.Repeat("W := $(V20)\n", 20000) + tail)
+			return []byte(b.String())
+		}(),
+		// += copies the whole value each time: quadratic
+		"appending to a long value": []byte(head + "A = " + big + "\n" + strings.Repeat("A += z\n", 100000) + tail),
+	}
+}
+
+func TestReadMakefileBoundsItsWork(t *testing.T) {
+	for name, data := range expansionBombs() {
+		t.Run(name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, ok, err := ReadMakefile("utils/bomb", data)
+			runtime.ReadMemStats(&after)
+			if got := after.TotalAlloc - before.TotalAlloc; got > 64<<20 && !raceDetector {
+				t.Errorf("reading a %d KiB Makefile allocated %d MiB", len(data)>>10, got>>20)
+			}
+			if err == nil || ok || !strings.Contains(err.Error(), "utils/bomb/Makefile") || !strings.Contains(err.Error(), fmt.Sprintf("%d MiB of work", maxExpandWork>>20)) {
+				t.Errorf("error %v (ok %v), want the Makefile and the limit named", err, ok)
+			}
+		})
+	}
+	_, _, err := ReadMakefile("utils/big", make([]byte, maxMakefileBytes+1))
+	if err == nil || !strings.Contains(err.Error(), "utils/big/Makefile is larger than 1024 KiB") {
+		t.Errorf("oversized Makefile: %v", err)
+	}
+	// A long value within the bounds is kept, unexpanded, as before.
+	long := "PKG_NAME:=x\nA = " + strings.Repeat("a", 3000) + "\nPKG_VERSION := $(A)$(A)\ninclude $(INCLUDE_DIR)/package.mk\n$(eval $(call BuildPackage,x))\n"
+	if pkg, ok, err := ReadMakefile("x", []byte(long)); err != nil || !ok || pkg.Version != "$(A)$(A)" {
+		t.Errorf("long value: version %q, %v, %v", pkg.Version, ok, err)
+	}
+}
+
+func TestDiscoverRefusesExpansionBomb(t *testing.T) {
+	hello, err := os.ReadFile("testdata/makefiles/hello.mk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys := fstest.MapFS{
+		"utils/hello/Makefile": {Data: hello},
+		"utils/bomb/Makefile":  {Data: expansionBombs()["one long value expanded often"]},
+		"utils/huge/Makefile":  {Data: make([]byte, 2*maxMakefileBytes)},
+	}
+	d, err := Discover(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.PackageNames(); !reflect.DeepEqual(got, []string{"hello", "hello-extra"}) {
+		t.Fatalf("packages %v", got)
+	}
+	reasons := map[string]string{}
+	for _, r := range d.Refused {
+		reasons[r.Dir] = r.Reason
+	}
+	if !strings.Contains(reasons["utils/bomb"], "utils/bomb/Makefile: expanding its variables") || !strings.Contains(reasons["utils/huge"], "larger than") {
+		t.Fatalf("refusals %v", reasons)
+	}
+
+	// Many Makefiles, each within its own bound, are bounded together.
+	many := fstest.MapFS{}
+	bomb := expansionBombs()["nested doubling"]
+	for i := range 200 {
+		many[fmt.Sprintf("p/b%03d/Makefile", i)] = &fstest.MapFile{Data: bomb}
+	}
+	d, err = Discover(many)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := d.Refused[len(d.Refused)-1]
+	if len(d.Refused) >= 200 || !strings.Contains(last.Reason, "limit per repository") {
+		t.Fatalf("%d refusals, the last %+v", len(d.Refused), last)
+	}
+}
+
+func BenchmarkReadMakefile(b *testing.B) {
+	hello, err := os.ReadFile("testdata/makefiles/hello.mk")
+	if err != nil {
+		b.Fatal(err)
+	}
+	inputs := map[string][]byte{"hello.mk": hello}
+	for name, data := range expansionBombs() {
+		inputs[name] = data
+	}
+	for name, data := range inputs {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				ReadMakefile("utils/x", data)
+			}
+		})
+	}
+}
+
 func FuzzReadMakefile(f *testing.F) {
 	for _, n := range []string{"hello.mk", "luci.mk", "kmod.mk"} {
 		b, err := os.ReadFile("testdata/makefiles/" + n)
@@ -106,8 +222,17 @@ func FuzzReadMakefile(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("A=$(A)$(A)\ndefine x\n"))
+	for _, b := range expansionBombs() {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		pkg, ok := ReadMakefile("d/p", data)
+		pkg, ok, err := ReadMakefile("d/p", data)
+		if err != nil {
+			if ok || !strings.Contains(err.Error(), "d/p/Makefile") {
+				t.Fatalf("error %v (ok %v) does not name the Makefile", err, ok)
+			}
+			return
+		}
 		if !ok {
 			return
 		}
@@ -118,7 +243,7 @@ func FuzzReadMakefile(f *testing.F) {
 				}
 			}
 		}
-		if len(pkg.Version) > 1<<16 || len(pkg.Name) > 1<<16 {
+		if len(pkg.Version) > maxExpandBytes+len(data) || len(pkg.Name) > maxExpandBytes+len(data) {
 			t.Fatalf("expansion grew unbounded: %d", len(pkg.Version))
 		}
 	})

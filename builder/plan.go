@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -27,8 +28,87 @@ type Job struct {
 	Feeds     []ExtraFeed `json:"feeds,omitempty"`
 	// Unsupported, when set, says why the job fails at once without running (apk series).
 	Unsupported string `json:"unsupported,omitempty"`
+	// Trust is the scope the job builds in; results of one scope never stand for another's.
+	Trust TrustScope `json:"trust"`
+	// ImageDigest is the content digest Image resolved to, when known.
+	ImageDigest string `json:"image_digest,omitempty"`
 	// Key identifies identical jobs: a hash of everything above and of the configuration.
 	Key string `json:"key"`
+}
+
+// TrustScope separates builds whose results must not be shared: a pull request's build runs code
+// that may come from a fork and may have poisoned its scope's caches, so what it made never
+// stands for a branch's or a tag's build, which is published with the main key.
+type TrustScope string
+
+const (
+	TrustRef         TrustScope = "ref" // a branch or tag of the repository itself
+	TrustPullRequest TrustScope = "pr"  // a pull or merge request, also from a fork
+)
+
+// ErrNotReusable means a job's output is not fixed by its inputs (a feed follows a branch, the
+// image's digest is unknown): it has no content key, and is built rather than reused.
+var ErrNotReusable = errors.New("the job's result cannot be reused")
+
+// ContentInput is everything that changes what a job produces.
+type ContentInput struct {
+	Repo        string // the repository, as the service knows it (forge and its id)
+	Commit      string
+	Series      string
+	Arch        string
+	Image       string // the SDK image reference
+	ImageDigest string // the content digest the reference resolves to now ("sha256:…")
+	Trust       TrustScope
+	ConfigRaw   []byte // the configuration file's bytes (nil without one)
+	// Feeds are the configuration's extra feeds; FeedCommits gives the commit each one's ref
+	// resolves to now (by feed name). A feed pinned to a commit in the configuration needs none.
+	Feeds       []ExtraFeed
+	FeedCommits map[string]string
+}
+
+// ContentKey identifies what a job builds, so a successful job with the same key can be reused
+// instead of run again. Every input that changes the output is in it; one that is not known is
+// ErrNotReusable, never left out.
+func ContentKey(in ContentInput) (string, error) {
+	if in.Trust != TrustRef && in.Trust != TrustPullRequest {
+		return "", fmt.Errorf("content key: trust scope %q is neither %q nor %q", in.Trust, TrustRef, TrustPullRequest)
+	}
+	if in.Repo == "" || !hashRe.MatchString(in.Commit) || in.Series == "" || in.Arch == "" || in.Image == "" {
+		return "", fmt.Errorf("content key: repository, commit, series, arch and image are all needed (got %q %q %q %q %q)", in.Repo, in.Commit, in.Series, in.Arch, in.Image)
+	}
+	if in.ImageDigest == "" {
+		return "", fmt.Errorf("%w: the digest of %s is unknown", ErrNotReusable, in.Image)
+	}
+	feeds, err := pinFeeds(in.Feeds, in.FeedCommits)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	h.Write([]byte("openwrt-ppa content v2\n"))
+	// JSON quotes every field, so no value can pass for another's.
+	if err := enc.Encode([]any{in.Repo, in.Commit, in.Series, in.Arch, in.Image, in.ImageDigest, in.Trust, feeds}); err != nil {
+		return "", fmt.Errorf("content key: %w", err)
+	}
+	h.Write(in.ConfigRaw)
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// pinFeeds returns feeds with every ref replaced by its commit, or ErrNotReusable for a feed
+// whose commit is not known.
+func pinFeeds(feeds []ExtraFeed, commits map[string]string) ([]ExtraFeed, error) {
+	out := make([]ExtraFeed, len(feeds))
+	for i, f := range feeds {
+		c := commits[f.Name]
+		if c == "" && hashRe.MatchString(f.Ref) {
+			c = f.Ref
+		}
+		if !hashRe.MatchString(c) {
+			return nil, fmt.Errorf("%w: the commit of feed %s (%s) is not known", ErrNotReusable, f.Name, cmp.Or(f.Ref, "default branch"))
+		}
+		out[i] = ExtraFeed{Name: f.Name, URL: f.URL, Ref: c}
+	}
+	return out, nil
 }
 
 // Unit is one package folder to build (make package/<Name>/compile) and the packages it makes.
@@ -56,6 +136,13 @@ type PlanInput struct {
 	Found     Discovery
 	Catalogue *Catalogue
 	Images    ImageOptions
+	// Trust is the jobs' trust scope; empty means TrustPullRequest, the one that shares least.
+	Trust TrustScope
+	// ImageDigests gives the content digest of image references, when known.
+	ImageDigests map[string]string
+	// FeedCommits pins the configuration's extra feeds to these commits (by feed name), so the
+	// build uses the commits its key names.
+	FeedCommits map[string]string
 	// Series and Archs, when set, replace the configuration's matrix (the CLI's --series/--arch).
 	Series []string
 	Archs  []string
@@ -119,13 +206,26 @@ func MakePlan(in PlanInput) (Plan, error) {
 	}
 	units := unitsFor(in.Found, pkgs)
 	cfgSum := sha256.Sum256(in.ConfigRaw)
+	trust := cmp.Or(in.Trust, TrustPullRequest)
+	if trust != TrustRef && trust != TrustPullRequest {
+		return plan, fmt.Errorf("making a plan: trust scope %q is neither %q nor %q", trust, TrustRef, TrustPullRequest)
+	}
+	feeds := slices.Clone(in.Config.Feeds)
+	for i, f := range feeds {
+		if c := in.FeedCommits[f.Name]; c != "" {
+			if !hashRe.MatchString(c) {
+				return plan, fmt.Errorf("making a plan: feed %s: %q is not a full commit hash", f.Name, c)
+			}
+			feeds[i].Ref = c
+		}
+	}
 	for _, s := range series {
 		for _, a := range archs {
 			img, err := in.Catalogue.Image(s, a, in.Images)
 			job := Job{
 				Repo: in.Repo, Commit: in.Commit, Series: s, Release: img.Release, Arch: a,
 				Image: img.Ref, Format: img.Format, IndexJSON: img.IndexJSON,
-				Packages: pkgs, Units: units, Feeds: in.Config.Feeds,
+				Packages: pkgs, Units: units, Feeds: feeds, Trust: trust, ImageDigest: in.ImageDigests[img.Ref],
 			}
 			switch {
 			case errors.Is(err, ErrAPKUnsupported):
@@ -174,7 +274,7 @@ func jobKey(j Job, cfgSum []byte) string {
 		panic(fmt.Sprintf("encoding a job cannot fail: %v", err))
 	}
 	h := sha256.New()
-	h.Write([]byte("openwrt-ppa job v1\n"))
+	h.Write([]byte("openwrt-ppa job v2\n"))
 	h.Write(b)
 	h.Write(cfgSum)
 	return hex.EncodeToString(h.Sum(nil))

@@ -106,3 +106,105 @@ func TestMakePlanNothingToBuild(t *testing.T) {
 		t.Fatalf("error %v, want ErrNoPackages", err)
 	}
 }
+
+func TestContentKeyHoldsEveryInput(t *testing.T) {
+	c1, c2 := strings.Repeat("1", 40), strings.Repeat("2", 40)
+	base := func() ContentInput {
+		return ContentInput{
+			Repo: "github/42", Commit: c1, Series: "24.10", Arch: "x86_64", Image: "openwrt/sdk:x86_64-24.10.4",
+			ImageDigest: "sha256:aaaa", Trust: TrustRef, ConfigRaw: []byte("archs: [x86_64]\n"),
+			Feeds:       []ExtraFeed{{Name: "extra", URL: "https://git.example/feed.git", Ref: "main"}},
+			FeedCommits: map[string]string{"extra": c1},
+		}
+	}
+	key := func(in ContentInput) string {
+		t.Helper()
+		k, err := ContentKey(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(k) != 64 {
+			t.Fatalf("key %q", k)
+		}
+		return k
+	}
+	want := key(base())
+	if key(base()) != want {
+		t.Fatal("identical inputs gave different keys")
+	}
+	for name, change := range map[string]func(*ContentInput){
+		"pull request scope":  func(in *ContentInput) { in.Trust = TrustPullRequest },
+		"image digest":        func(in *ContentInput) { in.ImageDigest = "sha256:bbbb" },
+		"feed commit":         func(in *ContentInput) { in.FeedCommits["extra"] = c2 },
+		"feed url":            func(in *ContentInput) { in.Feeds[0].URL = "https://git.example/other.git" },
+		"commit":              func(in *ContentInput) { in.Commit = c2 },
+		"repository":          func(in *ContentInput) { in.Repo = "github/43" },
+		"series":              func(in *ContentInput) { in.Series = "23.05" },
+		"arch":                func(in *ContentInput) { in.Arch = "mips_24kc" },
+		"image":               func(in *ContentInput) { in.Image = "mirror/sdk:x86_64-24.10.4" },
+		"configuration":       func(in *ContentInput) { in.ConfigRaw = []byte("archs: [x86_64] \n") },
+		"values shifted over": func(in *ContentInput) { in.Series, in.Arch = "24.10x", "86_64" },
+	} {
+		in := base()
+		change(&in)
+		if key(in) == want {
+			t.Errorf("%s: same key", name)
+		}
+	}
+	// A feed pinned in the configuration needs no resolving.
+	in := base()
+	in.Feeds[0].Ref, in.FeedCommits = c1, nil
+	if key(in) != want {
+		t.Error("a feed pinned to the commit it resolves to gave another key")
+	}
+
+	for name, tc := range map[string]struct {
+		change  func(*ContentInput)
+		wantErr error
+	}{
+		"no trust scope":      {func(in *ContentInput) { in.Trust = "" }, nil},
+		"unknown trust scope": {func(in *ContentInput) { in.Trust = "main" }, nil},
+		"no image digest":     {func(in *ContentInput) { in.ImageDigest = "" }, ErrNotReusable},
+		"feed not resolved":   {func(in *ContentInput) { in.FeedCommits = nil }, ErrNotReusable},
+		"feed resolved badly": {func(in *ContentInput) { in.FeedCommits["extra"] = "main" }, ErrNotReusable},
+		"short commit":        {func(in *ContentInput) { in.Commit = "c0ffee" }, nil},
+	} {
+		in := base()
+		tc.change(&in)
+		k, err := ContentKey(in)
+		if err == nil || k != "" || tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+			t.Errorf("%s: key %q, error %v (want %v)", name, k, err, tc.wantErr)
+		}
+	}
+}
+
+func TestMakePlanTrustAndPinnedFeeds(t *testing.T) {
+	cat, _ := LoadCatalogue()
+	found := Discovery{Sources: []SourcePackage{{Dir: "a", Name: "a", Packages: []BinaryPackage{{Name: "a"}}}}}
+	cfg, err := ParseConfig(ConfigFile, []byte("archs: [x86_64]\nfeeds:\n  - {name: extra, url: https://git.example/f.git, ref: main}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit := strings.Repeat("3", 40)
+	mk := func(trust TrustScope, pins map[string]string) Job {
+		p, err := MakePlan(PlanInput{Repo: "o/r", Commit: "1", Config: cfg, Found: found, Catalogue: cat, Trust: trust, FeedCommits: pins})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Jobs[0]
+	}
+	pr, ref, dflt := mk(TrustPullRequest, nil), mk(TrustRef, nil), mk("", nil)
+	if pr.Key == ref.Key {
+		t.Fatal("a pull request job and a branch job of the same commit have one key")
+	}
+	if dflt.Trust != TrustPullRequest || dflt.Key != pr.Key {
+		t.Fatalf("no trust scope gave %q, want the pull request scope", dflt.Trust)
+	}
+	pinned := mk(TrustRef, map[string]string{"extra": commit})
+	if pinned.Feeds[0].Ref != commit || pinned.Key == ref.Key || cfg.Feeds[0].Ref != "main" {
+		t.Fatalf("pinned feeds %+v (configuration %+v)", pinned.Feeds, cfg.Feeds)
+	}
+	if _, err := MakePlan(PlanInput{Repo: "o/r", Commit: "1", Config: cfg, Found: found, Catalogue: cat, FeedCommits: map[string]string{"extra": "main"}}); err == nil {
+		t.Fatal("a feed pinned to a branch name was accepted")
+	}
+}
