@@ -23,6 +23,10 @@ func (r *run) Collect(ctx context.Context, dir string) (builder.Collected, error
 	if err := r.copyOut(ctx, r.workdir+"/bin/packages/"+r.spec.Job.Arch+"/"+feed, c.Packages); err != nil {
 		return c.Collected(), err
 	}
+	// Nonshared packages (PKG_FLAGS:=nonshared) land in the target's folder.
+	if err := r.copyOut(ctx, r.workdir+"/bin/targets", c.TargetPackages); err != nil {
+		return c.Collected(), err
+	}
 	err := r.copyOut(ctx, r.workdir+"/logs", c.Logs)
 	return c.Collected(), err
 }

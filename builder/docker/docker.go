@@ -36,6 +36,7 @@ const (
 	LabelCache  = "openwrt-ppa.cache"
 	LabelSeries = "openwrt-ppa.series"
 	LabelArch   = "openwrt-ppa.arch"
+	LabelImage  = "openwrt-ppa.image"
 	srcMount    = "/openwrt-ppa/src"
 )
 
@@ -59,6 +60,9 @@ type Options struct {
 	RootfsSize string
 	// Runtime selects an OCI runtime (e.g. "runsc" for gVisor); empty: the engine's default.
 	Runtime string
+	// GitHubFeeds fetches the standard feeds from github.com/openwrt instead of git.openwrt.org,
+	// as gh-action-sdk does (the GitHub mirrors are faster and better connected).
+	GitHubFeeds bool
 	// Pull lets the executor pull an image that is not present (production); tests build theirs.
 	Pull bool
 	// LockDir holds the lock files that keep processes on this host from using the same cache
@@ -73,7 +77,8 @@ type Executor struct {
 	opts Options
 
 	mu     sync.Mutex
-	caches map[string]chan struct{} // one job at a time per cache volume pair
+	caches   map[string]chan struct{} // one job at a time per cache volume pair
+	sdkLocks map[string]*sync.Mutex   // one fetch at a time per SDK volume
 }
 
 // New returns an executor using cli, which should negotiate the API version
@@ -91,7 +96,7 @@ func New(cli *client.Client, opts Options) *Executor {
 	if opts.LockDir == "" {
 		opts.LockDir = os.TempDir()
 	}
-	return &Executor{cli: cli, opts: opts, caches: map[string]chan struct{}{}}
+	return &Executor{cli: cli, opts: opts, caches: map[string]chan struct{}{}, sdkLocks: map[string]*sync.Mutex{}}
 }
 
 var (
@@ -143,9 +148,16 @@ func (e *Executor) Start(ctx context.Context, spec builder.JobSpec) (builder.Run
 			return nil, fmt.Errorf("making %s readable by the build user: %w", src, err)
 		}
 	}
-	workdir, err := e.image(ctx, job.Image)
+	img, err := e.image(ctx, job.Image)
 	if err != nil {
 		return nil, err
+	}
+	workdir := img.workdir
+	sdkVol := ""
+	if !sdkInImage(img.env) {
+		if sdkVol, err = e.ensureSDK(ctx, job, img); err != nil {
+			return nil, err
+		}
 	}
 	if !validScope(spec.CacheScope) {
 		return nil, fmt.Errorf("cache scope %q: use at most 32 lower-case letters and digits", spec.CacheScope)
@@ -177,7 +189,7 @@ func (e *Executor) Start(ctx context.Context, spec builder.JobSpec) (builder.Run
 			return nil, err
 		}
 	}
-	cfg, host := e.containerConfig(spec, limits, workdir, src, dlVol, feedsVol)
+	cfg, host := e.containerConfig(spec, limits, workdir, src, dlVol, feedsVol, sdkVol)
 	name := "openwrt-ppa-" + strings.ReplaceAll(job.Series, ".", "") + "-" + job.Arch + "-" + randomHex(4)
 	created, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host, Name: name})
 	if err != nil {
@@ -222,7 +234,7 @@ func validate(spec builder.JobSpec) error {
 	return nil
 }
 
-func (e *Executor) containerConfig(spec builder.JobSpec, l builder.Limits, workdir, src, dlVol, feedsVol string) (*container.Config, *container.HostConfig) {
+func (e *Executor) containerConfig(spec builder.JobSpec, l builder.Limits, workdir, src, dlVol, feedsVol, sdkVol string) (*container.Config, *container.HostConfig) {
 	job := spec.Job
 	var units []string
 	for _, u := range job.Units {
@@ -290,34 +302,51 @@ func (e *Executor) containerConfig(spec builder.JobSpec, l builder.Limits, workd
 	if e.opts.RootfsSize != "" {
 		host.StorageOpt = map[string]string{"size": e.opts.RootfsSize}
 	}
+	if sdkVol != "" {
+		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeVolume, Source: sdkVol, Target: sdkMount, ReadOnly: true})
+		cfg.Env = append(cfg.Env, "OPENWRT_PPA_SDK="+sdkMount)
+	}
+	if e.opts.GitHubFeeds {
+		cfg.Env = append(cfg.Env, "OPENWRT_PPA_GITHUB_FEEDS=1")
+	}
 	return cfg, host
 }
 
-// image makes sure the image is present and returns its work dir (/builder in the official images).
-func (e *Executor) image(ctx context.Context, ref string) (string, error) {
+// imageInfo is what the executor needs to know of an SDK image.
+type imageInfo struct {
+	id      string
+	workdir string // /builder in the official images
+	env     []string
+}
+
+// image makes sure the image is present and returns what the executor needs of it.
+func (e *Executor) image(ctx context.Context, ref string) (imageInfo, error) {
 	img, err := e.cli.ImageInspect(ctx, ref)
 	if cerrdefs.IsNotFound(err) && e.opts.Pull {
 		e.opts.Logger.Info("pulling SDK image", "image", ref)
 		resp, perr := e.cli.ImagePull(ctx, ref, client.ImagePullOptions{})
 		if perr != nil {
-			return "", fmt.Errorf("%w: pulling %s: %w", builder.ErrExecutor, ref, perr)
+			return imageInfo{}, fmt.Errorf("%w: pulling %s: %w", builder.ErrExecutor, ref, perr)
 		}
 		_, _ = io.Copy(io.Discard, resp)
 		werr := resp.Wait(ctx)
 		resp.Close()
 		if werr != nil {
-			return "", fmt.Errorf("%w: pulling %s: %w", builder.ErrExecutor, ref, werr)
+			return imageInfo{}, fmt.Errorf("%w: pulling %s: %w", builder.ErrExecutor, ref, werr)
 		}
 		img, err = e.cli.ImageInspect(ctx, ref)
 	}
 	if err != nil {
-		return "", fmt.Errorf("%w: SDK image %s is not available (pull it, or build the stand-in with make sdk-standin): %w", builder.ErrExecutor, ref, err)
+		return imageInfo{}, fmt.Errorf("%w: SDK image %s is not available (pull it, or build the stand-in with make sdk-standin): %w", builder.ErrExecutor, ref, err)
 	}
-	wd := "/builder"
-	if img.Config != nil && img.Config.WorkingDir != "" {
-		wd = img.Config.WorkingDir
+	info := imageInfo{id: img.ID, workdir: "/builder"}
+	if img.Config != nil {
+		if img.Config.WorkingDir != "" {
+			info.workdir = img.Config.WorkingDir
+		}
+		info.env = img.Config.Env
 	}
-	return wd, nil
+	return info, nil
 }
 
 // lockCache lets one job at a time use the cache volumes of a (series, arch): a channel in this
