@@ -42,8 +42,11 @@ type SeriesInfo struct {
 	// mips_4kec and renamed riscv64_riscv64 to riscv64_generic).
 	ArchsExtra []string `json:"archs_extra"`
 	// releases are the newest point releases the registry has, per arch (WithTags).
-	releases map[string]string
+	releases map[string]arcRelease
 }
+
+// arcRelease is the newest point release of an arch in the registry, and its image tag.
+type arcRelease struct{ release, tag string }
 
 // LoadCatalogue returns the catalogue embedded in the binary.
 func LoadCatalogue() (*Catalogue, error) {
@@ -111,19 +114,18 @@ func (c *Catalogue) Image(series, arch string, opt ImageOptions) (SDKImage, erro
 	if archs := c.ArchsOf(series); !slices.Contains(archs, arch) {
 		return SDKImage{}, fmt.Errorf("arch %q has no SDK image for %s in the catalogue; use one of %s", arch, series, strings.Join(archs, ", "))
 	}
-	release := info.Release
+	release, tag := info.Release, arch+"-"+info.Release
 	if r, ok := info.releases[arch]; ok {
-		release = r
+		release, tag = r.release, r.tag
 	}
-	suffix := "-" + release
 	if info.TagSuffix != nil {
-		suffix = *info.TagSuffix
+		tag = arch + *info.TagSuffix
 	}
 	repo := c.Registry
 	if opt.Registry != "" {
 		repo = strings.TrimSuffix(opt.Registry, "/")
 	}
-	img := SDKImage{Ref: repo + ":" + arch + suffix, Series: series, Release: release, Arch: arch, Format: info.Format, IndexJSON: info.IndexJSON}
+	img := SDKImage{Ref: repo + ":" + tag, Series: series, Release: release, Arch: arch, Format: info.Format, IndexJSON: info.IndexJSON}
 	if opt.Image != "" {
 		img.Ref = opt.Image
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"sort"
 	"regexp"
 	"strconv"
 	"strings"
@@ -86,7 +87,7 @@ func (c *Catalogue) WithTags(tags []string) *Catalogue {
 	for s, info := range c.Series {
 		info.releases = maps.Clone(info.releases)
 		if info.releases == nil {
-			info.releases = map[string]string{}
+			info.releases = map[string]arcRelease{}
 		}
 		out.Series[s] = info
 		archs[s] = map[string]bool{}
@@ -94,21 +95,17 @@ func (c *Catalogue) WithTags(tags []string) *Catalogue {
 			archs[s][a] = true
 		}
 	}
-	newest := map[string]map[string]string{}
 	for _, tag := range tags {
 		img, series, release, ok := parseReleaseTag(tag)
 		if !ok || !archs[series][img] || c.Series[series].TagSuffix != nil {
 			continue
 		}
-		if newest[series] == nil {
-			newest[series] = map[string]string{}
+		info := out.Series[series]
+		cur, seen := info.releases[img]
+		// Both "-X.Y.Z" and "-vX.Y.Z" name a release; the plain one is taken when both exist.
+		if !seen || newerRelease(release, cur.release) || release == cur.release && !strings.Contains(tag, "-v") {
+			info.releases[img] = arcRelease{release: release, tag: tag}
 		}
-		if cur, seen := newest[series][img]; !seen || newerRelease(release, cur) {
-			newest[series][img] = release
-		}
-	}
-	for s, byArch := range newest {
-		maps.Copy(out.Series[s].releases, byArch)
 	}
 	return &out
 }
@@ -119,7 +116,7 @@ func (c *Catalogue) Releases(series string) []string {
 	info := c.Series[series]
 	seen := map[string]bool{info.Release: len(info.releases) < len(c.ArchsOf(series))}
 	for _, r := range info.releases {
-		seen[r] = true
+		seen[r.release] = true
 	}
 	var out []string
 	for r, used := range seen {
@@ -127,6 +124,7 @@ func (c *Catalogue) Releases(series string) []string {
 			out = append(out, r)
 		}
 	}
+	sort.Strings(out)
 	return out
 }
 

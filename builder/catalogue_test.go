@@ -67,7 +67,7 @@ func TestCatalogueWithTags(t *testing.T) {
 		t.Fatal(err)
 	}
 	tags := []string{
-		"x86_64-24.10.6", "x86_64-v24.10.7", "x86_64-24.10.10", "x86_64-24.10.9", // 10 > 9 > 7: numeric
+		"x86_64-24.10.6", "x86_64-v24.10.7", "x86_64-v24.10.10", "x86_64-24.10.10", "x86_64-24.10.9", // 10 > 9 > 7: numeric
 		"x86-64-24.10.11",                             // a target tag: the arch tag decides for the arch
 		"x86_64-24.10.12-rc1", "x86_64-openwrt-24.10", // a release candidate and a branch: not releases
 		"mips_24kc-v24.10.7", "mips_4kec-25.12.9", // 25.12 has no mips_4kec: ignored
@@ -77,7 +77,7 @@ func TestCatalogueWithTags(t *testing.T) {
 	cat := base.WithTags(tags)
 	cases := map[string]struct{ series, arch, want string }{
 		"newest numerically":   {"24.10", "x86_64", "ghcr.io/openwrt/sdk:x86_64-24.10.10"},
-		"v tag":                {"24.10", "mips_24kc", "ghcr.io/openwrt/sdk:mips_24kc-24.10.7"},
+		"only a v tag":         {"24.10", "mips_24kc", "ghcr.io/openwrt/sdk:mips_24kc-v24.10.7"},
 		"arch with a dash":     {"24.10", "aarch64_cortex-a53", "ghcr.io/openwrt/sdk:aarch64_cortex-a53-24.10.8"},
 		"no tag: the table":    {"24.10", "mipsel_24kc", "ghcr.io/openwrt/sdk:mipsel_24kc-24.10.6"},
 		"other series":         {"25.12", "x86_64", "ghcr.io/openwrt/sdk:x86_64-25.12.4"},
@@ -93,7 +93,7 @@ func TestCatalogueWithTags(t *testing.T) {
 			if img.Ref != tc.want {
 				t.Fatalf("image %q, want %q", img.Ref, tc.want)
 			}
-			if want := tc.want[strings.LastIndexByte(tc.want, '-')+1:]; tc.series != "snapshot" && img.Release != want {
+			if want := strings.TrimPrefix(tc.want[strings.LastIndexByte(tc.want, '-')+1:], "v"); tc.series != "snapshot" && img.Release != want {
 				t.Fatalf("release %q, want %q", img.Release, want)
 			}
 		})

@@ -76,7 +76,7 @@ type Executor struct {
 	cli  *client.Client
 	opts Options
 
-	mu     sync.Mutex
+	mu       sync.Mutex
 	caches   map[string]chan struct{} // one job at a time per cache volume pair
 	sdkLocks map[string]*sync.Mutex   // one fetch at a time per SDK volume
 }
