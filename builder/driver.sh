@@ -23,15 +23,16 @@ res() { printf '%s\n' "$*" >> "$R"; }
 jobfail() { res "job failed $1"; say "job step $1 failed"; exit 3; }
 failed() { grep -q "^unit $1 \(failed\|skipped\)" "$R"; }
 pkgs() { echo "${1#*:}" | tr ',' ' '; }
-# step UNIT STEP [make args]: one make step with its output in LOG as well, and its status
+# step UNIT STEP [make args]: one make step and its status; the output of check is kept in LOG
 step() {
 	d=$1 s=$2; shift 2
 	res "unit $d start $s"
 	say "package $d $s"
-	LOG=logs/openwrt-ppa-$d-$s.txt
+	LOG=/dev/null
+	if [ "$s" = check ]; then LOG=logs/openwrt-ppa-check.txt; fi
 	# The status survives the pipe through a file: sh has no pipefail.
-	{ make "package/$d/$s" "$@"; echo $? > "$LOG.rc"; } 2>&1 | tee "$LOG"
-	rc=$(cat "$LOG.rc" 2>/dev/null || echo 1); rm -f "$LOG.rc"
+	{ make "package/$d/$s" "$@"; echo $? > logs/openwrt-ppa.rc; } 2>&1 | tee "$LOG"
+	rc=$(cat logs/openwrt-ppa.rc 2>/dev/null || echo 1); rm -f logs/openwrt-ppa.rc
 	if [ "$rc" != 0 ]; then res "unit $d failed $s"; say "package $d $s failed ($rc)"; return 1; fi
 }
 
@@ -111,6 +112,7 @@ for u in $OPENWRT_PPA_UNITS; do
 			step "$d" compile -j"${OPENWRT_PPA_JOBS:-1}" V=s BUILD_LOG=1 CONFIG_AUTOREMOVE=y && ok=1;;
 		esac
 	fi
+	rm -f logs/openwrt-ppa-check.txt
 	prev=$(sed -n "s/^unit $d seconds //p" "$R" | tail -n 1)
 	res "unit $d seconds $(( ${prev:-0} + $(date +%s) - t0 ))"
 	if [ "$ok" = 1 ]; then res "unit $d ok compile"; fi

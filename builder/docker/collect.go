@@ -33,7 +33,7 @@ func (r *run) Collect(ctx context.Context, dir string) (builder.Collected, error
 
 // copyOut streams the tar archive of a container path to fn; a missing path is no error.
 func (r *run) copyOut(ctx context.Context, src string, fn func(io.Reader) error) error {
-	res, err := r.e.cli.CopyFromContainer(ctx, r.id, client.CopyFromContainerOptions{SourcePath: src})
+	res, err := r.e.cli.CopyFromContainer(ctx, r.ID(), client.CopyFromContainerOptions{SourcePath: src})
 	if isNotFound(err) {
 		return nil
 	}

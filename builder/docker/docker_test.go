@@ -620,3 +620,68 @@ func TestSnapshotSDKIsFetchedOnce(t *testing.T) {
 		t.Errorf("no SDK volume: %v", err)
 	}
 }
+
+// TestCompileHasNoNetwork: with a network for downloads, the job runs in two containers on one
+// workspace: download reaches the network, check and compile (the package's own code) find none.
+func TestCompileHasNoNetwork(t *testing.T) {
+	e := newEnv(t)
+	ex := docker.New(e.cli, docker.Options{
+		Network: "bridge", CachePrefix: e.prefix, TmpfsBuildDir: true,
+		Labels: map[string]string{testenv.TestLabel: e.id}, Logger: slog.New(slog.NewTextHandler(e.slog, nil)), LockDir: t.TempDir(),
+	})
+	dir := repoDir(t, map[string]string{"caller": "phone-home", "plain": ""})
+	log := &lines{}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := builder.Execute(ctx, ex, builder.JobSpec{Job: e.job(t, dir, "24.10"), SourceDir: dir, Limits: builder.Limits{Timeout: time.Minute}, Log: log}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := log.text()
+	if !strings.Contains(text, "phone-home: download reached the network through eth0") {
+		t.Errorf("download had no network (the test proves nothing):\n%s", text)
+	}
+	if !strings.Contains(text, "phone-home: compile found no network (only lo)") || strings.Contains(text, "phone-home: compile reached") {
+		t.Errorf("compile could reach a network:\n%s", text)
+	}
+	if res.Status != builder.JobSucceeded || len(res.Files) != 2 {
+		t.Errorf("status %s (%s), files %v, want both built\n%s", res.Status, res.Message, res.Files, text)
+	}
+	if !strings.Contains(e.slog.String(), "phases=2") {
+		t.Errorf("not run in two phases:\n%s", e.slog.String())
+	}
+}
+
+// TestWorkspaceIsCappedAndRemoved: the job's workspace (the SDK's work dir, a VOLUME in the
+// images) is a size-capped volume of its own: a build that fills it stops at the cap, and the
+// volume is gone after the job, as are both phase containers.
+func TestWorkspaceIsCappedAndRemoved(t *testing.T) {
+	e := newEnv(t)
+	ex := docker.New(e.cli, docker.Options{
+		Network: "bridge", CachePrefix: e.prefix, WorkspaceTmpfs: true,
+		Labels: map[string]string{testenv.TestLabel: e.id}, Logger: slog.New(slog.NewTextHandler(e.slog, nil)), LockDir: t.TempDir(),
+	})
+	dir := repoDir(t, map[string]string{"filler": "diskfill", "a-fine": ""}) // a-fine builds first
+	job := e.job(t, dir, "24.10")
+	log := &lines{}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := builder.Execute(ctx, ex, builder.JobSpec{Job: job, SourceDir: dir, Limits: builder.Limits{Timeout: time.Minute, WorkspaceSize: 24 << 20}, Log: log}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := byName(res)
+	if f := got["filler"]; f.Status != builder.PackageFailed || !strings.Contains(strings.Join(f.Log, "\n"), "No space left on device") {
+		t.Errorf("filler: %+v, want stopped by the full workspace\n%s", f, log.text())
+	}
+	if f := got["a-fine"]; f.Status != builder.PackageBuilt {
+		t.Errorf("a-fine: %+v\n%s", f, log.text())
+	}
+	f := make(client.Filters).Add("label", docker.LabelJob+"="+job.Key)
+	if vs, err := e.cli.VolumeList(context.Background(), client.VolumeListOptions{Filters: f}); err != nil || len(vs.Items) != 0 {
+		t.Errorf("workspace volumes left after the job: %v %v", vs.Items, err)
+	}
+	if cs, err := e.cli.ContainerList(context.Background(), client.ContainerListOptions{All: true, Filters: f}); err != nil || len(cs.Items) != 0 {
+		t.Errorf("containers left after the job: %d %v", len(cs.Items), err)
+	}
+}

@@ -90,44 +90,64 @@ func (e *Executor) ensureSDK(ctx context.Context, job builder.Job, img imageInfo
 }
 
 func (e *Executor) runSetup(ctx context.Context, image, workdir, vol string, labels map[string]string) error {
+	// The marker tells builds the fetch completed.
+	err := e.runHelper(ctx, helper{
+		image: image, workdir: workdir, network: e.opts.Network, labels: labels, timeout: sdkSetupTimeout,
+		cmd:    "{ [ -d ./scripts ] || ./setup.sh; } && touch .openwrt-ppa-sdk",
+		mounts: []mount.Mount{{Type: mount.TypeVolume, Source: vol, Target: workdir}},
+	})
+	if err != nil {
+		return fmt.Errorf("%w: fetching the SDK with setup.sh in %s: %w", builder.ErrExecutor, image, err)
+	}
+	return nil
+}
+
+// helper is a short container from an SDK image that runs one command of ours as buildbot
+// (no repository code), without capabilities.
+type helper struct {
+	image, workdir, network, cmd string
+	mounts                       []mount.Mount
+	labels                       map[string]string
+	timeout                      time.Duration
+}
+
+func (e *Executor) runHelper(ctx context.Context, h helper) error {
 	pids := int64(256)
 	created, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Config: &container.Config{
-			Image: image, User: "1000:1000", WorkingDir: workdir, Entrypoint: []string{"/bin/sh", "-c"},
-			// The marker tells builds the fetch completed.
-			Cmd:    []string{"{ [ -d ./scripts ] || ./setup.sh; } && touch .openwrt-ppa-sdk"},
-			Labels: labels, NetworkDisabled: e.opts.Network == "none",
+			Image: h.image, User: "1000:1000", WorkingDir: h.workdir, Entrypoint: []string{"/bin/sh", "-c"},
+			Cmd: []string{h.cmd}, Labels: h.labels, NetworkDisabled: h.network == "none",
 		},
 		HostConfig: &container.HostConfig{
-			NetworkMode: container.NetworkMode(e.opts.Network), CapDrop: []string{"ALL"},
+			NetworkMode: container.NetworkMode(h.network), CapDrop: []string{"ALL"},
 			SecurityOpt: []string{"no-new-privileges"},
 			Resources:   container.Resources{Memory: 2 << 30, MemorySwap: 2 << 30, PidsLimit: &pids},
-			Mounts:      []mount.Mount{{Type: mount.TypeVolume, Source: vol, Target: workdir}},
+			Mounts:      h.mounts,
 			LogConfig:   container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "1m", "max-file": "1"}},
 			Runtime:     e.opts.Runtime,
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("%w: fetching the SDK: %w", builder.ErrExecutor, err)
+		return err
 	}
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		_, _ = e.cli.ContainerRemove(rctx, created.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 	}()
-	wctx, cancel := context.WithTimeout(ctx, sdkSetupTimeout)
+	wctx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()
 	w := e.cli.ContainerWait(wctx, created.ID, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
 	if _, err := e.cli.ContainerStart(wctx, created.ID, client.ContainerStartOptions{}); err != nil {
-		return fmt.Errorf("%w: fetching the SDK: %w", builder.ErrExecutor, err)
+		return err
 	}
 	select {
 	case res := <-w.Result:
 		if res.StatusCode != 0 {
-			return fmt.Errorf("%w: fetching the SDK: setup.sh in %s exited with %d: %s", builder.ErrExecutor, image, res.StatusCode, e.lastLog(ctx, created.ID))
+			return fmt.Errorf("exited with %d: %s", res.StatusCode, e.lastLog(ctx, created.ID))
 		}
 	case err := <-w.Error:
-		return fmt.Errorf("%w: fetching the SDK: %w", builder.ErrExecutor, err)
+		return err
 	}
 	return nil
 }
