@@ -57,7 +57,8 @@ type Options struct {
 	// Tests and the stand-in use it. Release SDK images ship files in build_dir, so production
 	// leaves it off and caps the disk with RootfsSize instead.
 	TmpfsBuildDir bool
-	// RootfsSize caps the container's writable layer ("20G"): Docker's storage option "size",
+	// RootfsSize caps the container's writable layer ("20G"), not the workspace (a volume, see
+	// WorkspaceTmpfs), where the build writes: Docker's storage option "size",
 	// which needs overlay2 on XFS with project quotas (or devicemapper/btrfs/zfs); on ext4 the
 	// engine refuses it. Alternatively run dockerd with its data-root on a loop-mounted
 	// filesystem image of fixed size. Empty: no cap beyond the host's disk.
