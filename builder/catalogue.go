@@ -34,11 +34,19 @@ type Catalogue struct {
 
 // SeriesInfo is one release series of the catalogue.
 type SeriesInfo struct {
-	Release   string  `json:"release"`    // the newest point release, e.g. "24.10.4"
+	Release   string  `json:"release"`    // the newest point release known to the table, e.g. "24.10.6"
 	Format    string  `json:"format"`     // FormatIPK or FormatAPK
 	IndexJSON int     `json:"index_json"` // the index.json version this series' SDK writes (ipk only)
 	TagSuffix *string `json:"tag_suffix"` // overrides "-<release>" in the image tag; "" for snapshot
+	// ArchsExtra are the architectures only this series has SDK images for (25.12 dropped
+	// mips_4kec and renamed riscv64_riscv64 to riscv64_generic).
+	ArchsExtra []string `json:"archs_extra"`
+	// releases are the newest point releases the registry has, per arch (WithTags).
+	releases map[string]arcRelease
 }
+
+// arcRelease is the newest point release of an arch in the registry, and its image tag.
+type arcRelease struct{ release, tag string }
 
 // LoadCatalogue returns the catalogue embedded in the binary.
 func LoadCatalogue() (*Catalogue, error) {
@@ -77,6 +85,16 @@ func (c *Catalogue) SeriesNames() []string {
 	return out
 }
 
+// ArchsOf lists the architectures series has SDK images for, sorted.
+func (c *Catalogue) ArchsOf(series string) []string {
+	out := slices.Clone(c.Archs)
+	if info, ok := c.Series[series]; ok {
+		out = append(out, info.ArchsExtra...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // TargetArch returns the package architecture of "target/subtarget".
 func (c *Catalogue) TargetArch(target string) (string, error) {
 	a, ok := c.Targets[target]
@@ -93,18 +111,21 @@ func (c *Catalogue) Image(series, arch string, opt ImageOptions) (SDKImage, erro
 	if !ok {
 		return SDKImage{}, fmt.Errorf("series %q is not in the SDK catalogue; use one of %s", series, strings.Join(c.SeriesNames(), ", "))
 	}
-	if !slices.Contains(c.Archs, arch) {
-		return SDKImage{}, fmt.Errorf("arch %q has no SDK image in the catalogue; use one of %s", arch, strings.Join(c.Archs, ", "))
+	if archs := c.ArchsOf(series); !slices.Contains(archs, arch) {
+		return SDKImage{}, fmt.Errorf("arch %q has no SDK image for %s in the catalogue; use one of %s", arch, series, strings.Join(archs, ", "))
 	}
-	suffix := "-" + info.Release
+	release, tag := info.Release, arch+"-"+info.Release
+	if r, ok := info.releases[arch]; ok {
+		release, tag = r.release, r.tag
+	}
 	if info.TagSuffix != nil {
-		suffix = *info.TagSuffix
+		tag = arch + *info.TagSuffix
 	}
 	repo := c.Registry
 	if opt.Registry != "" {
 		repo = strings.TrimSuffix(opt.Registry, "/")
 	}
-	img := SDKImage{Ref: repo + ":" + arch + suffix, Series: series, Release: info.Release, Arch: arch, Format: info.Format, IndexJSON: info.IndexJSON}
+	img := SDKImage{Ref: repo + ":" + tag, Series: series, Release: release, Arch: arch, Format: info.Format, IndexJSON: info.IndexJSON}
 	if opt.Image != "" {
 		img.Ref = opt.Image
 	}

@@ -22,6 +22,7 @@ const streamSlack = 64 << 20
 var (
 	pkgFileRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9+._~-]{0,200}\.(ipk|apk)$`)
 	stepRe    = regexp.MustCompile(`^[a-z]{1,20}$`)
+	variantRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,40}$`)
 )
 
 // Collector writes what it accepts from a build's output archives (tar streams) into a folder:
@@ -35,6 +36,8 @@ type Collector struct {
 	dir    string
 	feed   string
 	units  map[string]bool
+	wanted map[string]bool // the job's package names
+	arch   string
 	limits Limits
 	budget int64
 	col    Collected
@@ -48,11 +51,14 @@ func NewCollector(dir string, spec JobSpec) *Collector {
 	if feed == "" {
 		feed = DefaultFeedName
 	}
-	units := map[string]bool{}
+	units, wanted := map[string]bool{}, map[string]bool{}
 	for _, u := range spec.Job.Units {
 		units[u.Name] = true
+		for _, p := range u.Packages {
+			wanted[p] = true
+		}
 	}
-	return &Collector{dir: dir, feed: feed, units: units, limits: l, budget: l.OutputBytes, col: Collected{Logs: map[string]string{}}}
+	return &Collector{dir: dir, feed: feed, units: units, wanted: wanted, arch: spec.Job.Arch, limits: l, budget: l.OutputBytes, col: Collected{Logs: map[string]string{}}}
 }
 
 // Collected is what was accepted and refused so far.
@@ -70,24 +76,50 @@ func (c *Collector) Packages(r io.Reader) error {
 		if !ok || rel == "" || h.Typeflag == tar.TypeDir && !strings.Contains(rel, "/") {
 			return nil
 		}
-		switch {
-		case h.Typeflag != tar.TypeReg:
-			c.refuse("%s: not a regular file (%s), not collected", rel, describe(h))
-		case strings.Contains(rel, "/") || !pkgFileRe.MatchString(rel):
+		if h.Typeflag == tar.TypeReg && strings.Contains(rel, "/") {
 			c.refuse("%s: not a package file name, not collected", rel)
-		case h.Size > c.limits.FileBytes:
-			c.refuse("%s: %d bytes is more than the %d bytes a package may have", rel, h.Size, c.limits.FileBytes)
-		case h.Size > c.budget:
-			c.refuse("%s: the outputs exceed %d bytes in all; not collected", rel, c.limits.OutputBytes)
-		default:
-			ok, err := c.write(filepath.Join(c.dir, "packages"), rel, tr, h.Size, h.Size)
-			if ok {
-				c.budget -= h.Size
-				c.col.Packages = append(c.col.Packages, "packages/"+rel)
-			}
-			return err
+			return nil
 		}
-		return nil
+		return c.addPackage(rel, h, tr)
+	})
+}
+
+// addPackage writes one package file of a checked name, within the size limits.
+func (c *Collector) addPackage(file string, h *tar.Header, tr io.Reader) error {
+	switch {
+	case h.Typeflag != tar.TypeReg:
+		c.refuse("%s: not a regular file (%s), not collected", file, describe(h))
+	case !pkgFileRe.MatchString(file):
+		c.refuse("%s: not a package file name, not collected", file)
+	case h.Size > c.limits.FileBytes:
+		c.refuse("%s: %d bytes is more than the %d bytes a package may have", file, h.Size, c.limits.FileBytes)
+	case h.Size > c.budget:
+		c.refuse("%s: the outputs exceed %d bytes in all; not collected", file, c.limits.OutputBytes)
+	default:
+		ok, err := c.write(filepath.Join(c.dir, "packages"), file, tr, h.Size, h.Size)
+		if ok {
+			c.budget -= h.Size
+			c.col.Packages = append(c.col.Packages, "packages/"+file)
+		}
+		return err
+	}
+	return nil
+}
+
+// TargetPackages reads the archive of bin/targets (entries "targets/<target>/<subtarget>/packages/<file>"),
+// where the SDK puts the packages of a nonshared package (PKG_FLAGS:=nonshared). The folder is the
+// target's, shared with whatever else the SDK built, so only files of the job's packages are taken.
+func (c *Collector) TargetPackages(r io.Reader) error {
+	return c.each(r, "target package files", c.limits.OutputBytes+streamSlack, func(name string, h *tar.Header, tr io.Reader) error {
+		parts := strings.Split(name, "/")
+		if len(parts) != 5 || parts[0] != "targets" || parts[3] != "packages" || h.Typeflag == tar.TypeDir {
+			return nil
+		}
+		file := parts[4]
+		if !c.wanted[packageOfFile(file, c.arch)] {
+			return nil
+		}
+		return c.addPackage(file, h, tr)
 	})
 }
 
@@ -104,17 +136,26 @@ func (c *Collector) Logs(r io.Reader) error {
 			}
 			return err
 		}
-		parts := strings.Split(name, "/") // logs/package/feeds/<feed>/<unit>/<step>.txt
-		if len(parts) != 6 || parts[0] != "logs" || parts[1] != "package" || parts[2] != "feeds" || parts[3] != c.feed || !c.units[parts[4]] {
+		// logs/package/feeds/<feed>/<unit>/<step>.txt, and …/<unit>/<variant>/<step>.txt for a
+		// package with build variants (subdir.mk logs each variant's build apart).
+		parts := strings.Split(name, "/")
+		if len(parts) < 6 || len(parts) > 7 || parts[0] != "logs" || parts[1] != "package" || parts[2] != "feeds" || parts[3] != c.feed || !c.units[parts[4]] {
 			return nil
 		}
-		step, ok := strings.CutSuffix(parts[5], ".txt")
+		step, ok := strings.CutSuffix(parts[len(parts)-1], ".txt")
 		if !ok || !stepRe.MatchString(step) {
 			return nil
 		}
-		ok, err := c.write(filepath.Join(c.dir, "logs", parts[4]), step+".txt", tr, h.Size, logFileBytes)
+		key := parts[4]
+		if len(parts) == 7 {
+			if !variantRe.MatchString(parts[5]) {
+				return nil
+			}
+			key += "/" + parts[5]
+		}
+		ok, err := c.write(filepath.Join(c.dir, "logs", filepath.FromSlash(key)), step+".txt", tr, h.Size, logFileBytes)
 		if ok {
-			c.col.Logs[parts[4]+"/"+step] = "logs/" + parts[4] + "/" + step + ".txt"
+			c.col.Logs[key+"/"+step] = "logs/" + key + "/" + step + ".txt"
 		}
 		return err
 	})

@@ -135,3 +135,47 @@ func FuzzCollector(f *testing.F) {
 		}
 	})
 }
+
+func TestCollectorTargetPackagesAndVariantLogs(t *testing.T) {
+	dir := t.TempDir()
+	spec := collectSpec()
+	spec.Job.Units = append(spec.Job.Units, Unit{Name: "tool", Packages: []string{"tool-full", "tool-tiny"}})
+	c := NewCollector(dir, spec)
+	targets := tarOf(t, []entry{
+		{name: "targets/", typ: tar.TypeDir},
+		{name: "targets/x86/64/packages/", typ: tar.TypeDir},
+		{name: "targets/x86/64/packages/hello_1.0-r1_x86_64.ipk", typ: tar.TypeReg, body: "nonshared"},
+		{name: "targets/x86/64/packages/kernel_6.6-r1_x86_64.ipk", typ: tar.TypeReg, body: "not ours"},
+		{name: "targets/x86/64/packages/passwd_1_x86_64.ipk", typ: tar.TypeSymlink, link: "/etc/passwd"},
+		{name: "targets/x86/64/packages/hello_1.0-r1_x86_64.ipk.sig", typ: tar.TypeReg, body: "x"},
+		{name: "targets/x86/64/openwrt-sdk.tar.zst", typ: tar.TypeReg, body: "x"},
+	})
+	if err := c.TargetPackages(bytes.NewReader(targets)); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.col.Packages, ","); got != "packages/hello_1.0-r1_x86_64.ipk" {
+		t.Errorf("collected %s from bin/targets, want only the job's package", got)
+	}
+	logs := tarOf(t, []entry{
+		{name: "logs/package/feeds/openwrt_ppa/tool/full/compile.txt", typ: tar.TypeReg, body: "full: error: it broke\n"},
+		{name: "logs/package/feeds/openwrt_ppa/tool/tiny/compile.txt", typ: tar.TypeReg, body: "tiny: fine\n"},
+		{name: "logs/package/feeds/openwrt_ppa/tool/../hello/x/compile.txt", typ: tar.TypeReg, body: "hello's variant x"},
+		{name: "logs/package/feeds/openwrt_ppa/tool/.hidden/compile.txt", typ: tar.TypeReg, body: "odd variant"},
+		{name: "logs/package/feeds/openwrt_ppa/tool/a/b/compile.txt", typ: tar.TypeReg, body: "too deep"},
+	})
+	if err := c.Logs(bytes.NewReader(logs)); err != nil {
+		t.Fatal(err)
+	}
+	col := c.Collected()
+	if len(col.Logs) != 3 || col.Logs["tool/full/compile"] != "logs/tool/full/compile.txt" {
+		t.Fatalf("logs %v", col.Logs)
+	}
+	states := map[string]unitState{"tool": {status: "failed", step: "compile"}}
+	got := packageResults(spec.Job, col, dir, states, "", Exit{})
+	want := "[variant full]\nfull: error: it broke\n[variant tiny]\ntiny: fine"
+	for _, p := range got {
+		if p.Unit == "tool" && strings.Join(p.Log, "\n") != want {
+			t.Errorf("%s log %q, want %q", p.Name, p.Log, want)
+		}
+	}
+}

@@ -6,54 +6,115 @@
 #   OPENWRT_PPA_UNITS  "dir:pkg1,pkg2 dir2:pkg3": package folders and the packages each makes
 #   OPENWRT_PPA_EXTRA_FEEDS  extra feeds.conf lines
 #   OPENWRT_PPA_JOBS   make -j
+#   OPENWRT_PPA_PHASE  all (default) | fetch (setup, feeds, defconfig, download: needs the
+#                      network) | build (check, compile: run with no network, on the workspace
+#                      the fetch phase left)
+#   OPENWRT_PPA_SDK    a read-only folder holding an SDK fetched once by setup.sh (optional)
+#   OPENWRT_PPA_GITHUB_FEEDS  1: fetch the standard feeds from github.com/openwrt, as gh-action-sdk
 # Per-package progress goes to logs/openwrt-ppa-results.txt ("unit DIR start|ok|failed|skipped STEP",
-# "unit DIR seconds N", "job failed STEP"). The build could forge that file, but only about its own packages: what is
-# published is decided from the package files themselves.
+# "unit DIR seconds N", "unit DIR reason TEXT", "job failed STEP"). The build could forge that
+# file, but only about its own packages: what is published is decided from the package files.
 set -u
 R=logs/openwrt-ppa-results.txt
-mkdir -p logs && : > "$R" || { echo "openwrt-ppa: cannot write $PWD/logs" >&2; exit 90; }
+PHASE=${OPENWRT_PPA_PHASE:-all}
+FEED=$OPENWRT_PPA_FEED
 say() { printf '::openwrt-ppa:: %s\n' "$*"; }
 res() { printf '%s\n' "$*" >> "$R"; }
 jobfail() { res "job failed $1"; say "job step $1 failed"; exit 3; }
+failed() { grep -q "^unit $1 \(failed\|skipped\)" "$R"; }
+pkgs() { echo "${1#*:}" | tr ',' ' '; }
+# step UNIT STEP [make args]: one make step and its status; the output of check is kept in LOG
+step() {
+	d=$1 s=$2; shift 2
+	res "unit $d start $s"
+	say "package $d $s"
+	LOG=/dev/null
+	if [ "$s" = check ]; then LOG=logs/openwrt-ppa-check.txt; fi
+	# The status survives the pipe through a file: sh has no pipefail.
+	{ make "package/$d/$s" "$@"; echo $? > logs/openwrt-ppa.rc; } 2>&1 | tee "$LOG"
+	rc=$(cat logs/openwrt-ppa.rc 2>/dev/null || echo 1); rm -f logs/openwrt-ppa.rc
+	if [ "$rc" != 0 ]; then res "unit $d failed $s"; say "package $d $s failed ($rc)"; return 1; fi
+}
 
-if [ -f setup.sh ]; then say "step setup"; ./setup.sh || jobfail setup; fi
-say "step feeds"
-{
-	if [ -f feeds.conf.default ]; then grep -v "^src-[a-z-]* $OPENWRT_PPA_FEED " feeds.conf.default; fi
-	printf 'src-link %s %s\n' "$OPENWRT_PPA_FEED" "$OPENWRT_PPA_SRC"
-	if [ -n "${OPENWRT_PPA_EXTRA_FEEDS:-}" ]; then printf '%s\n' "$OPENWRT_PPA_EXTRA_FEEDS"; fi
-} > feeds.conf || jobfail feeds
-./scripts/feeds update -a || jobfail feeds-update
-for u in $OPENWRT_PPA_UNITS; do
-	d=${u%%:*}
-	say "package $d install"
-	# shellcheck disable=SC2046
-	./scripts/feeds install -p "$OPENWRT_PPA_FEED" -f $(echo "${u#*:}" | tr ',' ' ') || res "unit $d failed install"
-done
-say "step defconfig"
-make defconfig || jobfail defconfig
-for u in $OPENWRT_PPA_UNITS; do
-	d=${u%%:*}
-	if grep -q "^unit $d failed" "$R"; then continue; fi
-	sel=0
-	for p in $(echo "${u#*:}" | tr ',' ' '); do
-		if grep -q "^CONFIG_PACKAGE_$p=[ym]" .config; then sel=1; fi
-	done
-	if [ "$sel" = 0 ]; then res "unit $d skipped defconfig"; say "package $d not selected by make defconfig"; continue; fi
-	ok=1
-	t0=$(date +%s)
-	for step in download check compile; do
-		res "unit $d start $step"
-		say "package $d $step"
-		if [ "$step" = compile ]; then
-			make "package/$d/compile" -j"${OPENWRT_PPA_JOBS:-1}" V=s BUILD_LOG=1 CONFIG_AUTOREMOVE=y
-		else
-			make "package/$d/$step" V=s BUILD_LOG=1
+if [ "$PHASE" != build ]; then
+	mkdir -p logs && : > "$R" || { echo "openwrt-ppa: cannot write $PWD/logs" >&2; exit 90; }
+	# Release images carry the SDK and keep setup.sh, which would download it all again.
+	if [ ! -d ./scripts ]; then
+		if [ -n "${OPENWRT_PPA_SDK:-}" ] && [ -f "$OPENWRT_PPA_SDK/.openwrt-ppa-sdk" ]; then
+			say "step sdk (fetched once, copied from the cache)"; cp -a "$OPENWRT_PPA_SDK/." . || jobfail sdk
+			rm -f .openwrt-ppa-sdk
+		elif [ -f setup.sh ]; then say "step setup"; ./setup.sh || jobfail setup
+		else echo "openwrt-ppa: no SDK in $PWD and no setup.sh to fetch one" >&2; jobfail setup; fi
+	fi
+	say "step feeds"
+	{
+		if [ -f feeds.conf.default ]; then
+			if [ "${OPENWRT_PPA_GITHUB_FEEDS:-}" = 1 ]; then
+				sed -e 's,https://git.openwrt.org/feed/,https://github.com/openwrt/,' \
+					-e 's,https://git.openwrt.org/openwrt/,https://github.com/openwrt/,' \
+					-e 's,https://git.openwrt.org/project/,https://github.com/openwrt/,' feeds.conf.default
+			else cat feeds.conf.default; fi | grep -v "^src-[a-z-]* $FEED "
 		fi
-		rc=$?
-		if [ "$rc" != 0 ]; then res "unit $d failed $step"; say "package $d $step failed ($rc)"; ok=0; break; fi
+		printf 'src-link %s %s\n' "$FEED" "$OPENWRT_PPA_SRC"
+		if [ -n "${OPENWRT_PPA_EXTRA_FEEDS:-}" ]; then printf '%s\n' "$OPENWRT_PPA_EXTRA_FEEDS"; fi
+	} > feeds.conf || jobfail feeds
+	./scripts/feeds update -a || jobfail feeds-update
+	for u in $OPENWRT_PPA_UNITS; do
+		d=${u%%:*}
+		say "package $d install"
+		# shellcheck disable=SC2046
+		./scripts/feeds install -p "$FEED" -f $(pkgs "$u") || { res "unit $d failed install"; continue; }
+		# An unknown package or a Makefile that does not parse only warns: look for the result.
+		[ -e "package/feeds/$FEED/$d/Makefile" ] && continue
+		res "unit $d failed install"
+		mkdir -p "logs/package/feeds/$FEED/$d"
+		dump=$(find "logs/feeds/$FEED" -path "*/$d/dump.txt" 2>/dev/null | head -n 1)
+		if [ -n "$dump" ]; then
+			res "unit $d reason its Makefile does not parse (make DUMP=1 failed, ${dump#logs/})"
+			cp "$dump" "logs/package/feeds/$FEED/$d/install.txt"
+		else
+			res "unit $d reason scripts/feeds install found none of its packages in the feed index"
+		fi
 	done
-	res "unit $d seconds $(( $(date +%s) - t0 ))"
+	say "step defconfig"
+	make defconfig || jobfail defconfig
+	for u in $OPENWRT_PPA_UNITS; do
+		d=${u%%:*}
+		if failed "$d"; then continue; fi
+		sel=0
+		for p in $(pkgs "$u"); do
+			if grep -q "^CONFIG_PACKAGE_$p=[ym]" .config; then sel=1; fi
+		done
+		if [ "$sel" = 0 ]; then res "unit $d skipped defconfig"; say "package $d not selected by make defconfig"; continue; fi
+		t0=$(date +%s)
+		step "$d" download V=s BUILD_LOG=1
+		res "unit $d seconds $(( $(date +%s) - t0 ))"
+	done
+	if [ "$PHASE" = fetch ]; then say "phase fetch done"; exit 0; fi
+fi
+
+[ -f "$R" ] || { echo "openwrt-ppa: the build phase found no results of the fetch phase" >&2; exit 90; }
+for u in $OPENWRT_PPA_UNITS; do
+	d=${u%%:*}
+	if failed "$d"; then continue; fi
+	t0=$(date +%s)
+	ok=0
+	if step "$d" check V=s BUILD_LOG=1; then
+		# gh-action-sdk's test: make check only warns about a download that does not match its hash.
+		bad=$(grep -m1 -E 'HASH does not match |HASH uses deprecated hash,|HASH is missing,' "$LOG")
+		case "$bad" in
+		*"HASH does not match "*)
+			f=${bad#*HASH does not match }; f=${f%% *}
+			res "unit $d failed check"; res "unit $d reason the download $f does not match its hash (${bad#*WARNING: })"
+			say "package $d check failed: $f does not match its hash";;
+		*)
+			if [ -n "$bad" ]; then say "package $d: ${bad#*WARNING: }"; fi
+			step "$d" compile -j"${OPENWRT_PPA_JOBS:-1}" V=s BUILD_LOG=1 CONFIG_AUTOREMOVE=y && ok=1;;
+		esac
+	fi
+	rm -f logs/openwrt-ppa-check.txt
+	prev=$(sed -n "s/^unit $d seconds //p" "$R" | tail -n 1)
+	res "unit $d seconds $(( ${prev:-0} + $(date +%s) - t0 ))"
 	if [ "$ok" = 1 ]; then res "unit $d ok compile"; fi
 done
 say "done"

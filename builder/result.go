@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -75,7 +76,11 @@ type unitState struct {
 	status  string // start, ok, failed, skipped
 	step    string
 	seconds int
+	reason  string // the driver's explanation of a failure, when it has one
 }
+
+// maxReason caps a reason the driver gives (it comes from the build).
+const maxReason = 300
 
 // readResults parses the driver's results file; lines about unknown folders are ignored.
 func readResults(path string, units []Unit) (map[string]unitState, string, error) {
@@ -99,6 +104,15 @@ func readResults(path string, units []Unit) (map[string]unitState, string, error
 		switch {
 		case len(fields) == 3 && fields[0] == "job" && fields[1] == "failed":
 			jobFailed = fields[2]
+		case len(fields) >= 4 && fields[0] == "unit" && known[fields[1]] && fields[2] == "reason":
+			st := states[fields[1]]
+			if st.reason == "" {
+				st.reason = strings.ToValidUTF8(strings.Join(fields[3:], " "), "?")
+				if len(st.reason) > maxReason {
+					st.reason = strings.ToValidUTF8(st.reason[:maxReason], "") + "…"
+				}
+			}
+			states[fields[1]] = st
 		case len(fields) == 4 && fields[0] == "unit" && known[fields[1]] && fields[2] == "seconds":
 			st := states[fields[1]]
 			if n, err := strconv.Atoi(fields[3]); err == nil && n >= 0 {
@@ -110,7 +124,7 @@ func readResults(path string, units []Unit) (map[string]unitState, string, error
 			if prev.status == "failed" {
 				continue // the first failure is the one that explains
 			}
-			states[fields[1]] = unitState{status: fields[2], step: fields[3], seconds: prev.seconds}
+			states[fields[1]] = unitState{status: fields[2], step: fields[3], seconds: prev.seconds, reason: prev.reason}
 		}
 	}
 	return states, jobFailed, sc.Err()
@@ -135,6 +149,8 @@ func packageResults(job Job, col Collected, dir string, states map[string]unitSt
 				pr.Status = PackageBuilt
 			case seen && st.status == "ok":
 				pr.Status, pr.Step, pr.Reason = PackageSkipped, "compile", "the build made no package file for it (not selected for "+job.Arch+")"
+			case seen && st.status == "failed" && st.reason != "":
+				pr.Status, pr.Step, pr.Reason = PackageFailed, st.step, st.step+" failed: "+st.reason
 			case seen && st.status == "failed":
 				pr.Status, pr.Step, pr.Reason = PackageFailed, st.step, st.step+" failed"
 			case seen && st.status == "start" && exit.TimedOut:
@@ -153,12 +169,32 @@ func packageResults(job Job, col Collected, dir string, states map[string]unitSt
 				pr.Status, pr.Reason = PackageFailed, fmt.Sprintf("not built: the build ended (exit status %d) before reaching it", exit.Code)
 			}
 			if pr.Status == PackageFailed && pr.Step != "" {
-				if p, ok := col.Logs[u.Name+"/"+pr.Step]; ok {
-					pr.Log = fileTail(filepath.Join(dir, p), 30)
-				}
+				pr.Log = stepLog(col, dir, u.Name, pr.Step)
 			}
 			out = append(out, pr)
 		}
+	}
+	return out
+}
+
+// stepLog returns the end of a unit's log of step: its own, or those of its build variants
+// (logs/package/feeds/<feed>/<unit>/<variant>/<step>.txt), each under a heading.
+func stepLog(col Collected, dir, unit, step string) []string {
+	if p, ok := col.Logs[unit+"/"+step]; ok {
+		return fileTail(filepath.Join(dir, p), 30)
+	}
+	var variants []string
+	for key := range col.Logs {
+		v, ok := strings.CutPrefix(key, unit+"/")
+		if v, ok = strings.CutSuffix(v, "/"+step); ok && !strings.Contains(v, "/") {
+			variants = append(variants, v)
+		}
+	}
+	sort.Strings(variants)
+	var out []string
+	for _, v := range variants {
+		out = append(out, "[variant "+v+"]")
+		out = append(out, fileTail(filepath.Join(dir, col.Logs[unit+"/"+v+"/"+step]), max(5, 30/len(variants)))...)
 	}
 	return out
 }

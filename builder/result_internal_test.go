@@ -3,6 +3,7 @@ package builder
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -32,4 +33,60 @@ func TestResultsCarryPackageDurations(t *testing.T) {
 	if p := got["broken"]; p.Status != PackageFailed || p.Step != "compile" || p.Duration != 7*time.Second {
 		t.Errorf("broken: %+v", p)
 	}
+}
+
+func TestResultsCarryTheDriversReasons(t *testing.T) {
+	cases := map[string]struct {
+		lines      string
+		status     PackageStatus
+		step, want string
+	}{
+		"parse failure": {"unit p failed install\nunit p reason its Makefile does not parse (make DUMP=1 failed, feeds/f/net/p/dump.txt)\n",
+			PackageFailed, "install", "install failed: its Makefile does not parse (make DUMP=1 failed, feeds/f/net/p/dump.txt)"},
+		"hash mismatch": {"unit p start check\nunit p failed check\nunit p reason the download p-1.0.tar.gz does not match its hash\nunit p seconds 3\n",
+			PackageFailed, "check", "check failed: the download p-1.0.tar.gz does not match its hash"},
+		"first reason wins": {"unit p failed install\nunit p reason one\nunit p reason two\n", PackageFailed, "install", "install failed: one"},
+		"no reason":         {"unit p start compile\nunit p failed compile\n", PackageFailed, "compile", "compile failed"},
+		"skipped, parsed":   {"unit p skipped defconfig\n", PackageSkipped, "", "not available for x86_64 (make defconfig did not select it)"},
+		"long reason": {"unit p failed check\nunit p reason " + strings.Repeat("é", 400) + "\n", PackageFailed, "check",
+			"check failed: " + strings.Repeat("é", maxReason/2) + "…"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "results.txt")
+			if err := os.WriteFile(path, []byte(tc.lines), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			units := []Unit{{Dir: "net/p", Name: "p", Packages: []string{"p"}}}
+			states, _, err := readResults(path, units)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := packageResults(Job{Arch: "x86_64", Units: units}, Collected{}, dir, states, "", Exit{})[0]
+			if p.Status != tc.status || p.Step != tc.step || p.Reason != tc.want {
+				t.Errorf("got %s %q %q, want %s %q %q", p.Status, p.Step, p.Reason, tc.status, tc.step, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzReadResults(f *testing.F) {
+	f.Add("unit p start check\nunit p failed check\nunit p reason the download x does not match\nunit p seconds 3\njob failed feeds\n")
+	f.Add("unit p reason \xff\xfe" + strings.Repeat("x", 400))
+	f.Fuzz(func(t *testing.T, lines string) {
+		path := filepath.Join(t.TempDir(), "results.txt")
+		if err := os.WriteFile(path, []byte(lines), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		states, _, err := readResults(path, []Unit{{Name: "p", Packages: []string{"p"}}})
+		if err != nil {
+			return // a line longer than the scanner takes
+		}
+		for _, st := range states {
+			if len(st.reason) > maxReason+len("…") || strings.ContainsAny(st.reason, "\n\r") || st.seconds < 0 {
+				t.Fatalf("state %+v", st)
+			}
+		}
+	})
 }

@@ -23,13 +23,17 @@ func (r *run) Collect(ctx context.Context, dir string) (builder.Collected, error
 	if err := r.copyOut(ctx, r.workdir+"/bin/packages/"+r.spec.Job.Arch+"/"+feed, c.Packages); err != nil {
 		return c.Collected(), err
 	}
+	// Nonshared packages (PKG_FLAGS:=nonshared) land in the target's folder.
+	if err := r.copyOut(ctx, r.workdir+"/bin/targets", c.TargetPackages); err != nil {
+		return c.Collected(), err
+	}
 	err := r.copyOut(ctx, r.workdir+"/logs", c.Logs)
 	return c.Collected(), err
 }
 
 // copyOut streams the tar archive of a container path to fn; a missing path is no error.
 func (r *run) copyOut(ctx context.Context, src string, fn func(io.Reader) error) error {
-	res, err := r.e.cli.CopyFromContainer(ctx, r.id, client.CopyFromContainerOptions{SourcePath: src})
+	res, err := r.e.cli.CopyFromContainer(ctx, r.ID(), client.CopyFromContainerOptions{SourcePath: src})
 	if isNotFound(err) {
 		return nil
 	}

@@ -36,6 +36,7 @@ const (
 	LabelCache  = "openwrt-ppa.cache"
 	LabelSeries = "openwrt-ppa.series"
 	LabelArch   = "openwrt-ppa.arch"
+	LabelImage  = "openwrt-ppa.image"
 	srcMount    = "/openwrt-ppa/src"
 )
 
@@ -48,17 +49,25 @@ type Options struct {
 	CachePrefix string
 	// Labels are added to every container and volume made (tests mark theirs).
 	Labels map[string]string
+	// WorkspaceTmpfs makes each job's workspace (the SDK's work dir, where the build writes) a
+	// tmpfs of Limits.WorkspaceSize: a real disk cap, in memory. Without it the workspace is a
+	// plain volume, as big as the engine's disk allows.
+	WorkspaceTmpfs bool
 	// TmpfsBuildDir mounts a size-limited tmpfs (Limits.WorkspaceSize) on the SDK's build_dir.
 	// Tests and the stand-in use it. Release SDK images ship files in build_dir, so production
 	// leaves it off and caps the disk with RootfsSize instead.
 	TmpfsBuildDir bool
-	// RootfsSize caps the container's writable layer ("20G"): Docker's storage option "size",
+	// RootfsSize caps the container's writable layer ("20G"), not the workspace (a volume, see
+	// WorkspaceTmpfs), where the build writes: Docker's storage option "size",
 	// which needs overlay2 on XFS with project quotas (or devicemapper/btrfs/zfs); on ext4 the
 	// engine refuses it. Alternatively run dockerd with its data-root on a loop-mounted
 	// filesystem image of fixed size. Empty: no cap beyond the host's disk.
 	RootfsSize string
 	// Runtime selects an OCI runtime (e.g. "runsc" for gVisor); empty: the engine's default.
 	Runtime string
+	// GitHubFeeds fetches the standard feeds from github.com/openwrt instead of git.openwrt.org,
+	// as gh-action-sdk does (the GitHub mirrors are faster and better connected).
+	GitHubFeeds bool
 	// Pull lets the executor pull an image that is not present (production); tests build theirs.
 	Pull bool
 	// LockDir holds the lock files that keep processes on this host from using the same cache
@@ -72,8 +81,9 @@ type Executor struct {
 	cli  *client.Client
 	opts Options
 
-	mu     sync.Mutex
-	caches map[string]chan struct{} // one job at a time per cache volume pair
+	mu       sync.Mutex
+	caches   map[string]chan struct{} // one job at a time per cache volume pair
+	sdkLocks map[string]*sync.Mutex   // one fetch at a time per SDK volume
 }
 
 // New returns an executor using cli, which should negotiate the API version
@@ -91,7 +101,7 @@ func New(cli *client.Client, opts Options) *Executor {
 	if opts.LockDir == "" {
 		opts.LockDir = os.TempDir()
 	}
-	return &Executor{cli: cli, opts: opts, caches: map[string]chan struct{}{}}
+	return &Executor{cli: cli, opts: opts, caches: map[string]chan struct{}{}, sdkLocks: map[string]*sync.Mutex{}}
 }
 
 var (
@@ -143,9 +153,16 @@ func (e *Executor) Start(ctx context.Context, spec builder.JobSpec) (builder.Run
 			return nil, fmt.Errorf("making %s readable by the build user: %w", src, err)
 		}
 	}
-	workdir, err := e.image(ctx, job.Image)
+	img, err := e.image(ctx, job.Image)
 	if err != nil {
 		return nil, err
+	}
+	workdir := img.workdir
+	sdkVol := ""
+	if !sdkInImage(img.env) {
+		if sdkVol, err = e.ensureSDK(ctx, job, img); err != nil {
+			return nil, err
+		}
 	}
 	if !validScope(spec.CacheScope) {
 		return nil, fmt.Errorf("cache scope %q: use at most 32 lower-case letters and digits", spec.CacheScope)
@@ -177,21 +194,120 @@ func (e *Executor) Start(ctx context.Context, spec builder.JobSpec) (builder.Run
 			return nil, err
 		}
 	}
-	cfg, host := e.containerConfig(spec, limits, workdir, src, dlVol, feedsVol)
-	name := "openwrt-ppa-" + strings.ReplaceAll(job.Series, ".", "") + "-" + job.Arch + "-" + randomHex(4)
-	created, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host, Name: name})
+	base := "openwrt-ppa-" + strings.ReplaceAll(job.Series, ".", "") + "-" + job.Arch + "-" + randomHex(4)
+	ws, holder, err := e.makeWorkspace(ctx, job, base, workdir, limits)
 	if err != nil {
-		return nil, fmt.Errorf("%w: creating the build container: %w", builder.ErrExecutor, err)
+		return nil, err
 	}
-	r := newRun(e, spec, limits, created.ID, workdir, release)
+	// Two phases on one workspace: downloads with the job's network, then check and compile,
+	// where the packages' own code runs, with no network at all.
+	plan := []phase{{name: "fetch", done: driverFetchDone}, {name: "build", done: driverDone}}
+	if e.opts.Network == "none" {
+		plan = []phase{{name: "all", done: driverDone}}
+	}
+	var created []phase
+	cleanup := func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		for _, id := range append([]string{holder}, ids(created)...) {
+			if id != "" {
+				_, _ = e.cli.ContainerRemove(rctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+			}
+		}
+		_, _ = e.cli.VolumeRemove(rctx, ws, client.VolumeRemoveOptions{Force: true})
+	}
+	for _, p := range plan {
+		cfg, host := e.containerConfig(spec, limits, workdir, src, ws, dlVol, feedsVol, sdkVol, p.name)
+		c, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host, Name: base + "-" + p.name})
+		if err != nil {
+			cleanup()
+			return nil, fmt.Errorf("%w: creating the build container: %w", builder.ErrExecutor, err)
+		}
+		p.id = c.ID
+		created = append(created, p)
+	}
+	r := newRun(e, spec, limits, created, workdir, ws, release)
+	r.holder = holder
 	if err := r.start(ctx); err != nil {
 		_ = r.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
 	ok = true
-	e.opts.Logger.Info("build started", "job", job.Name(), "container", name, "image", job.Image, "cache_reused", !newVols)
+	e.opts.Logger.Info("build started", "job", job.Name(), "container", base, "image", job.Image, "cache_reused", !newVols, "phases", len(created))
 	return r, nil
 }
+
+// makeWorkspace makes the job's workspace volume, mounted on the SDK's work dir. Docker fills a
+// new volume with what the image has there (the SDK of a release image) when the first
+// container mounts it: one copy per job, as the image's own VOLUME would make, but named, so
+// every phase of the job shares it and Close removes it. WorkspaceTmpfs caps its size.
+func (e *Executor) makeWorkspace(ctx context.Context, job builder.Job, name, workdir string, l builder.Limits) (ws, holder string, err error) {
+	labels := map[string]string{LabelJob: job.Key, LabelSeries: job.Series, LabelArch: job.Arch}
+	for k, v := range e.opts.Labels {
+		labels[k] = v
+	}
+	opts := client.VolumeCreateOptions{Name: name + "-workspace", Labels: labels}
+	if e.opts.WorkspaceTmpfs {
+		opts.Driver = "local"
+		opts.DriverOpts = map[string]string{"type": "tmpfs", "device": "tmpfs",
+			"o": "size=" + strconv.FormatInt(l.WorkspaceSize, 10) + ",uid=1000,gid=1000,mode=0755,nosuid,nodev"}
+	}
+	if _, err := e.cli.VolumeCreate(ctx, opts); err != nil {
+		return "", "", fmt.Errorf("%w: making the workspace volume: %w", builder.ErrExecutor, err)
+	}
+	if !e.opts.WorkspaceTmpfs {
+		return opts.Name, "", nil
+	}
+	fail := func(err error) (string, string, error) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if holder != "" {
+			_, _ = e.cli.ContainerRemove(rctx, holder, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		}
+		_, _ = e.cli.VolumeRemove(rctx, opts.Name, client.VolumeRemoveOptions{Force: true})
+		return "", "", err
+	}
+	// A tmpfs volume lives while some container has it mounted (each new mount is a new, empty
+	// tmpfs): a holder keeps it for the job, across the phases; Close removes it.
+	pids := int64(4)
+	c, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Config: &container.Config{Image: job.Image, User: "1000:1000", Entrypoint: []string{"/bin/sh", "-c"},
+			Cmd: []string{"exec sleep 2147483647"}, Labels: labels, NetworkDisabled: true},
+		HostConfig: &container.HostConfig{NetworkMode: "none", CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"},
+			Resources: container.Resources{Memory: 32 << 20, PidsLimit: &pids}, Runtime: e.opts.Runtime,
+			Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: opts.Name, Target: wsCopyMount}}},
+		Name: name + "-workspace",
+	})
+	if err != nil {
+		return fail(fmt.Errorf("%w: making the workspace holder: %w", builder.ErrExecutor, err))
+	}
+	holder = c.ID
+	if _, err := e.cli.ContainerStart(ctx, holder, client.ContainerStartOptions{}); err != nil {
+		return fail(fmt.Errorf("%w: starting the workspace holder: %w", builder.ErrExecutor, err))
+	}
+	// Docker does not fill a volume with mount options from the image: copy the work dir in,
+	// from a helper whose own work dir is the image's (its anonymous VOLUME).
+	err = e.runHelper(ctx, helper{
+		image: job.Image, workdir: workdir, network: "none", labels: labels, timeout: 10 * time.Minute,
+		cmd:    "cp -a ./. " + wsCopyMount + "/",
+		mounts: []mount.Mount{{Type: mount.TypeVolume, Source: opts.Name, Target: wsCopyMount}},
+	})
+	if err != nil {
+		return fail(fmt.Errorf("%w: copying the SDK into the workspace (is %d bytes enough?): %w", builder.ErrExecutor, l.WorkspaceSize, err))
+	}
+	return opts.Name, holder, nil
+}
+
+func ids(ps []phase) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.id
+	}
+	return out
+}
+
+// wsCopyMount is where the helper that fills a workspace mounts it.
+const wsCopyMount = "/openwrt-ppa/workspace"
 
 func validate(spec builder.JobSpec) error {
 	job := spec.Job
@@ -222,7 +338,7 @@ func validate(spec builder.JobSpec) error {
 	return nil
 }
 
-func (e *Executor) containerConfig(spec builder.JobSpec, l builder.Limits, workdir, src, dlVol, feedsVol string) (*container.Config, *container.HostConfig) {
+func (e *Executor) containerConfig(spec builder.JobSpec, l builder.Limits, workdir, src, ws, dlVol, feedsVol, sdkVol, phase string) (*container.Config, *container.HostConfig) {
 	job := spec.Job
 	var units []string
 	for _, u := range job.Units {
@@ -256,9 +372,10 @@ func (e *Executor) containerConfig(spec builder.JobSpec, l builder.Limits, workd
 			"OPENWRT_PPA_UNITS=" + strings.Join(units, " "),
 			"OPENWRT_PPA_EXTRA_FEEDS=" + strings.Join(extra, "\n"),
 			"OPENWRT_PPA_JOBS=" + strconv.FormatInt(jobs, 10),
+			"OPENWRT_PPA_PHASE=" + phase,
 		},
 		Labels:          labels,
-		NetworkDisabled: e.opts.Network == "none",
+		NetworkDisabled: e.opts.Network == "none" || phase == "build",
 	}
 	pids := l.Pids
 	size := strconv.FormatInt(l.WorkspaceSize, 10)
@@ -266,8 +383,12 @@ func (e *Executor) containerConfig(spec builder.JobSpec, l builder.Limits, workd
 	if e.opts.TmpfsBuildDir {
 		tmpfs[workdir+"/build_dir"] = "rw,exec,nosuid,nodev,size=" + size + ",uid=1000,gid=1000,mode=0755"
 	}
+	network := e.opts.Network
+	if phase == "build" {
+		network = "none"
+	}
 	host := &container.HostConfig{
-		NetworkMode: container.NetworkMode(e.opts.Network),
+		NetworkMode: container.NetworkMode(network),
 		CapDrop:     []string{"ALL"},
 		SecurityOpt: []string{"no-new-privileges"},
 		Resources: container.Resources{
@@ -278,6 +399,7 @@ func (e *Executor) containerConfig(spec builder.JobSpec, l builder.Limits, workd
 		},
 		Mounts: []mount.Mount{
 			{Type: mount.TypeBind, Source: src, Target: srcMount, ReadOnly: true},
+			{Type: mount.TypeVolume, Source: ws, Target: workdir},
 			{Type: mount.TypeVolume, Source: dlVol, Target: workdir + "/dl"},
 			{Type: mount.TypeVolume, Source: feedsVol, Target: workdir + "/feeds"},
 		},
@@ -290,34 +412,51 @@ func (e *Executor) containerConfig(spec builder.JobSpec, l builder.Limits, workd
 	if e.opts.RootfsSize != "" {
 		host.StorageOpt = map[string]string{"size": e.opts.RootfsSize}
 	}
+	if sdkVol != "" {
+		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeVolume, Source: sdkVol, Target: sdkMount, ReadOnly: true})
+		cfg.Env = append(cfg.Env, "OPENWRT_PPA_SDK="+sdkMount)
+	}
+	if e.opts.GitHubFeeds {
+		cfg.Env = append(cfg.Env, "OPENWRT_PPA_GITHUB_FEEDS=1")
+	}
 	return cfg, host
 }
 
-// image makes sure the image is present and returns its work dir (/builder in the official images).
-func (e *Executor) image(ctx context.Context, ref string) (string, error) {
+// imageInfo is what the executor needs to know of an SDK image.
+type imageInfo struct {
+	id      string
+	workdir string // /builder in the official images
+	env     []string
+}
+
+// image makes sure the image is present and returns what the executor needs of it.
+func (e *Executor) image(ctx context.Context, ref string) (imageInfo, error) {
 	img, err := e.cli.ImageInspect(ctx, ref)
 	if cerrdefs.IsNotFound(err) && e.opts.Pull {
 		e.opts.Logger.Info("pulling SDK image", "image", ref)
 		resp, perr := e.cli.ImagePull(ctx, ref, client.ImagePullOptions{})
 		if perr != nil {
-			return "", fmt.Errorf("%w: pulling %s: %w", builder.ErrExecutor, ref, perr)
+			return imageInfo{}, fmt.Errorf("%w: pulling %s: %w", builder.ErrExecutor, ref, perr)
 		}
 		_, _ = io.Copy(io.Discard, resp)
 		werr := resp.Wait(ctx)
 		resp.Close()
 		if werr != nil {
-			return "", fmt.Errorf("%w: pulling %s: %w", builder.ErrExecutor, ref, werr)
+			return imageInfo{}, fmt.Errorf("%w: pulling %s: %w", builder.ErrExecutor, ref, werr)
 		}
 		img, err = e.cli.ImageInspect(ctx, ref)
 	}
 	if err != nil {
-		return "", fmt.Errorf("%w: SDK image %s is not available (pull it, or build the stand-in with make sdk-standin): %w", builder.ErrExecutor, ref, err)
+		return imageInfo{}, fmt.Errorf("%w: SDK image %s is not available (pull it, or build the stand-in with make sdk-standin): %w", builder.ErrExecutor, ref, err)
 	}
-	wd := "/builder"
-	if img.Config != nil && img.Config.WorkingDir != "" {
-		wd = img.Config.WorkingDir
+	info := imageInfo{id: img.ID, workdir: "/builder"}
+	if img.Config != nil {
+		if img.Config.WorkingDir != "" {
+			info.workdir = img.Config.WorkingDir
+		}
+		info.env = img.Config.Env
 	}
-	return wd, nil
+	return info, nil
 }
 
 // lockCache lets one job at a time use the cache volumes of a (series, arch): a channel in this

@@ -1,9 +1,13 @@
 package docker_test
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -165,6 +169,11 @@ func TestThreePackagesOneFails(t *testing.T) {
 	job := e.job(t, dir, "24.10")
 	job.Feeds = []builder.ExtraFeed{{Name: "extra", URL: "https://example.org/extra.git", Ref: "main"}}
 	res, log, out := e.run(t, job, dir, builder.Limits{Timeout: time.Minute})
+	// A release image keeps setup.sh, which would download the whole SDK again (and fails
+	// without a network, as this build has none).
+	if strings.Contains(log.text(), "setup.sh: downloading") || strings.Contains(log.text(), "step setup") {
+		t.Errorf("setup.sh ran in a release image that has the SDK:\n%s", log.text())
+	}
 	if !strings.Contains(log.text(), "Updating feed 'extra' from 'https://example.org/extra.git;main'") {
 		t.Errorf("the extra feed did not reach feeds.conf:\n%s", log.text())
 	}
@@ -382,5 +391,297 @@ func TestStartRefusesBadInput(t *testing.T) {
 				t.Fatal("Start accepted it")
 			}
 		})
+	}
+}
+
+// writeFiles writes path → content below dir.
+func writeFiles(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for path, content := range files {
+		full := filepath.Join(dir, filepath.FromSlash(path))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestHonestFailures: a Makefile that does not parse, a download that does not match its hash,
+// a nonshared package and a package with build variants, as the real SDK handles them.
+func TestHonestFailures(t *testing.T) {
+	e := newEnv(t)
+	dir := repoDir(t, map[string]string{"good": "", "mipsonly": "only-arch mips_24kc"})
+	mk := func(name string) string { return testenv.PackageMakefile(name, "1.0", "") }
+	writeFiles(t, dir, map[string]string{
+		// make DUMP=1 fails on it; scripts/feeds leaves it out of the index and exits 0.
+		"net/broken-mk/Makefile":          strings.Replace(mk("broken-mk"), "include $(INCLUDE_DIR)/package.mk\n", "include $(INCLUDE_DIR)/package.mk\n$(error this Makefile is broken on purpose)\n", 1),
+		"net/broken-mk/files/x":           "x",
+		"net/badhash/Makefile":            strings.Replace(mk("badhash"), "PKG_RELEASE:=1\n", "PKG_RELEASE:=1\nPKG_HASH:="+strings.Repeat("0", 64)+"\n", 1),
+		"net/badhash/files/badhash":       "#!/bin/sh\n",
+		"net/shared-not/Makefile":         strings.Replace(mk("shared-not"), "PKG_RELEASE:=1\n", "PKG_RELEASE:=1\nPKG_FLAGS:=nonshared\n", 1),
+		"net/shared-not/files/shared-not": "#!/bin/sh\n",
+		"net/variety/Makefile": `include $(TOPDIR)/rules.mk
+PKG_NAME:=variety
+PKG_VERSION:=1.0
+PKG_RELEASE:=1
+include $(INCLUDE_DIR)/package.mk
+define Package/variety-full
+  TITLE:=full
+  VARIANT:=full
+endef
+define Package/variety-tiny
+  TITLE:=tiny
+  VARIANT:=tiny
+endef
+define Package/variety-full/install
+	$(INSTALL_DIR) $(1)/usr/bin
+	$(INSTALL_BIN) ./files/variety $(1)/usr/bin/
+endef
+define Package/variety-tiny/install
+	$(INSTALL_DIR) $(1)/usr/bin
+	$(INSTALL_BIN) ./files/missing-on-purpose $(1)/usr/bin/
+endef
+$(eval $(call BuildPackage,variety-full))
+$(eval $(call BuildPackage,variety-tiny))
+`,
+		"net/variety/files/variety": "#!/bin/sh\n",
+	})
+	job := e.job(t, dir, "24.10")
+	res, log, out := e.run(t, job, dir, builder.Limits{Timeout: time.Minute})
+	got := byName(res)
+	if b := got["broken-mk"]; b.Status != builder.PackageFailed || b.Step != "install" || !strings.Contains(b.Reason, "does not parse") ||
+		!strings.Contains(b.Reason, "feeds/openwrt_ppa/net/broken-mk/dump.txt") || !strings.Contains(strings.Join(b.Log, "\n"), "*** this Makefile is broken on purpose.  Stop.") {
+		t.Errorf("broken-mk: %+v, want failed at install with the dump log\nlog:\n%s", b, log.text())
+	}
+	if b := got["badhash"]; b.Status != builder.PackageFailed || b.Step != "check" || !strings.Contains(b.Reason, "the download badhash-1.0.tar.gz does not match its hash") ||
+		!strings.Contains(strings.Join(b.Log, "\n"), "PKG_HASH does not match badhash-1.0.tar.gz hash") || len(b.Files) != 0 {
+		t.Errorf("badhash: %+v, want failed at check naming the file", b)
+	}
+	if m := got["mipsonly"]; m.Status != builder.PackageSkipped || !strings.Contains(m.Reason, "not available for x86_64") {
+		t.Errorf("mipsonly (parsed, not selected): %+v, want skipped as not available", m)
+	}
+	if s := got["shared-not"]; s.Status != builder.PackageBuilt || len(s.Files) != 1 || s.Files[0] != filepath.Join(out, "packages", "shared-not_1.0-r1_x86_64.ipk") {
+		t.Errorf("shared-not (nonshared, in bin/targets): %+v, want built", s)
+	}
+	if g := got["good"]; g.Status != builder.PackageBuilt {
+		t.Errorf("good: %+v", g)
+	}
+	v := got["variety-tiny"]
+	if v.Status != builder.PackageFailed || v.Step != "compile" || !strings.Contains(strings.Join(v.Log, "\n"), "[variant tiny]") ||
+		!strings.Contains(strings.Join(v.Log, "\n"), "missing-on-purpose") {
+		t.Errorf("variety-tiny: %+v, want failed at compile with its variant's log", v)
+	}
+	if _, err := os.Stat(filepath.Join(out, "logs", "variety", "full", "compile.txt")); err != nil {
+		t.Errorf("the per-variant log was not collected: %v", err)
+	}
+}
+
+// controlFiles returns the files of an .ipk's control archive (name → content).
+func controlFiles(t testing.TB, ipk string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	var walk func(r io.Reader, inner bool)
+	walk = func(r io.Reader, inner bool) {
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			t.Fatalf("%s: %v", ipk, err)
+		}
+		tr := tar.NewReader(zr)
+		for {
+			h, err := tr.Next()
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", ipk, err)
+			}
+			switch {
+			case !inner && h.Name == "./control.tar.gz":
+				walk(tr, true)
+			case inner && h.Typeflag == tar.TypeReg:
+				b, _ := io.ReadAll(tr)
+				files[strings.TrimPrefix(h.Name, "./")] = string(b)
+			}
+		}
+	}
+	f, err := os.Open(ipk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	walk(f, false)
+	return files
+}
+
+// TestControlArchiveKeepsConffiles: conffiles and maintainer scripts reach the .ipk's control
+// archive as package-ipkg.mk and ipkg-build put them there, so opkg keeps the configuration of
+// an installed package on upgrade and runs its scripts.
+func TestControlArchiveKeepsConffiles(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"net/confy/Makefile": `include $(TOPDIR)/rules.mk
+PKG_NAME:=confy
+PKG_VERSION:=2.0
+PKG_RELEASE:=3
+include $(INCLUDE_DIR)/package.mk
+define Package/confy
+  TITLE:=keeps its configuration
+endef
+define Package/confy/conffiles
+/etc/config/confy
+/etc/confy.d/
+/etc/not-installed
+endef
+define Package/confy/postinst
+#!/bin/sh
+[ -n "$${IPKG_INSTROOT}" ] || /etc/init.d/confy enable
+endef
+define Package/confy/prerm
+#!/bin/sh
+/etc/init.d/confy disable
+endef
+define Package/confy/install
+	$(INSTALL_DIR) $(1)/etc/config $(1)/etc/confy.d
+	$(INSTALL_CONF) ./files/confy.conf $(1)/etc/config/confy
+	$(INSTALL_DATA) ./files/b.conf $(1)/etc/confy.d/b.conf
+	$(INSTALL_DATA) ./files/a.conf $(1)/etc/confy.d/a.conf
+endef
+$(eval $(call BuildPackage,confy))
+`,
+		"net/confy/files/confy.conf": "config confy 'main'\n",
+		"net/confy/files/a.conf":     "a\n",
+		"net/confy/files/b.conf":     "b\n",
+	})
+	res, log, _ := e.run(t, e.job(t, dir, "24.10"), dir, builder.Limits{Timeout: time.Minute})
+	p := byName(res)["confy"]
+	if p.Status != builder.PackageBuilt || len(p.Files) != 1 {
+		t.Fatalf("confy: %+v\n%s", p, log.text())
+	}
+	files := controlFiles(t, p.Files[0])
+	// ipkg-build keeps only the listed paths the package holds, folders expanded, sorted.
+	if got, want := files["conffiles"], "/etc/config/confy\n/etc/confy.d/a.conf\n/etc/confy.d/b.conf\n"; got != want {
+		t.Errorf("conffiles %q, want %q", got, want)
+	}
+	if got := files["postinst-pkg"]; got != "#!/bin/sh\n[ -n \"${IPKG_INSTROOT}\" ] || /etc/init.d/confy enable\n" {
+		t.Errorf("postinst-pkg %q", got)
+	}
+	if got := files["prerm-pkg"]; !strings.Contains(got, "/etc/init.d/confy disable") {
+		t.Errorf("prerm-pkg %q", got)
+	}
+	if !strings.Contains(files["postinst"], "default_postinst $0 $@") || !strings.Contains(files["prerm"], "default_prerm $0 $@") {
+		t.Errorf("the default postinst/prerm that run the package's own are missing: %q %q", files["postinst"], files["prerm"])
+	}
+	if !strings.HasPrefix(files["control"], "Package: confy\nVersion: 2.0-r3\n") {
+		t.Errorf("control %q", files["control"])
+	}
+}
+
+// TestSnapshotSDKIsFetchedOnce: an image without the SDK (a snapshot image: only setup.sh)
+// gets it fetched by its setup.sh once, into a volume every later build of that image copies
+// from; release images (every other test) never run setup.sh.
+func TestSnapshotSDKIsFetchedOnce(t *testing.T) {
+	e := newEnv(t)
+	image := testenv.StandinSnapshotImage(t)
+	// setup.sh needs a network; the stand-in's finds one on Docker's default bridge.
+	ex := docker.New(e.cli, docker.Options{
+		Network: "bridge", CachePrefix: e.prefix, TmpfsBuildDir: true, GitHubFeeds: true,
+		Labels: map[string]string{testenv.TestLabel: e.id}, Logger: slog.New(slog.NewTextHandler(e.slog, nil)), LockDir: t.TempDir(),
+	})
+	dir := repoDir(t, map[string]string{"snappy": ""})
+	job := e.job(t, dir, "24.10")
+	job.Image = image
+	for i := range 2 {
+		log := &lines{}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		res, err := builder.Execute(ctx, ex, builder.JobSpec{Job: job, SourceDir: dir, Limits: builder.Limits{Timeout: time.Minute}, Log: log}, t.TempDir())
+		cancel()
+		if err != nil || res.Status != builder.JobSucceeded {
+			t.Fatalf("build %d: %v %s (%s)\n%s\n%s", i, err, res.Status, res.Message, log.text(), e.slog.String())
+		}
+		text := log.text()
+		if !strings.Contains(text, "step sdk (fetched once, copied from the cache)") || strings.Contains(text, "setup.sh: downloading") {
+			t.Errorf("build %d did not use the fetched SDK:\n%s", i, text)
+		}
+		if !strings.Contains(text, "Updating feed 'packages' from 'https://github.com/openwrt/packages.git^") {
+			t.Errorf("build %d: the standard feeds were not taken from GitHub:\n%s", i, text)
+		}
+	}
+	if n := strings.Count(e.slog.String(), "fetching the SDK with the image's setup.sh"); n != 1 {
+		t.Errorf("setup.sh ran %d times for two builds, want once:\n%s", n, e.slog.String())
+	}
+	img, err := e.cli.ImageInspect(context.Background(), image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cli.VolumeInspect(context.Background(), ex.SDKVolume("24.10", "x86_64", img.ID), client.VolumeInspectOptions{}); err != nil {
+		t.Errorf("no SDK volume: %v", err)
+	}
+}
+
+// TestCompileHasNoNetwork: with a network for downloads, the job runs in two containers on one
+// workspace: download reaches the network, check and compile (the package's own code) find none.
+func TestCompileHasNoNetwork(t *testing.T) {
+	e := newEnv(t)
+	ex := docker.New(e.cli, docker.Options{
+		Network: "bridge", CachePrefix: e.prefix, TmpfsBuildDir: true,
+		Labels: map[string]string{testenv.TestLabel: e.id}, Logger: slog.New(slog.NewTextHandler(e.slog, nil)), LockDir: t.TempDir(),
+	})
+	dir := repoDir(t, map[string]string{"caller": "phone-home", "plain": ""})
+	log := &lines{}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := builder.Execute(ctx, ex, builder.JobSpec{Job: e.job(t, dir, "24.10"), SourceDir: dir, Limits: builder.Limits{Timeout: time.Minute}, Log: log}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := log.text()
+	if !strings.Contains(text, "phone-home: download reached the network through eth0") {
+		t.Errorf("download had no network (the test proves nothing):\n%s", text)
+	}
+	if !strings.Contains(text, "phone-home: compile found no network (only lo)") || strings.Contains(text, "phone-home: compile reached") {
+		t.Errorf("compile could reach a network:\n%s", text)
+	}
+	if res.Status != builder.JobSucceeded || len(res.Files) != 2 {
+		t.Errorf("status %s (%s), files %v, want both built\n%s", res.Status, res.Message, res.Files, text)
+	}
+	if !strings.Contains(e.slog.String(), "phases=2") {
+		t.Errorf("not run in two phases:\n%s", e.slog.String())
+	}
+}
+
+// TestWorkspaceIsCappedAndRemoved: the job's workspace (the SDK's work dir, a VOLUME in the
+// images) is a size-capped volume of its own: a build that fills it stops at the cap, and the
+// volume is gone after the job, as are both phase containers.
+func TestWorkspaceIsCappedAndRemoved(t *testing.T) {
+	e := newEnv(t)
+	ex := docker.New(e.cli, docker.Options{
+		Network: "bridge", CachePrefix: e.prefix, WorkspaceTmpfs: true,
+		Labels: map[string]string{testenv.TestLabel: e.id}, Logger: slog.New(slog.NewTextHandler(e.slog, nil)), LockDir: t.TempDir(),
+	})
+	dir := repoDir(t, map[string]string{"filler": "diskfill", "a-fine": ""}) // a-fine builds first
+	job := e.job(t, dir, "24.10")
+	log := &lines{}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := builder.Execute(ctx, ex, builder.JobSpec{Job: job, SourceDir: dir, Limits: builder.Limits{Timeout: time.Minute, WorkspaceSize: 24 << 20}, Log: log}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := byName(res)
+	if f := got["filler"]; f.Status != builder.PackageFailed || !strings.Contains(strings.Join(f.Log, "\n"), "No space left on device") {
+		t.Errorf("filler: %+v, want stopped by the full workspace\n%s", f, log.text())
+	}
+	if f := got["a-fine"]; f.Status != builder.PackageBuilt {
+		t.Errorf("a-fine: %+v\n%s", f, log.text())
+	}
+	f := make(client.Filters).Add("label", docker.LabelJob+"="+job.Key)
+	if vs, err := e.cli.VolumeList(context.Background(), client.VolumeListOptions{Filters: f}); err != nil || len(vs.Items) != 0 {
+		t.Errorf("workspace volumes left after the job: %v %v", vs.Items, err)
+	}
+	if cs, err := e.cli.ContainerList(context.Background(), client.ContainerListOptions{All: true, Filters: f}); err != nil || len(cs.Items) != 0 {
+		t.Errorf("containers left after the job: %d %v", len(cs.Items), err)
 	}
 }

@@ -11,8 +11,11 @@ import (
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
 )
 
-// driverDone is the last line the build driver prints.
-const driverDone = "::openwrt-ppa:: done"
+// The last line the build driver prints at the end of a job, and of its fetch phase.
+const (
+	driverDone      = "::openwrt-ppa:: done"
+	driverFetchDone = "::openwrt-ppa:: phase fetch done"
+)
 
 // recorder passes lines on and remembers the last ones, so the end of the log can be checked
 // against the engine's copy once the build is over.
@@ -64,11 +67,11 @@ func missingTail(got, engine []string) ([]string, bool) {
 // completeLog appends what the live stream lost at the end. Docker 20.10 can stop following a
 // json-file log at rotation (a flood makes it rotate), which would lose the lines that explain
 // how the build ended.
-func (r *run) completeLog(ctx context.Context) {
-	if got := r.rec.tail(); len(got) > 0 && got[len(got)-1] == driverDone {
+func (r *run) completeLog(ctx context.Context, id, done string) {
+	if got := r.rec.tail(); len(got) > 0 && got[len(got)-1] == done {
 		return // the driver's last line arrived: nothing was lost at the end
 	}
-	res, err := r.e.cli.ContainerLogs(ctx, r.id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Tail: strconv.Itoa(logTailLines)})
+	res, err := r.e.cli.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Tail: strconv.Itoa(logTailLines)})
 	if err != nil {
 		return
 	}

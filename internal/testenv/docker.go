@@ -110,9 +110,38 @@ func StandinDir() (string, error) {
 	return dir, nil
 }
 
+// Stand-in modes (see builder/testdata/sdk-standin/README.md).
+const (
+	StandinRelease  = "release"  // the SDK is in the image, setup.sh stays (RUN_SETUP=1)
+	StandinSnapshot = "snapshot" // only setup.sh is there; it fetches the SDK
+)
+
+// StandinSnapshotImage is StandinImage in snapshot mode: the SDK must be fetched by setup.sh.
+func StandinSnapshotImage(t testing.TB) string {
+	t.Helper()
+	cli := NeedDocker(t)
+	busybox, err := StaticBusybox()
+	if err != nil {
+		Missing(t, "busybox-static", err.Error())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	tag, err := BuildStandinMode(ctx, cli, busybox, StandinSnapshot, "")
+	if err != nil {
+		t.Fatalf("building the SDK stand-in image: %v", err)
+	}
+	return tag
+}
+
 // BuildStandin builds the stand-in image from busybox and the sources of StandinDir unless an
 // image of the same content exists, tags it extraTag too when given, and returns the content tag.
 func BuildStandin(ctx context.Context, cli *client.Client, busybox, extraTag string) (string, error) {
+	return BuildStandinMode(ctx, cli, busybox, StandinRelease, extraTag)
+}
+
+// BuildStandinMode is BuildStandin in a mode (StandinRelease or StandinSnapshot); the snapshot
+// image's tag ends in "-snapshot".
+func BuildStandinMode(ctx context.Context, cli *client.Client, busybox, mode, extraTag string) (string, error) {
 	dir, err := StandinDir()
 	if err != nil {
 		return "", err
@@ -122,9 +151,20 @@ func BuildStandin(ctx context.Context, cli *client.Client, busybox, extraTag str
 		return "", err
 	}
 	tag := StandinRepo + ":" + sum[:16]
+	args := map[string]*string{}
+	switch mode {
+	case StandinRelease:
+	case StandinSnapshot:
+		tag += "-snapshot"
+		for k, v := range map[string]string{"MODE": mode, "RUN_SETUP": "0", "VERSION": "SNAPSHOT", "VERSION_PATH": "snapshots"} {
+			args[k] = &v
+		}
+	default:
+		return "", fmt.Errorf("stand-in mode %q: use %s or %s", mode, StandinRelease, StandinSnapshot)
+	}
 	if _, err := cli.ImageInspect(ctx, tag); err != nil {
 		res, err := cli.ImageBuild(ctx, bytes.NewReader(buildCtx), client.ImageBuildOptions{
-			Tags: []string{tag}, Remove: true, ForceRemove: true, NetworkMode: "none",
+			Tags: []string{tag}, Remove: true, ForceRemove: true, NetworkMode: "none", BuildArgs: args,
 			Labels: map[string]string{TestLabel: "1", standinLabel: sum[:16]},
 		})
 		if err != nil {

@@ -4,6 +4,9 @@
 #   mode=field pkg=P field=F   F (TITLE, DEPENDS, SECTION…) of define Package/P
 #   mode=install pkg=P     the lines of define Package/P/install, variables expanded except $(1)
 #   mode=markers           the words after "# STANDIN:"
+#   mode=define name=N     the raw lines of define N ("$$" made "$"), for control scripts
+#   mode=error             what "make DUMP=1" would fail with: a top-level $(error ...), as
+#                          "Makefile:<line>: *** <text>.  Stop."; nothing when it parses
 function repl(s, from, to,    out, i) {
 	out = ""
 	while ((i = index(s, from)) > 0) { out = out substr(s, 1, i - 1) to; s = substr(s, i + length(from)) }
@@ -29,6 +32,7 @@ FNR == 1 { d = FILENAME; sub(/\/[^\/]*$/, "", d); dirbase = d; sub(/.*\//, "", d
 	if (t ~ /^# *STANDIN:/) { m = t; sub(/^# *STANDIN: */, "", m); markers = markers m "\n"; next }
 	if (indef != "") {
 		if (t == "endef") { indef = ""; next }
+		if (mode == "define" && indef == name) { s = $0; gsub(/\$\$/, "$", s); print s }
 		if (mode == "install" && indef == "Package/" pkg "/install") {
 			s = t; s = repl(s, "$(1)", "@DEST@"); print expand(s)
 		}
@@ -38,6 +42,7 @@ FNR == 1 { d = FILENAME; sub(/\/[^\/]*$/, "", d); dirbase = d; sub(/.*\//, "", d
 		next
 	}
 	if (t ~ /^define[ \t]/) { indef = expand(trim(substr(t, 7))); next }
+	if (t ~ /^\$\(error[ \t]/ && err == "") { e = t; sub(/^\$\(error[ \t]+/, "", e); sub(/\)[ \t]*$/, "", e); err = "Makefile:" FNR ": *** " expand(e) ".  Stop." }
 	if (t ~ /\$\(eval \$\(call BuildPackage,/) {
 		a = t; sub(/.*\$\(eval \$\(call BuildPackage,/, "", a); sub(/\)\)[ \t]*$/, "", a); sub(/,.*/, "", a)
 		pk[++npk] = a; next
@@ -57,4 +62,5 @@ END {
 	else if (mode == "var") print expand(v[name])
 	else if (mode == "field") print fields
 	else if (mode == "markers") printf "%s", markers
+	else if (mode == "error" && err != "") print err
 }

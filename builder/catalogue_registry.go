@@ -1,0 +1,211 @@
+package builder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// CatalogueRefresh is how often the service asks the registry for new point releases.
+const CatalogueRefresh = 24 * time.Hour
+
+// TagLister lists the tags of an image repository ("ghcr.io/openwrt/sdk").
+type TagLister interface {
+	ListTags(ctx context.Context, repo string) ([]string, error)
+}
+
+// RegistryTags lists tags with the OCI distribution API (GET /v2/<name>/tags/list, paged),
+// anonymously, through the registry's bearer-token flow (ghcr.io answers 401 with a token realm
+// even for public images); go-containerregistry does the flow. No credential is ever sent:
+// the SDK images are public.
+type RegistryTags struct{}
+
+// ListTags implements TagLister.
+func (RegistryTags) ListTags(ctx context.Context, repo string) ([]string, error) {
+	r, err := name.NewRepository(repo)
+	if err != nil {
+		return nil, fmt.Errorf("SDK image repository %q: %w", repo, err)
+	}
+	tags, err := remote.List(r, remote.WithContext(ctx), remote.WithAuth(authn.Anonymous))
+	if err != nil {
+		return nil, fmt.Errorf("listing the tags of %s: %w", repo, err)
+	}
+	return tags, nil
+}
+
+// releaseTagRe matches "<name>-<X.Y.Z>" and "<name>-v<X.Y.Z>", the tags of a point release
+// (release candidates and branch tags are left out).
+var releaseTagRe = regexp.MustCompile(`^([A-Za-z0-9_.-]+?)-v?([0-9]{1,4})\.([0-9]{1,4})\.([0-9]{1,4})$`)
+
+// parseReleaseTag splits a release tag into its image name (an arch or "<target>-<subtarget>"),
+// its series ("24.10") and its point release ("24.10.6").
+func parseReleaseTag(tag string) (image, series, release string, ok bool) {
+	m := releaseTagRe.FindStringSubmatch(tag)
+	if m == nil {
+		return "", "", "", false
+	}
+	n := make([]int, 3)
+	for i := range n {
+		n[i], _ = strconv.Atoi(m[2+i])
+	}
+	return m[1], fmt.Sprintf("%02d.%02d", n[0], n[1]), fmt.Sprintf("%02d.%02d.%d", n[0], n[1], n[2]), true
+}
+
+// newerRelease reports whether point release a ("24.10.10") is newer than b ("24.10.9").
+func newerRelease(a, b string) bool {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(pa) && i < len(pb); i++ {
+		x, _ := strconv.Atoi(pa[i])
+		y, _ := strconv.Atoi(pb[i])
+		if x != y {
+			return x > y
+		}
+	}
+	return len(pa) > len(pb)
+}
+
+// WithTags returns a copy of c in which each (series, arch) uses the newest point release the
+// registry has an "<arch>-<X.Y.Z>" (or "-v<X.Y.Z>") tag for. An arch without such a tag keeps the
+// table's release; snapshot-like series (a fixed tag suffix) are left alone.
+func (c *Catalogue) WithTags(tags []string) *Catalogue {
+	out := *c
+	out.Series = make(map[string]SeriesInfo, len(c.Series))
+	archs := map[string]map[string]bool{}
+	for s, info := range c.Series {
+		info.releases = maps.Clone(info.releases)
+		if info.releases == nil {
+			info.releases = map[string]arcRelease{}
+		}
+		out.Series[s] = info
+		archs[s] = map[string]bool{}
+		for _, a := range c.ArchsOf(s) {
+			archs[s][a] = true
+		}
+	}
+	for _, tag := range tags {
+		img, series, release, ok := parseReleaseTag(tag)
+		if !ok || !archs[series][img] || c.Series[series].TagSuffix != nil {
+			continue
+		}
+		info := out.Series[series]
+		cur, seen := info.releases[img]
+		// Both "-X.Y.Z" and "-vX.Y.Z" name a release; the plain one is taken when both exist.
+		if !seen || newerRelease(release, cur.release) || release == cur.release && !strings.Contains(tag, "-v") {
+			info.releases[img] = arcRelease{release: release, tag: tag}
+		}
+	}
+	return &out
+}
+
+// Releases lists the point releases in use for series (one per arch that the registry had), or
+// the table's release; for status pages.
+func (c *Catalogue) Releases(series string) []string {
+	info := c.Series[series]
+	seen := map[string]bool{info.Release: len(info.releases) < len(c.ArchsOf(series))}
+	for _, r := range info.releases {
+		seen[r.release] = true
+	}
+	var out []string
+	for r, used := range seen {
+		if used {
+			out = append(out, r)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// CatalogueSource keeps the SDK catalogue current by itself: Refresh asks the registry for the
+// image's tags and switches to the newest point release of each series; when the registry cannot
+// be reached the catalogue stays as it was (at first the embedded table). Safe for concurrent use.
+type CatalogueSource struct {
+	base   *Catalogue
+	repo   string
+	lister TagLister
+	log    *slog.Logger
+
+	cur atomic.Pointer[Catalogue]
+
+	mu      sync.Mutex
+	lastErr error
+	lastOK  time.Time
+}
+
+// NewCatalogueSource returns a source that starts with base and refreshes from repo (the
+// catalogue's registry when empty; a mirror otherwise) through lister (RegistryTags{} when nil).
+func NewCatalogueSource(base *Catalogue, repo string, lister TagLister, log *slog.Logger) *CatalogueSource {
+	if repo == "" {
+		repo = base.Registry
+	}
+	if lister == nil {
+		lister = RegistryTags{}
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &CatalogueSource{base: base, repo: strings.TrimSuffix(repo, "/"), lister: lister, log: log}
+	s.cur.Store(base)
+	return s
+}
+
+// Current is the catalogue to plan with now.
+func (s *CatalogueSource) Current() *Catalogue { return s.cur.Load() }
+
+// Status reports the last refresh error (nil after a success) and when the registry last answered.
+func (s *CatalogueSource) Status() (lastOK time.Time, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastOK, s.lastErr
+}
+
+// Refresh asks the registry once. On failure the current catalogue stays and the error says why.
+func (s *CatalogueSource) Refresh(ctx context.Context) error {
+	tags, err := s.lister.ListTags(ctx, s.repo)
+	if err == nil && len(tags) == 0 {
+		err = errors.New("the registry lists no tags")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.lastErr = fmt.Errorf("SDK catalogue not refreshed, keeping the releases in use: %w", err)
+		s.log.Warn("SDK catalogue refresh failed", "repository", s.repo, "err", err)
+		return s.lastErr
+	}
+	next := s.base.WithTags(tags)
+	s.cur.Store(next)
+	s.lastErr, s.lastOK = nil, time.Now()
+	for _, series := range next.SeriesNames() {
+		s.log.Info("SDK catalogue refreshed", "repository", s.repo, "series", series, "releases", strings.Join(next.Releases(series), ","))
+	}
+	return nil
+}
+
+// Run refreshes now and then every interval (CatalogueRefresh when 0) until ctx ends.
+func (s *CatalogueSource) Run(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = CatalogueRefresh
+	}
+	for {
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		_ = s.Refresh(rctx)
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(interval):
+		}
+	}
+}
