@@ -63,8 +63,14 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessWith(t, t.TempDir(), nil)
+}
+
+// newHarnessWith is newHarness on the data dir dir, with tweak changing the configuration and
+// the parts before the service is made.
+func newHarnessWith(t *testing.T, dir string, tweak func(*Config, *Deps)) *harness {
+	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "db.sqlite"))
 	if err != nil {
 		t.Fatal(err)
@@ -76,8 +82,12 @@ func newHarness(t *testing.T) *harness {
 	}
 	h := &harness{forge: forgetest.NewForge(forge.GitHub), queue: q, feeds: &memFeeds{},
 		cfg: Config{Data: dir, PublicURL: "https://ppa.example.org", Registry: "ghcr.io/openwrt/sdk", QueueLimit: 100, PRFeedTTL: 1}}
-	h.svc, err = NewService(h.cfg, Deps{Store: st, Queue: h.queue, Forges: []forge.Forge{h.forge}, Feeds: h.feeds,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	d := Deps{Store: st, Queue: h.queue, Forges: []forge.Forge{h.forge}, Feeds: h.feeds,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if tweak != nil {
+		tweak(&h.cfg, &d)
+	}
+	h.svc, err = NewService(h.cfg, d)
 	if err != nil {
 		t.Fatal(err)
 	}

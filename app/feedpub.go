@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/openwrt-ppa/openwrt-ppa/app/internal/metrics"
+	"github.com/openwrt-ppa/openwrt-ppa/app/keys"
 	"github.com/openwrt-ppa/openwrt-ppa/feeds"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
@@ -18,9 +20,9 @@ const feedLockTTL = time.Minute
 // feed at once.
 type StorePublisher struct {
 	Feeds   *feeds.Store
-	Keys    *KeyRing
+	Keys    *keys.Ring
 	Locker  store.Locker
-	Metrics *Metrics
+	Metrics *metrics.Metrics
 }
 
 var _ FeedPublisher = (*StorePublisher)(nil)

@@ -16,6 +16,8 @@ import (
 	"github.com/moby/moby/client"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/openwrt-ppa/openwrt-ppa/app/internal/metrics"
+	"github.com/openwrt-ppa/openwrt-ppa/app/keys"
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/builder/docker"
 	"github.com/openwrt-ppa/openwrt-ppa/feeds"
@@ -40,8 +42,8 @@ type Runtime struct {
 	Queue    queue.Queue
 	Logs     store.LogStream
 	Feeds    *feeds.Store
-	Keys     *KeyRing
-	Metrics  *Metrics
+	Keys     *keys.Ring
+	Metrics  *metrics.Metrics
 	Hooks    Handlers
 	Executor builder.Executor // nil until OpenExecutor
 
@@ -118,12 +120,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Runtime, error) {
 		return nil, err
 	}
 	rt.Feeds = fs
-	rt.Keys = NewKeyRing(filepath.Join(cfg.Data, "keys"), keyStore)
-	tokens, err := loadReadTokens(filepath.Join(cfg.Data, "keys"))
+	rt.Keys = keys.NewRing(filepath.Join(cfg.Data, "keys"), keyStore)
+	tokens, err := keys.LoadTokens(filepath.Join(cfg.Data, "keys"))
 	if err != nil {
 		return nil, err
 	}
-	rt.Metrics = NewMetrics(func() float64 {
+	rt.Metrics = metrics.New(func() float64 {
 		n, err := rt.Queue.Len(context.Background())
 		if err != nil {
 			return -1

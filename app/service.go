@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/openwrt-ppa/openwrt-ppa/app/internal/metrics"
+	"github.com/openwrt-ppa/openwrt-ppa/app/keys"
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/queue"
@@ -24,12 +26,12 @@ type Service struct {
 	forges    map[forge.Name]forge.Forge
 	catalogue *builder.Catalogue
 	feeds     FeedPublisher
-	keys      *KeyRing
-	tokens    *readTokens
+	keys      *keys.Ring
+	tokens    *keys.Tokens
 	locker    store.Locker
-	privacy   privacyCache
+	guard     *keys.ReadGuard
 	log       *slog.Logger
-	metrics   *Metrics
+	metrics   *metrics.Metrics
 	now       func() time.Time
 	wake      chan struct{}
 	retries   eventRetries
@@ -42,11 +44,11 @@ type Deps struct {
 	Forges    []forge.Forge
 	Catalogue *builder.Catalogue
 	Feeds     FeedPublisher
-	Keys      *KeyRing
-	Tokens    *readTokens
+	Keys      *keys.Ring
+	Tokens    *keys.Tokens
 	Locker    store.Locker // nil: locks within this process only
 	Logger    *slog.Logger
-	Metrics   *Metrics
+	Metrics   *metrics.Metrics
 	Now       func() time.Time
 }
 
@@ -69,7 +71,7 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 		d.Logger = slog.Default()
 	}
 	if d.Metrics == nil {
-		d.Metrics = NewMetrics(nil)
+		d.Metrics = metrics.New(nil)
 	}
 	if d.Now == nil {
 		d.Now = time.Now
@@ -77,7 +79,8 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 	s := &Service{
 		cfg: cfg, store: d.Store, queue: d.Queue, forges: map[forge.Name]forge.Forge{},
 		catalogue: d.Catalogue, feeds: d.Feeds, keys: d.Keys, tokens: d.Tokens, locker: d.Locker, log: d.Logger, metrics: d.Metrics, now: d.Now,
-		wake: make(chan struct{}, 1),
+		wake:  make(chan struct{}, 1),
+		guard: &keys.ReadGuard{Tokens: d.Tokens, Repos: d.Store, Admin: cfg.AdminToken.Reveal(), Now: d.Now},
 	}
 	for _, f := range d.Forges {
 		s.forges[f.Name()] = f

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/openwrt-ppa/openwrt-ppa/app/keys"
 	"github.com/openwrt-ppa/openwrt-ppa/app/web"
 	"github.com/openwrt-ppa/openwrt-ppa/feeds"
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
@@ -18,7 +19,7 @@ import (
 // feedLister reads what is published for the web pages.
 type feedLister struct {
 	feeds *feeds.Store
-	keys  *KeyRing
+	keys  *keys.Ring
 }
 
 var _ web.FeedLister = (*feedLister)(nil)
@@ -137,7 +138,7 @@ func (l *feedLister) Packages(ctx context.Context, repo store.Repository, ref st
 
 // KeyFingerprint is the fingerprint of a repository's key, "" before its first build.
 func (l *feedLister) KeyFingerprint(ctx context.Context, repo store.Repository, kind store.KeyKind) (string, error) {
-	sk, err := l.keys.existing(ctx, repo.ID, kind)
+	sk, err := l.keys.Existing(ctx, repo.ID, kind)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", nil
 	}

@@ -42,6 +42,6 @@ func (rt *Runtime) Web() (http.Handler, error) {
 		FeedFiles: rt.Service.filesHandler(rt.Hooks.Feeds),
 		Rebuilder: rt.Service, Authorizer: authorizer{rt.Service},
 		PublicURL: cfg.BaseURL(), SessionSecret: secret, AdminToken: cfg.AdminToken.Reveal(),
-		OAuth: oauth, LogStreamName: LogStreamName, Logger: rt.log, ReadToken: rt.Service.readToken,
+		OAuth: oauth, LogStreamName: LogStreamName, Logger: rt.log, ReadToken: rt.Service.tokens.Token,
 	})
 }

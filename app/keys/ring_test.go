@@ -1,4 +1,4 @@
-package app
+package keys
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 func TestKeyRingFilesAreMadeOnceAndPrivate(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "keys")
-	ring := NewKeyRing(dir, nil)
+	ring := NewRing(dir, nil)
 	main1, err := ring.Secret(ctx, 7, store.KeyMain)
 	if err != nil {
 		t.Fatal(err)
@@ -26,7 +26,7 @@ func TestKeyRingFilesAreMadeOnceAndPrivate(t *testing.T) {
 		t.Fatal("main and preview keys must differ, so routers trusting main never accept a pull request's packages")
 	}
 	// A new ring on the same folder (a restart) reads the same key back.
-	main2, err := NewKeyRing(dir, nil).Secret(ctx, 7, store.KeyMain)
+	main2, err := NewRing(dir, nil).Secret(ctx, 7, store.KeyMain)
 	if err != nil || main2.Fingerprint != main1.Fingerprint {
 		t.Fatalf("key changed across restarts: %v %v", main2, err)
 	}

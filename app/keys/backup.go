@@ -1,4 +1,4 @@
-package app
+package keys
 
 import (
 	"bytes"
@@ -12,9 +12,9 @@ import (
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
 
-// KeyBackup is one signing key in a backup, named by its repository's forge identity (store ids
+// Backup is one signing key in a backup, named by its repository's forge identity (store ids
 // differ between installations).
-type KeyBackup struct {
+type Backup struct {
 	Forge   string        `json:"forge"`
 	ForgeID string        `json:"forge_id"`
 	Owner   string        `json:"owner"`
@@ -27,22 +27,22 @@ type KeyBackup struct {
 // keyBackupFile is the backup's format: a version, so later formats can be told apart.
 type keyBackupFile struct {
 	Format string      `json:"format"`
-	Keys   []KeyBackup `json:"keys"`
+	Keys   []Backup `json:"keys"`
 }
 
 const keyBackupFormat = "openwrt-ppa keys v1"
 
-// ExportKeys writes every repository's signing keys to w and returns how many it wrote. Keys
-// that do not exist yet are not made.
-func (rt *Runtime) ExportKeys(ctx context.Context, w io.Writer) (int, error) {
-	repos, err := rt.Store.ListRepositories(ctx, store.RepositoryQuery{IncludeDisabled: true, Limit: 1 << 30})
+// Export writes every repository's signing keys to w and returns how many it wrote. Keys that do
+// not exist yet are not made.
+func Export(ctx context.Context, repos store.RepositoryStore, ring *Ring, w io.Writer) (int, error) {
+	list, err := repos.ListRepositories(ctx, store.RepositoryQuery{IncludeDisabled: true, Limit: 1 << 30})
 	if err != nil {
 		return 0, err
 	}
-	out := keyBackupFile{Format: keyBackupFormat, Keys: []KeyBackup{}}
-	for _, r := range repos {
+	out := keyBackupFile{Format: keyBackupFormat, Keys: []Backup{}}
+	for _, r := range list {
 		for _, kind := range []store.KeyKind{store.KeyMain, store.KeyPreview} {
-			sk, err := rt.Keys.existing(ctx, r.ID, kind)
+			sk, err := ring.Existing(ctx, r.ID, kind)
 			if errors.Is(err, store.ErrNotFound) {
 				continue
 			}
@@ -51,7 +51,7 @@ func (rt *Runtime) ExportKeys(ctx context.Context, w io.Writer) (int, error) {
 			}
 			sec, _ := sk.MarshalText()
 			pub, _ := sk.Public().MarshalText()
-			out.Keys = append(out.Keys, KeyBackup{Forge: r.Forge, ForgeID: r.ForgeID, Owner: r.Owner, Name: r.Name,
+			out.Keys = append(out.Keys, Backup{Forge: r.Forge, ForgeID: r.ForgeID, Owner: r.Owner, Name: r.Name,
 				Kind: kind, Public: string(pub), Secret: string(sec)})
 		}
 	}
@@ -60,10 +60,10 @@ func (rt *Runtime) ExportKeys(ctx context.Context, w io.Writer) (int, error) {
 	return len(out.Keys), enc.Encode(out)
 }
 
-// ImportKeys reads a backup made by ExportKeys and installs its keys, registering repositories
+// Import reads a backup made by Export and installs its keys, registering repositories
 // the store does not know. A repository that already has a different key of a kind is refused
 // (routers trust the key it has) unless replace is set. It returns how many keys it installed.
-func (rt *Runtime) ImportKeys(ctx context.Context, r io.Reader, replace bool) (int, error) {
+func Import(ctx context.Context, repos store.RepositoryStore, ring *Ring, r io.Reader, replace bool) (int, error) {
 	var in keyBackupFile
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
@@ -81,15 +81,15 @@ func (rt *Runtime) ImportKeys(ctx context.Context, r io.Reader, replace bool) (i
 			errs = append(errs, fmt.Errorf("%s/%s %s key: %w", k.Owner, k.Name, k.Kind, err))
 			continue
 		}
-		repo, err := rt.Store.RepositoryByForgeID(ctx, k.Forge, k.ForgeID)
+		repo, err := repos.RepositoryByForgeID(ctx, k.Forge, k.ForgeID)
 		if errors.Is(err, store.ErrNotFound) {
-			repo, err = rt.Store.PutRepository(ctx, store.Repository{Forge: k.Forge, ForgeID: k.ForgeID, Owner: k.Owner, Name: k.Name})
+			repo, err = repos.PutRepository(ctx, store.Repository{Forge: k.Forge, ForgeID: k.ForgeID, Owner: k.Owner, Name: k.Name})
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s/%s: %w", k.Owner, k.Name, err))
 			continue
 		}
-		if err := rt.Keys.install(ctx, repo.ID, k.Kind, sk, replace); err != nil {
+		if err := ring.install(ctx, repo.ID, k.Kind, sk, replace); err != nil {
 			errs = append(errs, fmt.Errorf("%s/%s %s key: %w", k.Owner, k.Name, k.Kind, err))
 			continue
 		}

@@ -1,4 +1,4 @@
-package app
+package metrics
 
 import (
 	"io"
@@ -9,7 +9,7 @@ import (
 
 func TestMetricsExposeServiceSeries(t *testing.T) {
 	depth := 0.0
-	m := NewMetrics(func() float64 { return depth })
+	m := New(func() float64 { return depth })
 	m.Webhooks.WithLabelValues("github", "push", "accepted").Inc()
 	m.JobDuration.WithLabelValues("success").Observe(42)
 	depth = 7
@@ -29,5 +29,5 @@ func TestMetricsExposeServiceSeries(t *testing.T) {
 		}
 	}
 	// Two services in one process must not collide on a global registry.
-	NewMetrics(nil)
+	New(nil)
 }

@@ -1,4 +1,4 @@
-package app
+package local
 
 import (
 	"bytes"
@@ -106,12 +106,12 @@ func TestLocalBuildFromGitServer(t *testing.T) {
 	var progress bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	res, err := LocalBuild(ctx, LocalBuildOptions{
+	res, err := Build(ctx, Options{
 		Source: srv.RepoURL("acme/pkgs") + "@main", Image: image, OutDir: out, ConfigDir: keys, CacheDir: t.TempDir(),
 		BaseURL: "https://feeds.example.org/acme", Limits: builder.Limits{Timeout: time.Minute}, Executor: ex, Progress: &progress,
 	})
 	if err != nil {
-		t.Fatalf("LocalBuild: %v\n%s", err, progress.String())
+		t.Fatalf("Build: %v\n%s", err, progress.String())
 	}
 	if res.Commit != commit || res.OK() {
 		t.Fatalf("commit %s (want %s), OK %v (want false: gamma fails)\n%s", res.Commit, commit, res.OK(), progress.String())
@@ -193,7 +193,7 @@ func TestLocalBuildWithFakeExecutor(t *testing.T) {
 	dir, _ := testenv.GitRepo(t, map[string]string{"pkgs/alpha/Makefile": mk("alpha", ""), "pkgs/alpha/files/readme": "x\n"})
 	ex := &buildertest.Executor{}
 	out := t.TempDir()
-	res, err := LocalBuild(context.Background(), LocalBuildOptions{
+	res, err := Build(context.Background(), Options{
 		Source: dir, Series: []string{"24.10", "25.12"}, Archs: []string{"mips_24kc"}, OutDir: out, ConfigDir: t.TempDir(),
 		CacheDir: t.TempDir(), Executor: ex,
 	})

@@ -1,4 +1,4 @@
-package app
+package keys
 
 import (
 	"context"
@@ -19,16 +19,16 @@ import (
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
 
-// readTokens makes the per-repository read tokens of private repositories: HMAC of the
+// Tokens makes the per-repository read tokens of private repositories: HMAC of the
 // repository's forge identity under a key kept in the data dir (shared by every process in Redis
 // mode), so a token needs no storage and survives renames. opkg sends it by HTTP basic auth when
 // the feed URL carries it (https://token:TOKEN@host/...).
-type readTokens struct {
+type Tokens struct {
 	key []byte
 }
 
-// loadReadTokens reads the token key from DIR/keys/read-token.key, making it on first use.
-func loadReadTokens(keysDir string) (*readTokens, error) {
+// LoadTokens reads the token key from DIR/keys/read-token.key, making it on first use.
+func LoadTokens(keysDir string) (*Tokens, error) {
 	path := filepath.Join(keysDir, "read-token.key")
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -42,7 +42,7 @@ func loadReadTokens(keysDir string) (*readTokens, error) {
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 		if errors.Is(err, os.ErrExist) {
 			// Another process made it first: use theirs.
-			return loadReadTokens(keysDir)
+			return LoadTokens(keysDir)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("making the read token key: %w", err)
@@ -54,7 +54,7 @@ func loadReadTokens(keysDir string) (*readTokens, error) {
 		if werr != nil {
 			return nil, werr
 		}
-		return &readTokens{key: b}, nil
+		return &Tokens{key: b}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the read token key: %w", err)
@@ -62,11 +62,14 @@ func loadReadTokens(keysDir string) (*readTokens, error) {
 	if len(b) < 32 {
 		return nil, fmt.Errorf("the read token key %s is too short; remove it to make a new one (every private repository's token changes)", path)
 	}
-	return &readTokens{key: b}, nil
+	return &Tokens{key: b}, nil
 }
 
-// Token is the read token of a repository.
-func (t *readTokens) Token(repo store.Repository) string {
+// Token is the read token of a repository ("" when tokens are off: t is nil).
+func (t *Tokens) Token(repo store.Repository) string {
+	if t == nil {
+		return ""
+	}
 	m := hmac.New(sha256.New, t.key)
 	m.Write([]byte("openwrt-ppa read token v1\n" + repo.Forge + "\n" + repo.ForgeID))
 	return hex.EncodeToString(m.Sum(nil))[:40]
@@ -74,7 +77,7 @@ func (t *readTokens) Token(repo store.Repository) string {
 
 // allowed reports whether r carries the repository's read token (as the basic auth password)
 // or the admin token (as a bearer token).
-func (t *readTokens) allowed(r *http.Request, repo store.Repository, admin string) bool {
+func (t *Tokens) allowed(r *http.Request, repo store.Repository, admin string) bool {
 	if admin != "" {
 		if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok &&
 			subtle.ConstantTimeCompare([]byte(bearer), []byte(admin)) == 1 {
@@ -122,37 +125,31 @@ func (c *privacyCache) lookup(ctx context.Context, st store.RepositoryStore, own
 	return repo, found, nil
 }
 
-// guardPrivate serves a private repository's files only with its read token.
-func (s *Service) guardPrivate(w http.ResponseWriter, r *http.Request, owner, name string) bool {
-	if s.tokens == nil {
+// ReadGuard keeps a private repository's feed and key files from anyone without its read token
+// or the admin token. A nil Tokens lets every request through.
+type ReadGuard struct {
+	Tokens *Tokens
+	Repos  store.RepositoryStore
+	Admin  string // the admin token; "" for none
+	Now    func() time.Time
+	cache  privacyCache
+}
+
+// Allow serves a private repository's files only with its read token: it answers 401 (with the
+// challenge opkg needs to send the token) or 503 itself and returns false.
+func (g *ReadGuard) Allow(w http.ResponseWriter, r *http.Request, owner, name string) bool {
+	if g.Tokens == nil {
 		return true
 	}
-	repo, found, err := s.privacy.lookup(r.Context(), s.store, strings.ReplaceAll(owner, "~", "/"), name, s.now())
+	repo, found, err := g.cache.lookup(r.Context(), g.Repos, strings.ReplaceAll(owner, "~", "/"), name, g.Now())
 	if err != nil {
 		http.Error(w, "cannot check access right now; try again later", http.StatusServiceUnavailable)
 		return false
 	}
-	if !found || !repo.Private || s.tokens.allowed(r, repo, s.cfg.AdminToken.Reveal()) {
+	if !found || !repo.Private || g.Tokens.allowed(r, repo, g.Admin) {
 		return true
 	}
 	w.Header().Set("WWW-Authenticate", `Basic realm="openwrt-ppa `+repo.Path()+`", charset="UTF-8"`)
 	http.Error(w, "this repository is private: put its read token in the feed URL (https://token:TOKEN@host/...); people with access find the line on the repository's page", http.StatusUnauthorized)
 	return false
-}
-
-// readToken is a repository's read token ("" when tokens are off).
-func (s *Service) readToken(repo store.Repository) string {
-	if s.tokens == nil {
-		return ""
-	}
-	return s.tokens.Token(repo)
-}
-
-// ReadToken returns the read token of a private repository, for its owner's routers.
-func (rt *Runtime) ReadToken(ctx context.Context, owner, name string) (string, error) {
-	repo, err := rt.Store.RepositoryByPath(ctx, owner, name)
-	if err != nil {
-		return "", err
-	}
-	return rt.Service.readToken(repo), nil
 }

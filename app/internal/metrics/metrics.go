@@ -1,4 +1,4 @@
-package app
+package metrics
 
 import (
 	"net/http"
@@ -20,8 +20,8 @@ type Metrics struct {
 	FirstReport     prometheus.Histogram // webhook received → first "queued" report sent
 }
 
-// NewMetrics registers every series; depth is called at scrape time for the queue depth.
-func NewMetrics(depth func() float64) *Metrics {
+// New registers every series; depth is called at scrape time for the queue depth.
+func New(depth func() float64) *Metrics {
 	if depth == nil {
 		depth = func() float64 { return 0 }
 	}
