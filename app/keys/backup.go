@@ -26,7 +26,7 @@ type Backup struct {
 
 // keyBackupFile is the backup's format: a version, so later formats can be told apart.
 type keyBackupFile struct {
-	Format string      `json:"format"`
+	Format string   `json:"format"`
 	Keys   []Backup `json:"keys"`
 }
 
