@@ -1,5 +1,3 @@
-// Package app is the service: configuration, HTTP routes, the orchestration of an event into a
-// build, its jobs and their reports, and the web UI and JSON API.
 package app
 
 import (

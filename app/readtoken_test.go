@@ -8,19 +8,22 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/openwrt-ppa/openwrt-ppa/app/keys"
 	"github.com/openwrt-ppa/openwrt-ppa/feeds"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
 
 func TestPrivateFeedsNeedTheReadToken(t *testing.T) {
 	ctx := context.Background()
-	h := newHarness(t)
-	tokens, err := loadReadTokens(filepath.Join(h.cfg.Data, "keys"))
+	dir := t.TempDir()
+	tokens, err := keys.LoadTokens(filepath.Join(dir, "keys"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.svc.tokens = tokens
-	h.svc.cfg.AdminToken = "admin-secret"
+	h := newHarnessWith(t, dir, func(cfg *Config, d *Deps) {
+		cfg.AdminToken = "admin-secret"
+		d.Tokens = tokens
+	})
 	private, err := h.svc.store.PutRepository(ctx, store.Repository{Forge: "github", ForgeID: "1", Owner: "corp", Name: "secret", Private: true})
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +49,7 @@ func TestPrivateFeedsNeedTheReadToken(t *testing.T) {
 	router := h.svc.Router(Handlers{Feeds: fh})
 	token := tokens.Token(private)
 	// The same key gives the same token after a restart.
-	again, _ := loadReadTokens(filepath.Join(h.cfg.Data, "keys"))
+	again, _ := keys.LoadTokens(filepath.Join(h.cfg.Data, "keys"))
 	if again.Token(private) != token {
 		t.Fatal("read token changed across restarts")
 	}

@@ -55,7 +55,7 @@ func (s *Service) filesHandler(feedFiles http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-		if len(segs) >= 2 && !s.guardPrivate(w, r, segs[0], segs[1]) {
+		if len(segs) >= 2 && !s.guard.Allow(w, r, segs[0], segs[1]) {
 			return
 		}
 		if len(segs) == 4 && segs[2] == "-" && (segs[3] == "key.pub" || segs[3] == "preview-key.pub") {

@@ -9,13 +9,16 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/moby/moby/client"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/openwrt-ppa/openwrt-ppa/app/internal/metrics"
+	"github.com/openwrt-ppa/openwrt-ppa/app/jobs"
+	"github.com/openwrt-ppa/openwrt-ppa/app/keys"
+	"github.com/openwrt-ppa/openwrt-ppa/app/publish"
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/builder/docker"
 	"github.com/openwrt-ppa/openwrt-ppa/feeds"
@@ -40,8 +43,8 @@ type Runtime struct {
 	Queue    queue.Queue
 	Logs     store.LogStream
 	Feeds    *feeds.Store
-	Keys     *KeyRing
-	Metrics  *Metrics
+	Keys     *keys.Ring
+	Metrics  *metrics.Metrics
 	Hooks    Handlers
 	Executor builder.Executor // nil until OpenExecutor
 
@@ -118,12 +121,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Runtime, error) {
 		return nil, err
 	}
 	rt.Feeds = fs
-	rt.Keys = NewKeyRing(filepath.Join(cfg.Data, "keys"), keyStore)
-	tokens, err := loadReadTokens(filepath.Join(cfg.Data, "keys"))
+	rt.Keys = keys.NewRing(filepath.Join(cfg.Data, "keys"), keyStore)
+	tokens, err := keys.LoadTokens(filepath.Join(cfg.Data, "keys"))
 	if err != nil {
 		return nil, err
 	}
-	rt.Metrics = NewMetrics(func() float64 {
+	rt.Metrics = metrics.New(func() float64 {
 		n, err := rt.Queue.Len(context.Background())
 		if err != nil {
 			return -1
@@ -135,7 +138,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Runtime, error) {
 		return nil, err
 	}
 	rt.Service, err = NewService(cfg, Deps{Store: rt.Store, Queue: rt.Queue, Forges: forges,
-		Feeds: &StorePublisher{Feeds: fs, Keys: rt.Keys, Locker: locker, Metrics: rt.Metrics},
+		Feeds: &publish.FeedStore{Feeds: fs, Keys: rt.Keys, Locker: locker, Metrics: rt.Metrics},
 		Keys:  rt.Keys, Tokens: tokens, Locker: locker, Logger: log, Metrics: rt.Metrics})
 	if err != nil {
 		return nil, err
@@ -206,7 +209,7 @@ func (rt *Runtime) OpenExecutor(ctx context.Context) error {
 	rt.closers = append(rt.closers, cli.Close)
 	rt.Executor = docker.New(cli, docker.Options{Network: rt.Config.Network, Logger: rt.log, TmpfsBuildDir: rt.Config.BuildTmpfs,
 		CachePrefix: rt.Config.CachePrefix, Pull: true, RootfsSize: rt.Config.RootfsSize,
-		Labels: workerLabels()})
+		Labels: jobs.Labels()})
 	return nil
 }
 
@@ -218,16 +221,6 @@ func (rt *Runtime) Close() error {
 	}
 	rt.closers = nil
 	return errors.Join(errs...)
-}
-
-// WorkerLabel marks every build container with the worker process that made it, so a restarted
-// worker can find the containers a dead one left.
-const WorkerLabel = "openwrt-ppa.worker"
-
-// WorkerID names this process's worker: host and pid.
-func WorkerID() string {
-	host, _ := os.Hostname()
-	return host + ":" + strconv.Itoa(os.Getpid())
 }
 
 // Serve runs the service until ctx ends: HTTP, the event loop, the janitor and (with workers)
@@ -244,13 +237,13 @@ func (rt *Runtime) Serve(ctx context.Context, ln net.Listener, web http.Handler)
 	go func() { errc <- srv.Serve(ln) }()
 	rt.log.Info("serving", "listen", ln.Addr().String(), "public_url", rt.Config.BaseURL(), "data", rt.Config.Data, "redis", rt.Config.Redis != "")
 
-	if _, err := rt.Service.Reconcile(ctx, rt.Config.Redis == ""); err != nil {
+	if _, err := rt.Service.janitor.Reconcile(ctx, rt.Config.Redis == ""); err != nil {
 		rt.log.Error("reconciling the queue with the store; pending jobs may wait", "err", err)
 	}
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); _ = rt.Service.RunEvents(ctx) }()
-	go func() { defer wg.Done(); rt.Service.RunJanitor(ctx) }()
+	go func() { defer wg.Done(); _ = rt.Service.events.Run(ctx) }()
+	go func() { defer wg.Done(); rt.Service.janitor.Run(ctx) }()
 	if rt.Config.Workers > 0 {
 		wg.Add(1)
 		go func() { defer wg.Done(); rt.runWorker(ctx) }()

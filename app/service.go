@@ -1,12 +1,19 @@
 package app
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
+	"github.com/openwrt-ppa/openwrt-ppa/app/events"
+	"github.com/openwrt-ppa/openwrt-ppa/app/internal/datadir"
+	"github.com/openwrt-ppa/openwrt-ppa/app/internal/metrics"
+	"github.com/openwrt-ppa/openwrt-ppa/app/internal/model"
+	"github.com/openwrt-ppa/openwrt-ppa/app/jobs"
+	"github.com/openwrt-ppa/openwrt-ppa/app/keys"
+	"github.com/openwrt-ppa/openwrt-ppa/app/publish"
+	"github.com/openwrt-ppa/openwrt-ppa/app/report"
+	"github.com/openwrt-ppa/openwrt-ppa/app/upkeep"
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/queue"
@@ -14,25 +21,26 @@ import (
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store/inproc"
 )
 
-// Service turns forge events into builds, jobs and reports. It holds no state of its own beyond
-// its dependencies: everything durable is in the store and the queue, so several Services (serve
-// replicas) can share them.
+// Service is the stages of the data's way wired to one store, queue and set of forges: the event
+// stage, the janitor, and what a worker is made from. It holds no state of its own: everything
+// durable is in the store and the queue, so several Services (serve replicas) can share them.
 type Service struct {
 	cfg       Config
 	store     store.Store
 	queue     queue.Queue
-	forges    map[forge.Name]forge.Forge
+	forges    model.Forges
 	catalogue *builder.Catalogue
-	feeds     FeedPublisher
-	keys      *KeyRing
-	tokens    *readTokens
-	locker    store.Locker
-	privacy   privacyCache
+	report    *report.Reporter
+	publish   *publish.Publisher
+	keys      *keys.Ring
+	tokens    *keys.Tokens
+	guard     *keys.ReadGuard
 	log       *slog.Logger
-	metrics   *Metrics
+	metrics   *metrics.Metrics
 	now       func() time.Time
-	wake      chan struct{}
-	retries   eventRetries
+
+	events  *events.Processor
+	janitor *upkeep.Janitor
 }
 
 // Deps are the parts a Service is made of; cmd wires them.
@@ -41,16 +49,16 @@ type Deps struct {
 	Queue     queue.Queue
 	Forges    []forge.Forge
 	Catalogue *builder.Catalogue
-	Feeds     FeedPublisher
-	Keys      *KeyRing
-	Tokens    *readTokens
+	Feeds     publish.Feeds
+	Keys      *keys.Ring
+	Tokens    *keys.Tokens
 	Locker    store.Locker // nil: locks within this process only
 	Logger    *slog.Logger
-	Metrics   *Metrics
+	Metrics   *metrics.Metrics
 	Now       func() time.Time
 }
 
-// NewService checks deps and returns a Service; Run starts its event loop.
+// NewService checks deps and wires the stages.
 func NewService(cfg Config, d Deps) (*Service, error) {
 	if d.Store == nil || d.Queue == nil {
 		return nil, fmt.Errorf("service needs a store and a queue")
@@ -69,54 +77,59 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 		d.Logger = slog.Default()
 	}
 	if d.Metrics == nil {
-		d.Metrics = NewMetrics(nil)
+		d.Metrics = metrics.New(nil)
 	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Service{
-		cfg: cfg, store: d.Store, queue: d.Queue, forges: map[forge.Name]forge.Forge{},
-		catalogue: d.Catalogue, feeds: d.Feeds, keys: d.Keys, tokens: d.Tokens, locker: d.Locker, log: d.Logger, metrics: d.Metrics, now: d.Now,
-		wake: make(chan struct{}, 1),
-	}
+	forges := model.Forges{}
 	for _, f := range d.Forges {
-		s.forges[f.Name()] = f
+		forges[f.Name()] = f
 	}
+	data := datadir.Dir(cfg.Data)
+	s := &Service{
+		cfg: cfg, store: d.Store, queue: d.Queue, forges: forges, catalogue: d.Catalogue,
+		keys: d.Keys, tokens: d.Tokens, log: d.Logger, metrics: d.Metrics, now: d.Now,
+		report:  &report.Reporter{Forges: forges, Store: d.Store, BaseURL: cfg.BaseURL(), Metrics: d.Metrics, Now: d.Now},
+		publish: &publish.Publisher{Feeds: d.Feeds, Store: d.Store, Data: data, QuotaMB: cfg.RepoQuotaMB, Metrics: d.Metrics},
+		guard:   &keys.ReadGuard{Tokens: d.Tokens, Repos: d.Store, Admin: cfg.AdminToken.Reveal(), Now: d.Now},
+	}
+	var err error
+	s.events, err = events.New(events.Config{Shared: cfg.Redis != "", Registry: cfg.Registry, Image: cfg.Image,
+		QueueLimit: cfg.QueueLimit, PRFeedTTL: cfg.PRFeedTTL},
+		events.Deps{Store: d.Store, Queue: d.Queue, Forges: forges, Catalogue: d.Catalogue, Reporter: s.report,
+			Publisher: s.publish, Data: data, Locker: d.Locker, Logger: d.Logger, Metrics: d.Metrics, Now: d.Now})
+	if err != nil {
+		return nil, err
+	}
+	s.janitor = upkeep.New(upkeep.Config{KeepBuilds: cfg.KeepBuilds, PRFeedTTL: cfg.PRFeedTTL},
+		upkeep.Deps{Store: d.Store, Queue: d.Queue, Feeds: d.Feeds, Data: data, Logger: d.Logger, Now: d.Now})
 	return s, nil
 }
 
 // Inbox is where the forges' webhook handlers store accepted events.
-func (s *Service) Inbox() forge.Inbox {
-	return &inbox{store: s.store, wake: s.Wake}
+func (s *Service) Inbox() forge.Inbox { return s.events.Inbox() }
+
+// WorkerDeps are a worker's parts beside the Service.
+type WorkerDeps struct {
+	Executor builder.Executor
+	Logs     store.LogStream
+	// ID names the worker in leases and in the jobs it runs; unique per process.
+	ID string
 }
 
-// Wake makes the event loop look for new events now rather than at its next tick.
-func (s *Service) Wake() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
+// NewWorker returns a worker of svc running cfg.Workers jobs at once.
+func NewWorker(svc *Service, d WorkerDeps) (*jobs.Worker, error) {
+	c := svc.cfg
+	return jobs.New(jobs.Config{Workers: c.Workers, JobTimeout: c.JobTimeout, ShutdownGrace: c.ShutdownGrace,
+		VisibilityTime: c.VisibilityTime, Registry: c.Registry, Image: c.Image},
+		jobs.Deps{Store: svc.store, Queue: svc.queue, Forges: svc.forges, Catalogue: svc.catalogue,
+			Reporter: svc.report, Publisher: svc.publish, Data: datadir.Dir(c.Data),
+			Executor: d.Executor, Logs: d.Logs, ID: d.ID, Logger: svc.log, Now: svc.now})
 }
 
-func (s *Service) forge(name forge.Name) (forge.Forge, error) {
-	f, ok := s.forges[name]
-	if !ok {
-		return nil, fmt.Errorf("no %s forge is configured: set its OPENWRT_PPA_%s_* settings", name, upper(string(name)))
-	}
-	return f, nil
-}
+// WorkerLabel marks every build container with the worker process that made it.
+const WorkerLabel = jobs.WorkerLabel
 
-func upper(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'a' && c <= 'z' {
-			b[i] = c - 'a' + 'A'
-		}
-	}
-	return string(b)
-}
-
-// enqueue puts a job on the queue.
-func (s *Service) enqueue(ctx context.Context, jobID int64) error {
-	return s.queue.Enqueue(ctx, strconv.FormatInt(jobID, 10), nil)
-}
+// WorkerID names this process's worker: host and pid.
+func WorkerID() string { return jobs.WorkerID() }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/openwrt-ppa/openwrt-ppa/app/internal/model"
+	"github.com/openwrt-ppa/openwrt-ppa/app/keys"
 	"github.com/openwrt-ppa/openwrt-ppa/app/web"
 	"github.com/openwrt-ppa/openwrt-ppa/feeds"
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
@@ -18,7 +20,7 @@ import (
 // feedLister reads what is published for the web pages.
 type feedLister struct {
 	feeds *feeds.Store
-	keys  *KeyRing
+	keys  *keys.Ring
 }
 
 var _ web.FeedLister = (*feedLister)(nil)
@@ -47,7 +49,7 @@ func (l *feedLister) Feeds(ctx context.Context, repo store.Repository) ([]web.Fe
 				if err != nil {
 					continue
 				}
-				pkgs, err := l.feeds.List(ctx, feedRef(repo, ref, s, a))
+				pkgs, err := l.feeds.List(ctx, model.FeedRef(repo, ref, s, a))
 				if err != nil {
 					continue
 				}
@@ -108,7 +110,7 @@ func readDirNames(dir string) ([]string, error) {
 
 // Packages lists one feed's index; a tag ref without a name is the latest feed.
 func (l *feedLister) Packages(ctx context.Context, repo store.Repository, ref store.Ref, series, arch string) ([]web.Package, error) {
-	fr := feedRef(repo, ref, series, arch)
+	fr := model.FeedRef(repo, ref, series, arch)
 	if ref.Kind == store.RefTag && ref.Name == "" {
 		fr.Kind = feeds.LatestFeed
 	}
@@ -137,7 +139,7 @@ func (l *feedLister) Packages(ctx context.Context, repo store.Repository, ref st
 
 // KeyFingerprint is the fingerprint of a repository's key, "" before its first build.
 func (l *feedLister) KeyFingerprint(ctx context.Context, repo store.Repository, kind store.KeyKind) (string, error) {
-	sk, err := l.keys.existing(ctx, repo.ID, kind)
+	sk, err := l.keys.Existing(ctx, repo.ID, kind)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", nil
 	}
@@ -157,11 +159,11 @@ func (a authorizer) CanWrite(ctx context.Context, repo store.Repository, user we
 	if user.Forge != repo.Forge {
 		return false, nil
 	}
-	f, err := a.s.forge(forge.Name(repo.Forge))
+	f, err := a.s.forges.Get(forge.Name(repo.Forge))
 	if err != nil {
 		return false, err
 	}
-	return f.CanTrigger(ctx, forgeRepo(repo), forge.User{Login: user.Login})
+	return f.CanTrigger(ctx, model.ForgeRepo(repo), forge.User{Login: user.Login})
 }
 
 // CanRead answers for private repositories. The forge seam only knows who may trigger builds,

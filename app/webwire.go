@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/openwrt-ppa/openwrt-ppa/app/jobs"
 	"github.com/openwrt-ppa/openwrt-ppa/app/web"
 )
 
@@ -40,8 +41,8 @@ func (rt *Runtime) Web() (http.Handler, error) {
 		History: rt.Store, Logs: rt.Logs, LogDir: filepath.Join(cfg.Data, "logs"),
 		Feeds:     &feedLister{feeds: rt.Feeds, keys: rt.Keys},
 		FeedFiles: rt.Service.filesHandler(rt.Hooks.Feeds),
-		Rebuilder: rt.Service, Authorizer: authorizer{rt.Service},
+		Rebuilder: rt.Service.events, Authorizer: authorizer{rt.Service},
 		PublicURL: cfg.BaseURL(), SessionSecret: secret, AdminToken: cfg.AdminToken.Reveal(),
-		OAuth: oauth, LogStreamName: LogStreamName, Logger: rt.log, ReadToken: rt.Service.readToken,
+		OAuth: oauth, LogStreamName: jobs.LogStreamName, Logger: rt.log, ReadToken: rt.Service.tokens.Token,
 	})
 }

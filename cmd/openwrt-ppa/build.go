@@ -12,7 +12,7 @@ import (
 
 	"github.com/moby/moby/client"
 
-	"github.com/openwrt-ppa/openwrt-ppa/app"
+	"github.com/openwrt-ppa/openwrt-ppa/app/local"
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/builder/docker"
 )
@@ -72,7 +72,7 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	defer cli.Close()
 
-	opt := app.LocalBuildOptions{
+	opt := local.Options{
 		Source: fl.Arg(0), Ref: *ref, Series: series, Archs: archs, Image: *image, Registry: *registry,
 		OutDir: *out, KeyFile: *key, ConfigDir: cfgDir, CacheDir: cacheDir, BaseURL: *baseURL,
 		Limits:   builder.Limits{Timeout: *timeout},
@@ -83,7 +83,7 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *verbose {
 		opt.Log = stderr
 	}
-	res, err := app.LocalBuild(ctx, opt)
+	res, err := local.Build(ctx, opt)
 	if err != nil {
 		fmt.Fprintf(stderr, "openwrt-ppa build: %v\n", err)
 		return 1
@@ -91,7 +91,7 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if len(res.Lines) > 0 {
 		base := *baseURL
 		if base == "" {
-			fmt.Fprintf(stdout, "# Serve %s over HTTP(S) and replace %s with its URL, then on the router:\n", *out, app.PlaceholderBaseURL)
+			fmt.Fprintf(stdout, "# Serve %s over HTTP(S) and replace %s with its URL, then on the router:\n", *out, local.PlaceholderBaseURL)
 		} else {
 			fmt.Fprintln(stdout, "# On the router:")
 		}

@@ -1,6 +1,7 @@
 // Package archtest checks the direction of the project's dependencies (DESIGN.md):
 // cmd → app → (forge | builder | feeds) → internal; forge, builder and feeds never import each
-// other, and internal imports none of them.
+// other, and internal imports none of them. Inside app, the stages of the data's way point one
+// way too (docs/architecture.md): TestAppStagesPointOneWay.
 package archtest
 
 import (
@@ -65,5 +66,101 @@ func TestDependenciesPointOneWay(t *testing.T) {
 	}
 	if checked < 10 {
 		t.Fatalf("only %d packages checked; go list found too little", checked)
+	}
+}
+
+// room names the package of app a package belongs to: "app" itself, a stage ("events", "jobs",
+// …) or a shared part below them ("internal/model"); "" outside app.
+func room(pkg string) string {
+	rest, ok := strings.CutPrefix(pkg, module+"app")
+	if !ok || (rest != "" && rest[0] != '/') {
+		return ""
+	}
+	rest = strings.TrimPrefix(rest, "/")
+	if rest == "" {
+		return "app"
+	}
+	parts := strings.Split(rest, "/")
+	if parts[0] == "internal" && len(parts) > 1 {
+		return "internal/" + parts[1]
+	}
+	return parts[0]
+}
+
+// appAllowed lists, for each room of app, the rooms it may import besides its own. The stages
+// never import each other except downwards: events and jobs hand work to publish and report,
+// upkeep tidies through publish, and all share the vocabulary of app/internal.
+func appAllowed() map[string][]string {
+	shared := []string{"internal/model", "internal/datadir", "internal/metrics"}
+	with := func(rooms ...string) []string { return append(rooms, shared...) }
+	return map[string][]string{
+		"app":              with("events", "jobs", "upkeep", "local", "web", "keys", "publish", "report"),
+		"events":           with("publish", "report"),
+		"jobs":             with("publish", "report"),
+		"upkeep":           with("publish"),
+		"publish":          with("keys"),
+		"report":           with("web"), // web.FeedName: the check summary names the feed as the pages do
+		"keys":             {},
+		"local":            {},
+		"web":              {},
+		"internal/model":   {},
+		"internal/datadir": {},
+		"internal/metrics": {},
+		"internal/apptest": {"publish"}, // test helpers: imported by tests only
+	}
+}
+
+func TestAppStagesPointOneWay(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, module+"app/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	rules := appAllowed()
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		from := room(fields[0])
+		ok, known := rules[from]
+		if !known {
+			t.Errorf("package %s is in no room of app's table: add it to appAllowed and docs/architecture.md", fields[0])
+			continue
+		}
+		seen[from] = true
+		for _, imp := range fields[1:] {
+			to := room(imp)
+			if to == "" || to == from {
+				continue
+			}
+			permitted := false
+			for _, r := range ok {
+				permitted = permitted || r == to
+			}
+			if !permitted {
+				t.Errorf("%s imports %s: app/%s may not depend on app/%s", fields[0], imp, from, to)
+			}
+		}
+	}
+	for r := range rules {
+		if !seen[r] {
+			t.Errorf("app's table names %s, but go list found no such package", r)
+		}
+	}
+}
+
+func TestRoom(t *testing.T) {
+	cases := map[string]string{
+		module + "app":                     "app",
+		module + "app/events":              "events",
+		module + "app/web":                 "web",
+		module + "app/internal/model":      "internal/model",
+		module + "app/internal/model/deep": "internal/model",
+		module + "apps":                    "",
+		module + "builder":                 "",
+		"example.org/app/events":           "",
+	}
+	for pkg, want := range cases {
+		if got := room(pkg); got != want {
+			t.Errorf("room(%q) = %q, want %q", pkg, got, want)
+		}
 	}
 }

@@ -1,0 +1,170 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/openwrt-ppa/openwrt-ppa/app/internal/model"
+	"github.com/openwrt-ppa/openwrt-ppa/forge"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
+)
+
+// onRebuildComment runs `/rebuild` and `/rebuild failed` for users with write access and tells
+// everyone else, politely, why nothing happens.
+func (r *eventRun) onRebuildComment(ctx context.Context) error {
+	repo, err := r.activeRepository(ctx)
+	if err != nil || repo.ID == 0 {
+		return err
+	}
+	n := r.ev.PullNumber()
+	if n == 0 && r.ev.Comment != nil {
+		n = r.ev.Comment.PullNumber
+	}
+	if n == 0 {
+		return fmt.Errorf("comment command without a pull request number")
+	}
+	f, err := r.forges.Get(r.ev.Forge)
+	if err != nil {
+		return err
+	}
+	ok, err := f.CanTrigger(ctx, r.ev.Repo, r.ev.Actor)
+	if err != nil {
+		r.log.Warn("permission lookup failed", "actor", r.ev.Actor.Login, "err", err)
+		return r.reply(ctx, fmt.Sprintf("@%s, I could not check your permission on this repository just now, so nothing was rebuilt. Please comment `/rebuild` again in a few minutes.", r.ev.Actor.Login))
+	}
+	if !ok {
+		r.react(ctx, forge.ReactionConfused)
+		return r.reply(ctx, fmt.Sprintf("@%s, only people with write access to this repository can start builds. A maintainer can comment `/rebuild` to build this pull request.", r.ev.Actor.Login))
+	}
+	r.react(ctx, forge.ReactionThumbsUp)
+	sha := r.ev.SHA
+	if sha == "" {
+		p, err := f.Pull(ctx, r.ev.Repo, n)
+		if err != nil {
+			return model.Retry(fmt.Errorf("looking up pull request %d: %w", n, err))
+		}
+		sha = p.HeadSHA
+		r.ev.Pull = &p
+	}
+	var only map[string]bool
+	if r.ev.Kind == forge.KindRebuildFailed {
+		only, err = r.failedCells(ctx, repo, store.PRRef(n))
+		if err != nil {
+			return err
+		}
+		if len(only) == 0 {
+			return r.reply(ctx, "The latest build of this pull request has no failed jobs: nothing to rebuild. Comment `/rebuild` to rebuild everything.")
+		}
+	}
+	return r.buildPull(ctx, repo, n, sha, store.TriggerComment, true, only)
+}
+
+// failedCells are the "<series>/<arch>" of the failed jobs of a ref's latest build.
+func (r *eventRun) failedCells(ctx context.Context, repo store.Repository, ref store.Ref) (map[string]bool, error) {
+	b, err := r.store.LatestBuild(ctx, repo.ID, ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, model.Retry(err)
+	}
+	jobs, err := r.store.JobsOfBuild(ctx, b.ID)
+	if err != nil {
+		return nil, model.Retry(err)
+	}
+	only := map[string]bool{}
+	for _, j := range jobs {
+		switch j.Status {
+		case store.StatusFailure, store.StatusTimedOut, store.StatusCancelled:
+			only[j.Series+"/"+j.Arch] = true
+		}
+	}
+	return only, nil
+}
+
+// onRerun answers the forge's "Re-run" button: one check re-runs its job, a suite re-runs the
+// commit's whole build. Results are never reused for a re-run.
+func (r *eventRun) onRerun(ctx context.Context) error {
+	repo, err := r.activeRepository(ctx)
+	if err != nil || repo.ID == 0 {
+		return err
+	}
+	var only map[string]bool
+	ref, sha := store.Ref{}, r.ev.SHA
+	if r.ev.Check != nil && r.ev.Check.ExternalID != "" {
+		id, perr := strconv.ParseInt(r.ev.Check.ExternalID, 10, 64)
+		j, err := r.store.Job(ctx, id)
+		if perr == nil && err == nil {
+			if b, err := r.store.Build(ctx, j.BuildID); err == nil && b.RepoID == repo.ID {
+				ref, sha = b.Ref, b.CommitSHA
+				if r.ev.Check.ID != 0 {
+					only = map[string]bool{j.Series + "/" + j.Arch: true}
+				}
+			}
+		}
+	}
+	if ref.Kind == "" {
+		switch {
+		case r.ev.PullNumber() > 0:
+			ref = store.PRRef(r.ev.PullNumber())
+		case r.ev.Tag() != "":
+			ref = store.Ref{Kind: store.RefTag, Name: r.ev.Tag()}
+		case r.ev.Branch() != "":
+			ref = store.Ref{Kind: store.RefBranch, Name: r.ev.Branch()}
+		default:
+			r.log.Info("re-run of a check this service does not know; nothing to do")
+			return nil
+		}
+	}
+	return r.rebuild(ctx, repo, ref, sha, store.TriggerRerun, only)
+}
+
+// rebuild starts a forced build of ref at sha.
+func (r *eventRun) rebuild(ctx context.Context, repo store.Repository, ref store.Ref, sha string, trigger store.Trigger, only map[string]bool) error {
+	if ref.Kind == store.RefPR {
+		return r.buildPull(ctx, repo, ref.PRNumber(), sha, trigger, true, only)
+	}
+	spec := buildSpec{repo: repo, ref: ref, gitRef: model.GitRef(ref), sha: sha, trigger: trigger,
+		actor: r.ev.Actor.Login, forced: true, only: only}
+	cfg, raw, err := r.loadConfig(ctx, repo, sha)
+	if err != nil {
+		return r.configFailed(ctx, spec, err)
+	}
+	// A re-run builds only what a push would have built.
+	if ref.Kind == store.RefBranch && (ref.Name == "-" || !branchBuilds(cfg.Branches, ref.Name, repo.DefaultBranch)) {
+		r.log.Info("re-run of a branch that does not build; nothing to do", "branch", ref.Name)
+		return nil
+	}
+	return r.startBuild(ctx, spec, cfg, raw)
+}
+
+// Rebuild starts a forced build of a ref at the commit of its latest build: the web UI's and the
+// API's Rebuild button. actor is who asked; the caller has checked their right to.
+func (s *Processor) Rebuild(ctx context.Context, repoID int64, ref store.Ref, actor string) (int64, error) {
+	repo, err := s.store.Repository(ctx, repoID)
+	if err != nil {
+		return 0, err
+	}
+	if repo.Disabled {
+		return 0, fmt.Errorf("%s is disabled (the app was uninstalled or lost access): reinstall it to build again: %w", repo.Path(), store.ErrInvalid)
+	}
+	last, err := s.store.LatestBuild(ctx, repoID, ref)
+	if err != nil {
+		return 0, fmt.Errorf("%s has no build of %s to rebuild yet: push a commit first: %w", repo.Path(), ref, err)
+	}
+	if ref.Kind == store.RefBranch && ref.Name == "-" {
+		return 0, fmt.Errorf("a branch named \"-\" is not published; rename it: %w", store.ErrInvalid)
+	}
+	r := &eventRun{Processor: s, ev: &forge.Event{Forge: forge.Name(repo.Forge), Repo: model.ForgeRepo(repo), Actor: forge.User{Login: actor}},
+		log: s.log.With("repo", repo.Path(), "rebuild_of", last.ID, "actor", actor)}
+	if err := r.rebuild(ctx, repo, ref, last.CommitSHA, store.TriggerAPI, nil); err != nil {
+		return 0, err
+	}
+	after, err := s.store.LatestBuild(ctx, repoID, ref)
+	if err != nil || after.ID == last.ID {
+		return 0, fmt.Errorf("the rebuild did not start: the configuration at %s may have a mistake (see the commit's checks): %w", model.Short(last.CommitSHA), store.ErrInvalid)
+	}
+	return after.ID, nil
+}

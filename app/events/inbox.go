@@ -1,0 +1,75 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/openwrt-ppa/openwrt-ppa/forge"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
+)
+
+// inbox is the forge.Inbox of the service: a parsed event is stored in the store before the
+// webhook is answered 202, and the event loop is woken to process it after the answer.
+type inbox struct {
+	store store.EventStore
+	wake  func()
+}
+
+var _ forge.Inbox = (*inbox)(nil)
+
+func (in *inbox) Put(ctx context.Context, ev *forge.Event) (bool, error) {
+	// The neutral event is what is kept: it was parsed from the verified body, and a restarted
+	// service processes it without parsing again.
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return false, fmt.Errorf("encoding event: %w", err)
+	}
+	stored, err := in.store.AddEvent(ctx, store.Event{
+		Forge: string(ev.Forge), DeliveryID: ev.DeliveryID, Kind: string(ev.Kind), Payload: payload,
+	})
+	switch {
+	case errors.Is(err, store.ErrDuplicate):
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	if in.replayed(ctx, ev, stored) {
+		return true, nil
+	}
+	if in.wake != nil {
+		in.wake()
+	}
+	return false, nil
+}
+
+// replayKind marks the records that guard against replays; they are no events to handle.
+const replayKind = "replay-guard"
+
+// replayed reports whether the same request body was stored before under another delivery id: the delivery id is not covered by GitHub's signature, so a captured delivery could be
+// sent again under a new id to build an old commit once more. The replay is then dropped. The
+// real event is stored first, so a crash in between loses nothing.
+func (in *inbox) replayed(ctx context.Context, ev *forge.Event, stored store.Event) bool {
+	if ev.BodySHA256 == "" {
+		return false // not from a webhook body (tests, internal events)
+	}
+	guard, err := in.store.AddEvent(ctx, store.Event{Forge: string(ev.Forge), DeliveryID: "body:" + ev.BodySHA256, Kind: replayKind})
+	if errors.Is(err, store.ErrDuplicate) {
+		_ = in.store.MarkEventProcessed(ctx, stored.ID)
+		return true
+	}
+	if err == nil {
+		_ = in.store.MarkEventProcessed(ctx, guard.ID)
+	}
+	return false
+}
+
+// decodeEvent reads back what Put stored.
+func decodeEvent(e store.Event) (*forge.Event, error) {
+	var ev forge.Event
+	if err := json.Unmarshal(e.Payload, &ev); err != nil {
+		return nil, fmt.Errorf("event %d (%s delivery %s) is not a stored forge event: %w", e.ID, e.Forge, e.DeliveryID, err)
+	}
+	return &ev, nil
+}

@@ -1,0 +1,339 @@
+package jobs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/openwrt-ppa/openwrt-ppa/app/internal/datadir"
+	"github.com/openwrt-ppa/openwrt-ppa/app/internal/model"
+	"github.com/openwrt-ppa/openwrt-ppa/app/publish"
+	"github.com/openwrt-ppa/openwrt-ppa/builder"
+	"github.com/openwrt-ppa/openwrt-ppa/feeds"
+	"github.com/openwrt-ppa/openwrt-ppa/forge"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/queue"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
+)
+
+// errJobCancelled is the cause of a run stopped because its job was cancelled meanwhile.
+var errJobCancelled = errors.New("job cancelled")
+
+// maxAttempts is how often a job is started before it is given up.
+const maxAttempts = 5
+
+// cancelPoll is how often a running job looks whether it was cancelled (a newer push).
+const cancelPoll = 2 * time.Second
+
+// RunJob runs one job from checkout to report. handBack is true when the job was stopped by a
+// shutdown before it could finish: it is queued again for another worker. The error is for
+// failures of the service itself; a failed build is reported on its check, not returned.
+func (w *Worker) RunJob(ctx context.Context, jobID int64, workerName string) (handBack bool, err error) {
+	j, err := w.store.Job(ctx, jobID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return true, err
+	}
+	if j.Status.Final() {
+		return false, nil
+	}
+	b, err := w.store.Build(ctx, j.BuildID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil // its repository was deleted
+	}
+	if err != nil {
+		return true, err
+	}
+	repo, err := w.store.Repository(ctx, b.RepoID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return true, err
+	}
+	log := w.jobLogger(j, b, repo)
+	if repo.Disabled {
+		return false, w.report.Finish(ctx, repo, b, &j, model.Outcome{Status: store.StatusCancelled, Title: "cancelled",
+			Text: "The app lost access to the repository, so it is not built any more."})
+	}
+	if j.Attempts >= maxAttempts {
+		// It was started this often and never finished: it kills its worker, or the worker dies.
+		return false, w.report.Finish(ctx, repo, b, &j, model.Outcome{Status: store.StatusFailure, Title: "gave up",
+			Text: fmt.Sprintf("This job was started %d times and never finished: its workers died or stopped each time. Look at the log of the last try; Re-run to try again.", j.Attempts)})
+	}
+	logRel := datadir.JobLogPath(repo.ID, b.ID, j.ID)
+	now := w.now()
+	j, err = w.store.UpdateJob(ctx, j.ID, func(sj *store.Job) error {
+		if sj.Status.Final() {
+			return model.ErrAlreadyFinished
+		}
+		sj.Status, sj.Started, sj.WorkerID, sj.LogPath = store.StatusRunning, now, workerName, logRel
+		sj.Attempts++
+		return nil
+	})
+	if errors.Is(err, model.ErrAlreadyFinished) {
+		return false, nil
+	}
+	if err != nil {
+		return true, err
+	}
+	log.Info("job started", "attempt", j.Attempts)
+	if err := w.report.Job(ctx, repo, b, &j, forge.CheckInProgress, "building", ""); err != nil {
+		log.Warn("reporting in progress", "err", err)
+	}
+	if err := w.report.RefreshBuild(ctx, b.ID); err != nil {
+		log.Warn("updating build status", "err", err)
+	}
+
+	jl, err := openJobLog(filepath.Join(w.data.Logs(), logRel), w.logs, LogStreamName(j.ID))
+	if err != nil {
+		return false, w.report.Finish(ctx, repo, b, &j, model.Outcome{Status: store.StatusFailure, Title: "could not build",
+			Text: "The build service could not write the build log (" + err.Error() + "); tell the operator (the data dir's logs folder must be writable), then Re-run."})
+	}
+	defer jl.Close()
+	work := w.data.Work(j.ID, j.Attempts)
+	defer os.RemoveAll(work)
+
+	runCtx, cancelRun := context.WithCancelCause(ctx)
+	defer cancelRun(nil)
+	go w.watchCancel(runCtx, cancelRun, j.ID)
+
+	out, runErr := w.build(runCtx, repo, b, &j, jl, work)
+	switch {
+	case errors.Is(context.Cause(runCtx), errJobCancelled):
+		jl.Printf("stopped: the job was cancelled (a newer commit supersedes it)")
+		return false, nil // whoever cancelled it reported it
+	case errors.Is(context.Cause(ctx), queue.ErrLeaseLost):
+		// Another worker owns the job now: its state is theirs to change.
+		jl.Printf("stopped: this worker lost the job's lease; another worker runs it")
+		return false, nil
+	case ctx.Err() != nil:
+		// Shutdown: put the job back as it was for the next worker, unless someone else took it.
+		jl.Printf("stopped: this worker is shutting down; the job goes back to the queue")
+		bg := context.WithoutCancel(ctx)
+		attempts := j.Attempts
+		_, err := w.store.UpdateJob(bg, j.ID, func(sj *store.Job) error {
+			if sj.Status.Final() || sj.WorkerID != workerName || sj.Attempts != attempts {
+				return model.ErrAlreadyFinished
+			}
+			sj.Status, sj.WorkerID = store.StatusQueued, ""
+			return nil
+		})
+		if err == nil {
+			_ = w.report.Job(bg, repo, b, &j, forge.CheckQueued, "queued again: the worker stopped", "")
+		}
+		return true, nil
+	case runErr != nil:
+		jl.Printf("the service failed to run this job: %v", runErr)
+		log.Error("job could not run", "err", runErr)
+		out = model.Outcome{Status: store.StatusFailure, Title: "could not build",
+			Text: "The build service failed to run this job: " + runErr.Error() + "\n\nPress Re-run (or comment `/rebuild`) to try again; if it keeps failing, tell the operator."}
+	}
+	if err := w.report.Finish(context.WithoutCancel(ctx), repo, b, &j, out); err != nil {
+		log.Warn("finishing job", "err", err)
+	}
+	log.Info("job finished", "status", out.Status)
+	return false, nil
+}
+
+// watchCancel stops the run when the job is cancelled in the store.
+func (w *Worker) watchCancel(ctx context.Context, cancel context.CancelCauseFunc, jobID int64) {
+	t := time.NewTicker(cancelPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if j, err := w.store.Job(ctx, jobID); err == nil && j.Status == store.StatusCancelled {
+				cancel(errJobCancelled)
+				return
+			}
+		}
+	}
+}
+
+// checkoutRef is what to fetch to get a build's commit: the branch or tag, or the pull request's
+// head ref, which the base repository serves even for forks.
+func checkoutRef(repo store.Repository, b store.Build) string {
+	switch b.Ref.Kind {
+	case store.RefTag:
+		return "refs/tags/" + b.Ref.Name
+	case store.RefPR:
+		if repo.Forge == string(forge.GitLab) {
+			return "refs/merge-requests/" + b.Ref.Name + "/head"
+		}
+		return "refs/pull/" + b.Ref.Name + "/head"
+	}
+	return "refs/heads/" + b.Ref.Name
+}
+
+// build checks out, plans and runs the job, and publishes what it built. The error is for
+// failures of the service (checkout, executor, publishing), never for a failed build.
+func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build, j *store.Job, jl *jobLog, work string) (model.Outcome, error) {
+	src := filepath.Join(work, "src")
+	jl.Printf("checking out %s at %s (%s)", repo.Path(), b.CommitSHA, checkoutRef(repo, b))
+	if repo.CloneURL == "" {
+		return model.Outcome{}, fmt.Errorf("the repository's clone URL is unknown; push again so the forge sends it")
+	}
+	if err := w.prepareCloneAuth(ctx, repo); err != nil {
+		return model.Outcome{}, err
+	}
+	if _, err := w.checkout.Checkout(ctx, builder.CheckoutRequest{URL: repo.CloneURL, Ref: checkoutRef(repo, b), Commit: b.CommitSHA}, src); err != nil {
+		return model.Outcome{}, fmt.Errorf("checking out: %w", err)
+	}
+	raw, err := readRepoFile(src, builder.ConfigFile)
+	if err != nil {
+		return model.Failed("configuration mistake", err), nil
+	}
+	cfg, err := builder.ParseConfig(builder.ConfigFile, raw)
+	if err != nil {
+		return model.Failed("configuration mistake", err), nil
+	}
+	found, err := builder.Discover(os.DirFS(src))
+	if err != nil {
+		return model.Outcome{}, fmt.Errorf("finding packages: %w", err)
+	}
+	plan, err := builder.MakePlan(builder.PlanInput{Repo: repo.Path(), Commit: b.CommitSHA, Config: cfg, ConfigRaw: raw,
+		Found: found, Catalogue: w.catalogue, Images: builder.ImageOptions{Registry: w.cfg.Registry, Image: w.cfg.Image},
+		Series: []string{j.Series}, Archs: []string{j.Arch}})
+	if err != nil {
+		return model.Failed("nothing to build", err), nil
+	}
+	if len(plan.Jobs) != 1 {
+		return model.Outcome{}, fmt.Errorf("the plan for %s/%s has %d jobs, want 1", j.Series, j.Arch, len(plan.Jobs))
+	}
+	bj := plan.Jobs[0]
+	jl.Printf("building %s in %s", strings.Join(bj.Packages, ", "), bj.Image)
+	res, err := builder.Execute(ctx, w.exec, builder.JobSpec{Job: bj, SourceDir: src, CacheScope: cacheScope(repo, b.Ref),
+		Limits: builder.Limits{Timeout: w.cfg.JobTimeout}, Log: jl}, filepath.Join(work, "out"))
+	if err != nil {
+		return model.Outcome{}, err
+	}
+	jr := &model.Result{Message: res.Message, IndexJSON: bj.IndexJSON}
+	for _, r := range plan.Refused {
+		jr.Packages = append(jr.Packages, model.PackageResult{Name: r.Package, Status: "refused", Note: r.Reason})
+	}
+	out := model.Outcome{Result: jr, Text: res.Message}
+	switch res.Status {
+	case builder.JobSucceeded:
+		out.Status = store.StatusSuccess
+	case builder.JobTimedOut:
+		out.Status, out.Title = store.StatusTimedOut, "timed out"
+	case builder.JobCanceled:
+		out.Status, out.Title = store.StatusCancelled, "cancelled"
+	default:
+		out.Status = store.StatusFailure
+	}
+
+	// Keep the built packages by content key, so an identical job can publish them again.
+	arts, err := w.data.KeepArtifacts(j.ContentKey, res.Files)
+	if err != nil {
+		return model.Outcome{}, err
+	}
+	jr.Artifacts = j.ContentKey
+	for _, p := range res.Packages {
+		pr := model.PackageResult{Name: p.Name, Status: string(p.Status), Step: p.Step, Note: p.Reason, DurationMS: p.Duration.Milliseconds()}
+		if p.Status == builder.PackageFailed && len(p.Log) > 0 {
+			pr.Note = p.Reason + ": " + lastLine(p.Log)
+		}
+		jr.Packages = append(jr.Packages, pr)
+	}
+	pub := arts
+	if len(pub) > 0 && out.Status != store.StatusCancelled {
+		jl.Printf("publishing %d package files", len(pub))
+		pr, err := w.publish.Job(ctx, repo, b, j, pub, bj.Packages, bj.IndexJSON)
+		if errors.Is(err, publish.ErrOverQuota) {
+			jl.Printf("not published: %v", err)
+			out.Status, out.Title, out.Text = store.StatusFailure, "not published: disk quota", "The packages built but were not published: "+err.Error()
+			return out, nil
+		}
+		if err != nil {
+			return model.Outcome{}, fmt.Errorf("publishing: %w", err)
+		}
+		annotate(jr, pr.Index, pr.Refused)
+		if len(pr.Refused) > 0 {
+			out.Status = store.StatusFailure
+		}
+	}
+	built := model.CountBuilt(jr.Packages)
+	if out.Title == "" {
+		switch {
+		case out.Status == store.StatusSuccess:
+			out.Title = fmt.Sprintf("%d packages built", built)
+		default:
+			out.Title = fmt.Sprintf("%d built, %d failed", built, len(jr.Packages)-built-model.CountStatus(jr.Packages, "skipped"))
+		}
+	}
+	if out.Status == store.StatusFailure && built > 0 {
+		out.Text += "\n\nThe packages that built were published; a package that failed keeps its last good version in the feed."
+	}
+	return out, nil
+}
+
+func lastLine(lines []string) string {
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			return l
+		}
+	}
+	return ""
+}
+
+// readRepoFile reads a regular file at the root of a checkout: a symlink (which could point
+// anywhere on the worker's disk) is refused. A missing file reads as empty.
+func readRepoFile(root, name string) ([]byte, error) {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	fi, err := r.Lstat(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (a symlink?); commit the file itself", name)
+	}
+	return r.ReadFile(name)
+}
+
+// cacheScope gives each repository its own SDK caches, and its pull requests (whose code is
+// less trusted, forks included) caches apart from its branches and tags: a build can poison
+// what it leaves in a cache, and must only ever poison its own.
+func cacheScope(repo store.Repository, ref store.Ref) string {
+	trust := "main"
+	if ref.Kind == store.RefPR {
+		trust = "pr"
+	}
+	sum := sha256.Sum256([]byte(repo.Forge + "\x00" + repo.ForgeID + "\x00" + trust))
+	return hex.EncodeToString(sum[:])[:24]
+}
+
+// annotate adds what the feed says of each built package (version, size, checksum) to the job's
+// result, and marks packages the feed refused.
+func annotate(jr *model.Result, index []feeds.PackageInfo, refused []feeds.Refusal) {
+	byName := map[string]feeds.PackageInfo{}
+	for _, p := range index {
+		byName[p.Name] = p
+	}
+	for i := range jr.Packages {
+		p := &jr.Packages[i]
+		if info, ok := byName[p.Name]; ok && p.Status == "built" {
+			p.Version, p.Size, p.SHA256, p.File = info.Version, info.Size, info.SHA256, info.Filename
+		}
+	}
+	for _, r := range refused {
+		jr.Packages = append(jr.Packages, model.PackageResult{Name: r.Package, File: filepath.Base(r.File), Status: "refused", Note: r.Reason})
+	}
+}
