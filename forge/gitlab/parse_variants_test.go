@@ -4,6 +4,7 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
 	"github.com/openwrt-ppa/openwrt-ppa/forge/forgetest"
@@ -133,6 +134,43 @@ func parseVariants(t *testing.T, b variantBase) {
 			}
 			if ev.DeliveryID != "idem-1" {
 				t.Errorf("delivery %q: Idempotency-Key must win over the event UUID", ev.DeliveryID)
+			}
+		})
+	}
+}
+
+// The time a merge request or note hook says it was sent, in each spelling GitLab uses; one
+// it spells otherwise leaves SentAt zero and still parses.
+func TestParseSentAt(t *testing.T) {
+	mr := forgetest.Payload(t, "gitlab/merge_request_open.json")
+	note := forgetest.Payload(t, "gitlab/note_merge_request.json")
+	at := func(key, v string) func(map[string]any) {
+		return func(d map[string]any) { forgetest.Obj(t, d, "object_attributes")[key] = v }
+	}
+	cases := []struct {
+		name, event string
+		body        []byte
+		want        string
+	}{
+		{"merge request, UTC spelling", "Merge Request Hook", forgetest.Rewrite(t, mr, at("updated_at", "2026-11-21 08:00:00 UTC")), "2026-11-21T08:00:00Z"},
+		{"merge request, RFC 3339", "Merge Request Hook", forgetest.Rewrite(t, mr, at("updated_at", "2026-11-21T10:00:00+02:00")), "2026-11-21T08:00:00Z"},
+		{"merge request, offset spelling", "Merge Request Hook", forgetest.Rewrite(t, mr, at("updated_at", "2026-11-21 09:00:00 +0100")), "2026-11-21T08:00:00Z"},
+		{"merge request, unknown spelling", "Merge Request Hook", forgetest.Rewrite(t, mr, at("updated_at", "last Tuesday")), ""},
+		{"note", "Note Hook", forgetest.Rewrite(t, note, at("created_at", "2026-11-22 12:00:04 UTC")), "2026-11-22T12:00:04Z"},
+		{"push carries none", "Push Hook", forgetest.Payload(t, "gitlab/push.json"), ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ev, err := gitlab.Parse(headers(c.event, "u", ""), c.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			if !ev.SentAt.IsZero() {
+				got = ev.SentAt.Format(time.RFC3339)
+			}
+			if got != c.want {
+				t.Errorf("SentAt %q, want %q", got, c.want)
 			}
 		})
 	}
