@@ -170,8 +170,8 @@ func fromMergeComment(p *gl.MergeCommentEvent, payload []byte) (*forge.Event, er
 	if a.Action != "" && a.Action != "create" {
 		return nil, forge.Ignore("Note Hook", "only new comments carry commands")
 	}
-	res := forge.ParseComment(a.Note)
-	if res.Nothing() {
+	kind, res := commentKind(a.Note)
+	if kind == "" {
 		return nil, forge.Ignore("Note Hook", "no /rebuild command")
 	}
 	mr := p.MergeRequest
@@ -199,14 +199,7 @@ func fromMergeComment(p *gl.MergeCommentEvent, payload []byte) (*forge.Event, er
 	if n == 0 || ev.Repo.ID == 0 {
 		return nil, fmt.Errorf("%w: Note Hook on a merge request without iid or project id", forge.ErrMalformed)
 	}
-	switch {
-	case res.Reply != "":
-		ev.Kind, ev.Reply = forge.KindCommentReply, res.Reply
-	case res.Command.FailedOnly:
-		ev.Kind, ev.Command = forge.KindRebuildFailed, res.Command
-	default:
-		ev.Kind, ev.Command = forge.KindRebuild, res.Command
-	}
+	ev.Kind, ev.Reply, ev.Command = kind, res.Reply, res.Command
 	return ev, nil
 }
 
