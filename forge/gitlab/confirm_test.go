@@ -59,7 +59,7 @@ func TestConfirm(t *testing.T) {
 		{name: "closed hook for an open merge request", event: "Merge Request Hook",
 			body: forgetest.Rewrite(t, mrHook, attrs(func(a map[string]any) { a["action"] = "close" })), wantErr: true},
 		{name: "merged", event: "Merge Request Hook",
-			body: forgetest.Rewrite(t, mrHook, attrs(func(a map[string]any) { a["action"] = "merge" })),
+			body:   forgetest.Rewrite(t, mrHook, attrs(func(a map[string]any) { a["action"] = "merge" })),
 			gitlab: func(g *forgetest.GitLab) { g.SetMergeRequestState(project, 13, "merged") }, sha: ownForkSHA, fork: true, actor: "carol"},
 		{name: "honest note", event: "Note Hook", body: noteHook, sha: ownForkSHA, fork: true, actor: "dave"},
 		{name: "pushed after the note: the head as of the note", event: "Note Hook", body: noteHook,
@@ -69,7 +69,7 @@ func TestConfirm(t *testing.T) {
 			}, sha: ownForkSHA, fork: true, actor: "dave"},
 		{name: "note hook with a forged head", event: "Note Hook",
 			body: forgetest.Rewrite(t, noteHook, func(d map[string]any) { forgetest.Obj(t, d, "merge_request", "last_commit")["id"] = forged }),
-			sha: ownForkSHA, fork: true, actor: "dave"},
+			sha:  ownForkSHA, fork: true, actor: "dave"},
 		{name: "note hook naming a maintainer who did not write it", event: "Note Hook", body: noteHook,
 			gitlab: func(g *forgetest.GitLab) {
 				g.SetMergeRequestNote(project, 13, forgetest.MRNote{ID: 880011, AuthorID: 73, Author: "carol", Body: "/rebuild", At: noteAt})
