@@ -40,6 +40,14 @@ type WebhookParser interface {
 	Parse(h http.Header, body []byte) (*Event, error)
 }
 
+// ContextVerifier is a WebhookParser whose check needs I/O (GitLab's per-project secrets are
+// looked up in the store); the handler calls VerifyContext with the request's context instead
+// of Verify. An error that does not wrap ErrUnauthorized means the check could not be made:
+// the handler answers 503 and the forge delivers again.
+type ContextVerifier interface {
+	VerifyContext(ctx context.Context, h http.Header, body []byte) error
+}
+
 // WebhookConfig tunes a WebhookHandler. The zero value is usable.
 type WebhookConfig struct {
 	MaxBody int64        // bytes; 0 means DefaultMaxBody
@@ -49,7 +57,8 @@ type WebhookConfig struct {
 // WebhookHandler answers a forge's webhook deliveries:
 //
 //	405 not POST · 413 body over the cap · 401 bad or missing signature/token ·
-//	400 malformed · 202 ignored (nothing stored) · 503 the inbox failed (the forge retries) ·
+//	400 malformed · 202 ignored (nothing stored) · 503 the inbox (or the secrets a
+//	ContextVerifier looks up) failed, or too many bodies are being read (the forge retries) ·
 //	200 a delivery seen before (nothing stored again) · 202 stored.
 //
 // The order is verify → parse → Inbox.Put → answer, so a 202 always means "stored durably".
@@ -111,7 +120,10 @@ func (h *WebhookHandler) Receive(ctx context.Context, hdr http.Header, body io.R
 	if int64(len(raw)) > h.maxBody {
 		return h.done(Outcome{Status: http.StatusRequestEntityTooLarge, Err: fmt.Errorf("webhook body over %d bytes", h.maxBody)})
 	}
-	if err := h.parser.Verify(hdr, raw); err != nil {
+	if err := h.verify(ctx, hdr, raw); err != nil {
+		if !errors.Is(err, ErrUnauthorized) {
+			return h.done(Outcome{Status: http.StatusServiceUnavailable, Err: err})
+		}
 		return h.done(Outcome{Status: http.StatusUnauthorized, Err: err})
 	}
 	ev, err := h.parser.Parse(hdr, raw)
@@ -131,6 +143,18 @@ func (h *WebhookHandler) Receive(ctx context.Context, hdr http.Header, body io.R
 		return h.done(Outcome{Status: http.StatusOK, Event: ev})
 	}
 	return h.done(Outcome{Status: http.StatusAccepted, Event: ev})
+}
+
+func (h *WebhookHandler) verify(ctx context.Context, hdr http.Header, raw []byte) error {
+	if cv, ok := h.parser.(ContextVerifier); ok {
+		return cv.VerifyContext(ctx, hdr, raw)
+	}
+	err := h.parser.Verify(hdr, raw)
+	if err != nil && !errors.Is(err, ErrUnauthorized) {
+		// A Verify without I/O has no "could not check": whatever it says is a refusal.
+		err = fmt.Errorf("%w: %w", ErrUnauthorized, err)
+	}
+	return err
 }
 
 func (h *WebhookHandler) done(o Outcome) Outcome {
