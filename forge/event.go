@@ -1,6 +1,9 @@
 package forge
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // Kind says what happened on the forge. The service switches on it.
 type Kind string
@@ -61,9 +64,22 @@ type Event struct {
 	Installation int64  `json:"installation,omitempty"`
 	Repos        []Repo `json:"repos,omitempty"`
 
+	// SentAt is when the forge says the event happened, from the signed body (GitHub: a push's
+	// pushed_at, a pull request's updated_at, a comment's created_at; GitLab: a merge request's
+	// or note's updated_at/created_at); zero when the payload carries no such time (GitLab
+	// pushes, check and installation events). The app refuses deliveries older than its replay
+	// guard remembers (OlderThan): a captured body cannot be replayed after its id is forgotten.
+	SentAt time.Time `json:"sent_at,omitzero"`
+
 	// BodySHA256 is the hash of the verified request body, set by WebhookHandler: the same body
 	// arriving under another delivery id is a replay (the id is not covered by the signature).
 	BodySHA256 string `json:"body_sha256,omitempty"`
+}
+
+// OlderThan reports whether the event says it happened more than d before now. An event
+// without SentAt is never older: the caller relies on the delivery id and body dedupe alone.
+func (e *Event) OlderThan(now time.Time, d time.Duration) bool {
+	return !e.SentAt.IsZero() && now.Sub(e.SentAt) > d
 }
 
 // PullNumber is the pull/merge request number, or 0.

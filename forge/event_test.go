@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
 )
@@ -23,6 +24,8 @@ func TestEventJSONRoundTrip(t *testing.T) {
 		Check:        &forge.CheckRef{ID: 1, SuiteID: 2, Name: "n", ExternalID: "e"},
 		Installation: 7,
 		Repos:        []forge.Repo{{Owner: "o", Name: "n"}},
+		SentAt:       time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC),
+		BodySHA256:   "ab",
 	}
 	raw, err := json.Marshal(ev)
 	if err != nil {
@@ -48,5 +51,28 @@ func TestRefNames(t *testing.T) {
 	}
 	if (*forge.Event)(nil).PullNumber() != 0 {
 		t.Error("nil event has a pull number")
+	}
+}
+
+func TestOlderThan(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	const window = 30 * 24 * time.Hour
+	cases := []struct {
+		name string
+		sent time.Time
+		want bool
+	}{
+		{"no time in the payload", time.Time{}, false},
+		{"just now", now.Add(-time.Minute), false},
+		{"at the window's edge", now.Add(-window), false},
+		{"past the window", now.Add(-window - time.Second), true},
+		{"a year old", now.AddDate(-1, 0, 0), true},
+		{"clock skew ahead", now.Add(time.Hour), false},
+	}
+	for _, c := range cases {
+		ev := &forge.Event{SentAt: c.sent}
+		if got := ev.OlderThan(now, window); got != c.want {
+			t.Errorf("%s: OlderThan = %v, want %v", c.name, got, c.want)
+		}
 	}
 }

@@ -9,10 +9,21 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 )
 
 // DefaultMaxBody is the largest webhook body accepted: GitHub caps payloads at 25 MB.
 const DefaultMaxBody = 25 << 20
+
+// DefaultMaxReading is how many webhook bodies a handler reads at once by default: with
+// DefaultMaxBody that bounds the memory bodies take to 1.6 GiB however many arrive.
+const DefaultMaxReading = 64
+
+// DefaultReadingWait is how long a delivery waits for a free slot before it is turned away.
+const DefaultReadingWait = 2 * time.Second
+
+// ErrBusy: the handler is reading as many bodies as it may (503 with Retry-After).
+var ErrBusy = errors.New("too many webhook deliveries at once")
 
 // Inbox is where the service keeps accepted events; the app supplies it.
 type Inbox interface {
@@ -40,16 +51,30 @@ type WebhookParser interface {
 	Parse(h http.Header, body []byte) (*Event, error)
 }
 
+// ContextVerifier is a WebhookParser whose check needs I/O (GitLab's per-project secrets are
+// looked up in the store); the handler calls VerifyContext with the request's context instead
+// of Verify. An error that does not wrap ErrUnauthorized means the check could not be made:
+// the handler answers 503 and the forge delivers again.
+type ContextVerifier interface {
+	VerifyContext(ctx context.Context, h http.Header, body []byte) error
+}
+
 // WebhookConfig tunes a WebhookHandler. The zero value is usable.
 type WebhookConfig struct {
-	MaxBody int64        // bytes; 0 means DefaultMaxBody
-	Logger  *slog.Logger // nil means slog.Default()
+	MaxBody int64 // bytes; 0 means DefaultMaxBody
+	// MaxReading bounds the bodies read and held at once (each up to MaxBody, buffered
+	// whole before the signature check); 0 means DefaultMaxReading. A delivery that finds
+	// no slot within ReadingWait (0: DefaultReadingWait) is answered 503 with Retry-After.
+	MaxReading  int
+	ReadingWait time.Duration
+	Logger      *slog.Logger // nil means slog.Default()
 }
 
 // WebhookHandler answers a forge's webhook deliveries:
 //
 //	405 not POST · 413 body over the cap · 401 bad or missing signature/token ·
-//	400 malformed · 202 ignored (nothing stored) · 503 the inbox failed (the forge retries) ·
+//	400 malformed · 202 ignored (nothing stored) · 503 the inbox (or the secrets a
+//	ContextVerifier looks up) failed, or too many bodies are being read (the forge retries) ·
 //	200 a delivery seen before (nothing stored again) · 202 stored.
 //
 // The order is verify → parse → Inbox.Put → answer, so a 202 always means "stored durably".
@@ -57,6 +82,8 @@ type WebhookHandler struct {
 	parser  WebhookParser
 	inbox   Inbox
 	maxBody int64
+	reading chan struct{} // a slot per body being read and handled
+	wait    time.Duration
 	log     *slog.Logger
 }
 
@@ -68,7 +95,14 @@ func NewWebhookHandler(p WebhookParser, inbox Inbox, cfg WebhookConfig) *Webhook
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &WebhookHandler{parser: p, inbox: inbox, maxBody: cfg.MaxBody, log: cfg.Logger}
+	if cfg.MaxReading <= 0 {
+		cfg.MaxReading = DefaultMaxReading
+	}
+	if cfg.ReadingWait <= 0 {
+		cfg.ReadingWait = DefaultReadingWait
+	}
+	return &WebhookHandler{parser: p, inbox: inbox, maxBody: cfg.MaxBody, log: cfg.Logger,
+		reading: make(chan struct{}, cfg.MaxReading), wait: cfg.ReadingWait}
 }
 
 // Outcome is what Receive decided for a delivery.
@@ -87,6 +121,9 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	out := h.Receive(r.Context(), r.Header, http.MaxBytesReader(w, r.Body, h.maxBody))
 	msg := http.StatusText(out.Status)
 	switch {
+	case errors.Is(out.Err, ErrBusy):
+		w.Header().Set("Retry-After", "5")
+		msg = out.Err.Error()
 	case out.Status == http.StatusServiceUnavailable:
 		// Keep the store's error in our log, not in the forge's delivery page.
 		w.Header().Set("Retry-After", "30")
@@ -101,6 +138,10 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Receive runs one delivery through verify → parse → store and says what to answer. The app
 // may call it directly when it routes webhooks itself.
 func (h *WebhookHandler) Receive(ctx context.Context, hdr http.Header, body io.Reader) Outcome {
+	if !h.acquire(ctx) {
+		return h.done(Outcome{Status: http.StatusServiceUnavailable, Err: fmt.Errorf("%w: retry later", ErrBusy)})
+	}
+	defer func() { <-h.reading }()
 	raw, err := io.ReadAll(io.LimitReader(body, h.maxBody+1))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
@@ -111,7 +152,10 @@ func (h *WebhookHandler) Receive(ctx context.Context, hdr http.Header, body io.R
 	if int64(len(raw)) > h.maxBody {
 		return h.done(Outcome{Status: http.StatusRequestEntityTooLarge, Err: fmt.Errorf("webhook body over %d bytes", h.maxBody)})
 	}
-	if err := h.parser.Verify(hdr, raw); err != nil {
+	if err := h.verify(ctx, hdr, raw); err != nil {
+		if !errors.Is(err, ErrUnauthorized) {
+			return h.done(Outcome{Status: http.StatusServiceUnavailable, Err: err})
+		}
 		return h.done(Outcome{Status: http.StatusUnauthorized, Err: err})
 	}
 	ev, err := h.parser.Parse(hdr, raw)
@@ -133,6 +177,36 @@ func (h *WebhookHandler) Receive(ctx context.Context, hdr http.Header, body io.R
 	return h.done(Outcome{Status: http.StatusAccepted, Event: ev})
 }
 
+// acquire takes a reading slot, waiting up to h.wait for one.
+func (h *WebhookHandler) acquire(ctx context.Context) bool {
+	select {
+	case h.reading <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(h.wait)
+	defer t.Stop()
+	select {
+	case h.reading <- struct{}{}:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
+}
+
+func (h *WebhookHandler) verify(ctx context.Context, hdr http.Header, raw []byte) error {
+	if cv, ok := h.parser.(ContextVerifier); ok {
+		return cv.VerifyContext(ctx, hdr, raw)
+	}
+	err := h.parser.Verify(hdr, raw)
+	if err != nil && !errors.Is(err, ErrUnauthorized) {
+		// A Verify without I/O has no "could not check": whatever it says is a refusal.
+		err = fmt.Errorf("%w: %w", ErrUnauthorized, err)
+	}
+	return err
+}
+
 func (h *WebhookHandler) done(o Outcome) Outcome {
 	attrs := []any{"status", o.Status}
 	if o.Event != nil {
@@ -140,6 +214,8 @@ func (h *WebhookHandler) done(o Outcome) Outcome {
 			"kind", o.Event.Kind, "repo", o.Event.Repo.FullName())
 	}
 	switch {
+	case errors.Is(o.Err, ErrBusy):
+		h.log.Warn("webhook turned away", append(attrs, "err", o.Err)...)
 	case o.Status == http.StatusServiceUnavailable:
 		h.log.Error("webhook not stored", append(attrs, "err", o.Err)...)
 	case o.Err != nil && o.Status != http.StatusAccepted:

@@ -34,9 +34,9 @@ const GitHubAppID = 4242
 type GitHub struct {
 	*httptest.Server
 	recorder
-	t    testing.TB
-	spec *Spec
-	key  *rsa.PrivateKey
+	t     testing.TB
+	specs []*Spec // every request body must satisfy each
+	key   *rsa.PrivateKey
 
 	mu            sync.Mutex
 	tokens        map[string]int64 // token → installation
@@ -55,9 +55,18 @@ type GitHub struct {
 // NewGitHub starts a fake GitHub; it stops when the test ends. Its App key is PrivateKeyPEM.
 func NewGitHub(t testing.TB) *GitHub {
 	t.Helper()
-	spec, err := LoadSpec(filepath.Join(SharedTestdata(t, "api"), "github-openapi-subset.json"))
+	// The project's description always; GitHub's own (the shared corpus) too when it is there.
+	spec, err := ProjectSpec()
 	if err != nil {
 		t.Fatalf("forgetest: %v", err)
+	}
+	specs := []*Spec{spec}
+	if dir, ok := SharedTestdataIfPresent("api"); ok {
+		shared, err := LoadSpec(filepath.Join(dir, "github-openapi-subset.json"))
+		if err != nil {
+			t.Fatalf("forgetest: %v", err)
+		}
+		specs = append(specs, shared)
 	}
 	// 1024 bits: fast to make in every test, and the smallest crypto/rsa accepts; test-only.
 	key, err := rsa.GenerateKey(rand.Reader, 1024)
@@ -65,7 +74,7 @@ func NewGitHub(t testing.TB) *GitHub {
 		t.Fatal(err)
 	}
 	g := &GitHub{
-		t: t, spec: spec, key: key,
+		t: t, specs: specs, key: key,
 		tokens:        map[string]int64{},
 		installations: map[string]int64{},
 		permissions:   map[string]string{},
@@ -202,9 +211,11 @@ func (g *GitHub) answer(r *http.Request, c Call) (int, any) {
 		g.limited[c.String()] = n - 1
 		return http.StatusForbidden, nil
 	}
-	if err := g.spec.Validate(c.Method, c.Path, c.Body); err != nil {
-		g.t.Errorf("fake GitHub: %s: %v\nbody: %s", c, err, c.Body)
-		return http.StatusUnprocessableEntity, map[string]any{"message": err.Error()}
+	for _, spec := range g.specs {
+		if err := spec.Validate(c.Method, c.Path, c.Body); err != nil {
+			g.t.Errorf("fake GitHub: %s: %v\nbody: %s", c, err, c.Body)
+			return http.StatusUnprocessableEntity, map[string]any{"message": err.Error()}
+		}
 	}
 	// /app endpoints take the App's JWT; everything else an installation token.
 	appEndpoint := strings.HasPrefix(c.Path, "/app/") || reInstallation.MatchString(c.Path)

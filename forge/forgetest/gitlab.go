@@ -9,8 +9,10 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // GitLabToken is the API token the fake GitLab accepts.
@@ -38,6 +40,9 @@ type GitLab struct {
 	refs     map[string]bool  // "project branches|tags name"
 	notes    []map[string]any
 	emoji    []map[string]any
+	mrNotes  map[string]map[string]any   // "project!iid#note" → note, as GET …/notes/:id answers
+	versions map[string][]map[string]any // "project!iid" → diff versions
+	groups   map[string]map[string]any
 	nextID   int64
 }
 
@@ -47,7 +52,8 @@ type statusKey struct{ project, sha, ref, name string }
 // NewGitLab starts a fake GitLab; it stops when the test ends.
 func NewGitLab(t testing.TB) *GitLab {
 	t.Helper()
-	g := &GitLab{t: t, statuses: map[statusKey]string{}, members: map[string]int{}, files: map[string][]byte{}, mrs: map[string]map[string]any{}, projects: map[string]map[string]any{}, users: map[string]int64{}, refs: map[string]bool{}, nextID: 5000}
+	g := &GitLab{t: t, statuses: map[statusKey]string{}, members: map[string]int{}, files: map[string][]byte{}, mrs: map[string]map[string]any{}, projects: map[string]map[string]any{}, users: map[string]int64{}, refs: map[string]bool{},
+		mrNotes: map[string]map[string]any{}, versions: map[string][]map[string]any{}, groups: map[string]map[string]any{}, nextID: 5000}
 	g.Server = httptest.NewServer(http.HandlerFunc(g.serve))
 	t.Cleanup(g.Close)
 	return g
@@ -74,6 +80,58 @@ func (g *GitLab) SetMergeRequest(project, iid int64, sha, source, target string,
 	defer g.mu.Unlock()
 	g.mrs[fmt.Sprint(project, "!", iid)] = map[string]any{"iid": iid, "sha": sha, "source_branch": source,
 		"target_branch": target, "source_project_id": sourceProject, "target_project_id": project, "state": "opened"}
+}
+
+// SetMergeRequestState sets merge request iid's state: opened, closed or merged.
+func (g *GitLab) SetMergeRequestState(project, iid int64, state string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.mrs[fmt.Sprint(project, "!", iid)]["state"] = state
+}
+
+// MRVersion is one diff version of a merge request: the head it had from At on.
+type MRVersion struct {
+	SHA string
+	At  time.Time
+}
+
+// SetMergeRequestVersions stores merge request iid's diff versions (each push to its source
+// branch makes one), as GET …/merge_requests/:iid/versions answers them: newest first.
+func (g *GitLab) SetMergeRequestVersions(project, iid int64, versions ...MRVersion) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []map[string]any
+	for i, v := range versions {
+		out = append(out, map[string]any{"id": i + 1, "head_commit_sha": v.SHA, "created_at": v.At.UTC().Format(time.RFC3339), "state": "collected"})
+	}
+	slices.Reverse(out)
+	g.versions[fmt.Sprint(project, "!", iid)] = out
+}
+
+// MRNote is a note on a merge request as GitLab keeps it.
+type MRNote struct {
+	ID       int64
+	AuthorID int64
+	Author   string // username
+	Body     string
+	System   bool
+	At       time.Time
+}
+
+// SetMergeRequestNote stores a note on merge request iid of project.
+func (g *GitLab) SetMergeRequestNote(project, iid int64, n MRNote) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.mrNotes[fmt.Sprint(project, "!", iid, "#", n.ID)] = map[string]any{"id": n.ID, "body": n.Body, "system": n.System,
+		"author": map[string]any{"id": n.AuthorID, "username": n.Author}, "created_at": n.At.UTC().Format(time.RFC3339),
+		"noteable_type": "MergeRequest", "noteable_iid": iid, "project_id": project}
+}
+
+// SetGroup makes group id known with its full path (parent/child for a subgroup).
+func (g *GitLab) SetGroup(id int64, fullPath string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.groups[strconv.FormatInt(id, 10)] = map[string]any{"id": id, "full_path": fullPath, "path": fullPath[strings.LastIndexByte(fullPath, '/')+1:]}
 }
 
 // SetRef makes a branch ("branches") or tag ("tags") of project exist, or not.
@@ -132,6 +190,9 @@ var (
 	glEmoji  = regexp.MustCompile(`^/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes/(\d+)/award_emoji$`)
 	glMember = regexp.MustCompile(`^/api/v4/projects/([^/]+)/members/all/(\d+)$`)
 	glMR     = regexp.MustCompile(`^/api/v4/projects/([^/]+)/merge_requests/(\d+)$`)
+	glMRNote = regexp.MustCompile(`^/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes/(\d+)$`)
+	glMRVers = regexp.MustCompile(`^/api/v4/projects/([^/]+)/merge_requests/(\d+)/versions$`)
+	glGroup  = regexp.MustCompile(`^/api/v4/groups/([^/]+)$`)
 	glFile   = regexp.MustCompile(`^/api/v4/projects/([^/]+)/repository/files/(.+)/raw$`)
 	glProj   = regexp.MustCompile(`^/api/v4/projects/([^/]+)$`)
 	glUsers  = regexp.MustCompile(`^/api/v4/users$`)
@@ -244,6 +305,25 @@ func (g *GitLab) answer(r *http.Request, c Call) (int, any) {
 			return http.StatusNotFound, map[string]any{"message": "404 Not found"}
 		}
 		return http.StatusOK, mr
+	case c.Method == "GET" && glMRNote.MatchString(c.Path):
+		m := glMRNote.FindStringSubmatch(c.Path)
+		n, ok := g.mrNotes[m[1]+"!"+m[2]+"#"+m[3]]
+		if !ok {
+			return http.StatusNotFound, map[string]any{"message": "404 Not found"}
+		}
+		return http.StatusOK, n
+	case c.Method == "GET" && glMRVers.MatchString(c.Path):
+		m := glMRVers.FindStringSubmatch(c.Path)
+		if _, ok := g.mrs[m[1]+"!"+m[2]]; !ok {
+			return http.StatusNotFound, map[string]any{"message": "404 Not found"}
+		}
+		return http.StatusOK, append([]map[string]any{}, g.versions[m[1]+"!"+m[2]]...)
+	case c.Method == "GET" && glGroup.MatchString(c.Path):
+		gr, ok := g.groups[glGroup.FindStringSubmatch(c.Path)[1]]
+		if !ok {
+			return http.StatusNotFound, map[string]any{"message": "404 Group Not Found"}
+		}
+		return http.StatusOK, gr
 	case c.Method == "GET" && glRef.MatchString(c.Path):
 		m := glRef.FindStringSubmatch(c.Path)
 		if !g.refs[m[1]+" "+m[2]+" "+m[3]] {

@@ -50,3 +50,18 @@ func Golden(t testing.TB, name string, ev *forge.Event, err error, update bool) 
 		t.Errorf("%s differs (run `go test -update` after checking the change):\n got: %s\nwant: %s", path, got, want)
 	}
 }
+
+// Parsed compares a parse's result with its golden file and with the error class wanted
+// (nil: an event). It returns true when an event came as wanted, for the caller to check
+// further; a mismatch stops the test.
+func Parsed(t testing.TB, golden string, ev *forge.Event, err, wantErr error, update bool) bool {
+	t.Helper()
+	Golden(t, golden, ev, err, update)
+	switch {
+	case wantErr != nil && !errors.Is(err, wantErr):
+		t.Fatalf("Parse = %+v, %v; want error %v", ev, err, wantErr)
+	case wantErr == nil && err != nil:
+		t.Fatalf("Parse: %v", err)
+	}
+	return wantErr == nil
+}

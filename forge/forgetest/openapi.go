@@ -12,9 +12,9 @@ import (
 )
 
 // Spec validates request bodies against the operations of an OpenAPI description (the
-// project's github-openapi-subset.json). It understands the part of JSON Schema that
-// description uses for request bodies: type, properties, required, enum, maxLength, maxItems,
-// items, anyOf/oneOf, nullable and format date-time.
+// project's own testdata/github-rest.json, or the shared github-openapi-subset.json). It
+// understands the part of JSON Schema those use for request bodies: type, properties, required,
+// enum, maxLength, maxItems, items, anyOf/oneOf, nullable and format date-time.
 type Spec struct {
 	ops []operation
 }
@@ -47,6 +47,10 @@ func LoadSpec(path string) (*Spec, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseSpec(path, raw)
+}
+
+func parseSpec(path string, raw []byte) (*Spec, error) {
 	var doc struct {
 		Paths map[string]map[string]json.RawMessage `json:"paths"`
 	}

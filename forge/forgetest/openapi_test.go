@@ -8,12 +8,26 @@ import (
 	"github.com/openwrt-ppa/openwrt-ppa/forge/forgetest"
 )
 
-// The fake GitHub is only as good as its validator: it must refuse what GitHub refuses.
+// The fake GitHub is only as good as its validator: it must refuse what GitHub refuses. The
+// project's own description and GitHub's (the shared corpus) must both do so.
 func TestSpecValidate(t *testing.T) {
-	spec, err := forgetest.LoadSpec(filepath.Join(forgetest.SharedTestdata(t, "api"), "github-openapi-subset.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Run("project", func(t *testing.T) {
+		spec, err := forgetest.ProjectSpec()
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkSpec(t, spec)
+	})
+	t.Run("shared", func(t *testing.T) {
+		spec, err := forgetest.LoadSpec(filepath.Join(forgetest.SharedTestdata(t, "api"), "github-openapi-subset.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkSpec(t, spec)
+	})
+}
+
+func checkSpec(t *testing.T, spec *forgetest.Spec) {
 	const create, update = "/repos/o/r/check-runs", "/repos/o/r/check-runs/5"
 	long := strings.Repeat("x", 65536)
 	cases := []struct {

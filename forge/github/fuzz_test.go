@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
@@ -12,15 +13,21 @@ import (
 )
 
 // FuzzParsePayload: no body makes the parser panic, and whatever it accepts is an Event the
-// service can act on. Seeded from every real payload; crashers are kept in testdata/fuzz.
+// service can act on. Seeded from the project's bodies and, when it is there, every payload of
+// the real-world corpus; crashers are kept in testdata/fuzz.
 func FuzzParsePayload(f *testing.F) {
-	dir := forgetest.SharedTestdata(f, "webhooks", "github")
-	for _, c := range cases {
-		body, err := os.ReadFile(filepath.Join(dir, c.file))
-		if err != nil {
-			f.Fatal(err)
+	for _, c := range ownCases {
+		event, _, _ := strings.Cut(c.file, "/")
+		f.Add(event, forgetest.Payload(f, "github/"+c.file))
+	}
+	if dir, ok := forgetest.SharedTestdataIfPresent("webhooks", "github"); ok {
+		for _, c := range cases {
+			body, err := os.ReadFile(filepath.Join(dir, c.file))
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(c.event, body)
 		}
-		f.Add(c.event, body)
 	}
 	f.Fuzz(func(t *testing.T, event string, body []byte) {
 		ev, err := github.ParsePayload(event, body)

@@ -106,21 +106,30 @@ func TestBuildLifeCallSequence(t *testing.T) {
 // A refused /rebuild: the comment comes from someone with read access; the forge is asked,
 // the comment gets 😕 and a polite reply, and nothing else happens.
 func TestRefusedRebuildCallSequence(t *testing.T) {
-	dir := forgetest.SharedTestdata(t, "webhooks", "github")
-	body := forgetest.Rewrite(t, forgetest.ReadFile(t, filepath.Join(dir, "go-playground/pull-request-issue-comment.json")),
-		func(d map[string]any) {
-			forgetest.Obj(t, d, "comment")["body"] = "/rebuild"
-			d["installation"] = map[string]any{"id": 7}
-		})
+	t.Run("own", func(t *testing.T) {
+		refusedRebuild(t, forgetest.Payload(t, "github/issue_comment/rebuild-on-pull.json"))
+	})
+	t.Run("shared", func(t *testing.T) {
+		dir := forgetest.SharedTestdata(t, "webhooks", "github")
+		refusedRebuild(t, forgetest.ReadFile(t, filepath.Join(dir, "go-playground/pull-request-issue-comment.json")))
+	})
+}
+
+func refusedRebuild(t *testing.T, prComment []byte) {
+	body := forgetest.Rewrite(t, prComment, func(d map[string]any) {
+		forgetest.Obj(t, d, "comment")["body"] = "/rebuild"
+		d["installation"] = map[string]any{"id": 7}
+	})
 	h := http.Header{}
 	h.Set(github.HeaderEvent, "issue_comment")
 	ev, err := github.Parse(h, body)
 	if err != nil || ev.Kind != forge.KindRebuild {
 		t.Fatalf("Parse = %+v, %v", ev, err)
 	}
+	full := ev.Repo.FullName()
 	g := forgetest.NewGitHub(t)
-	g.AddInstallation("chhsia0/knative-route-demo", 7)
-	g.SetPermission("chhsia0/knative-route-demo", "chhsia0", "read")
+	g.AddInstallation(full, 7)
+	g.SetPermission(full, ev.Actor.Login, "read")
 	c := newClient(t, g)
 
 	ok, err := forge.AuthorizeComment(context.Background(), c, ev)
@@ -129,9 +138,9 @@ func TestRefusedRebuildCallSequence(t *testing.T) {
 	}
 	assertSequence(t, g.Sequence(),
 		"POST /app/installations/7/access_tokens",
-		"GET /repos/chhsia0/knative-route-demo/collaborators/chhsia0/permission",
-		"POST /repos/chhsia0/knative-route-demo/issues/comments/546616131/reactions",
-		"POST /repos/chhsia0/knative-route-demo/issues/3/comments",
+		fmt.Sprintf("GET /repos/%s/collaborators/%s/permission", full, ev.Actor.Login),
+		fmt.Sprintf("POST /repos/%s/issues/comments/%d/reactions", full, ev.Comment.ID),
+		fmt.Sprintf("POST /repos/%s/issues/%d/comments", full, ev.PullNumber()),
 	)
 	if r := g.Reactions(); len(r) != 1 || r[0]["content"] != "confused" {
 		t.Errorf("reactions %v", r)

@@ -122,6 +122,8 @@ func fromPush(p *gh.PushEvent) (*forge.Event, error) {
 		Before: p.GetBefore(),
 		Actor:  user(p.Sender),
 	}
+	// pushed_at is this push's time (a deletion carries the previous one, or none).
+	ev.SentAt = p.Repo.GetPushedAt().Time
 	deleted := p.GetDeleted() || p.GetAfter() == forge.ZeroSHA
 	isTag := forge.TagName(ev.Ref) != ""
 	switch {
@@ -174,6 +176,8 @@ func fromPullRequest(p *gh.PullRequestEvent) (*forge.Event, error) {
 		SHA:   pr.HeadSHA,
 		Actor: user(p.Sender),
 		Pull:  &pr,
+		// Every action the service acts on moves updated_at.
+		SentAt: p.PullRequest.GetUpdatedAt().Time,
 	}, nil
 }
 
@@ -202,6 +206,7 @@ func fromIssueComment(p *gh.IssueCommentEvent) (*forge.Event, error) {
 		Actor:   user(p.Sender),
 		Pull:    &forge.Pull{Number: n},
 		Comment: &forge.CommentRef{ID: p.Comment.GetID(), PullNumber: n},
+		SentAt:  p.Comment.GetCreatedAt().Time,
 	}
 	switch {
 	case res.Reply != "":

@@ -50,9 +50,17 @@ func formDelivery(push []byte) *http.Request {
 }
 
 func TestWebhookHandler(t *testing.T) {
-	dir := forgetest.SharedTestdata(t, "webhooks", "github")
-	push := forgetest.ReadFile(t, filepath.Join(dir, "go-playground/push.json"))
-	release := forgetest.ReadFile(t, filepath.Join(dir, "octokit/release/published.payload.json"))
+	t.Run("own", func(t *testing.T) {
+		webhookHandler(t, forgetest.Payload(t, "github/push/branch-updated.json"), forgetest.Payload(t, "github/release/published.json"))
+	})
+	t.Run("shared", func(t *testing.T) {
+		dir := forgetest.SharedTestdata(t, "webhooks", "github")
+		webhookHandler(t, forgetest.ReadFile(t, filepath.Join(dir, "go-playground/push.json")),
+			forgetest.ReadFile(t, filepath.Join(dir, "octokit/release/published.payload.json")))
+	})
+}
+
+func webhookHandler(t *testing.T, push, release []byte) {
 	good := sign(sha256.New, "sha256=", secret, push)
 
 	wh, err := github.NewWebhook(secret)
@@ -97,8 +105,7 @@ func TestWebhookHandler(t *testing.T) {
 }
 
 func TestWebhookReplay(t *testing.T) {
-	dir := forgetest.SharedTestdata(t, "webhooks", "github")
-	push := forgetest.ReadFile(t, filepath.Join(dir, "go-playground/push.json"))
+	push := forgetest.Payload(t, "github/push/branch-updated.json")
 	sig := sign(sha256.New, "sha256=", secret, push)
 	wh, _ := github.NewWebhook(secret)
 	inbox := forgetest.NewInbox()

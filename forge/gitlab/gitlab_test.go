@@ -101,9 +101,15 @@ func TestPendingToSuccessPassesThroughRunning(t *testing.T) {
 // A refused /rebuild on a merge request: the member is a Reporter; the note gets 😕 and a
 // polite reply.
 func TestRefusedRebuildCallSequence(t *testing.T) {
-	dir := forgetest.SharedTestdata(t, "webhooks", "gitlab", "client-go")
-	body := forgetest.Rewrite(t, forgetest.ReadFile(t, filepath.Join(dir, "note_merge_request.json")),
-		func(d map[string]any) { forgetest.Obj(t, d, "object_attributes")["note"] = "/rebuild" })
+	t.Run("own", func(t *testing.T) { refusedRebuild(t, forgetest.Payload(t, "gitlab/note_merge_request.json")) })
+	t.Run("shared", func(t *testing.T) {
+		dir := forgetest.SharedTestdata(t, "webhooks", "gitlab", "client-go")
+		refusedRebuild(t, forgetest.ReadFile(t, filepath.Join(dir, "note_merge_request.json")))
+	})
+}
+
+func refusedRebuild(t *testing.T, noteMR []byte) {
+	body := forgetest.Rewrite(t, noteMR, func(d map[string]any) { forgetest.Obj(t, d, "object_attributes")["note"] = "/rebuild" })
 	ev, err := gitlab.Parse(headers("Note Hook", "u", ""), body)
 	if err != nil || ev.Kind != forge.KindRebuild {
 		t.Fatalf("Parse = %+v, %v", ev, err)
@@ -114,10 +120,11 @@ func TestRefusedRebuildCallSequence(t *testing.T) {
 	if err != nil || ok {
 		t.Fatalf("AuthorizeComment = %v, %v; want a refusal", ok, err)
 	}
+	mr := fmt.Sprintf("/api/v4/projects/%d/merge_requests/%d", ev.Repo.ID, ev.PullNumber())
 	assertSequence(t, g.Sequence(),
-		fmt.Sprintf("GET /api/v4/projects/5/members/all/%d", ev.Actor.ID),
-		"POST /api/v4/projects/5/merge_requests/1/notes/1244/award_emoji",
-		"POST /api/v4/projects/5/merge_requests/1/notes",
+		fmt.Sprintf("GET /api/v4/projects/%d/members/all/%d", ev.Repo.ID, ev.Actor.ID),
+		fmt.Sprintf("POST %s/notes/%d/award_emoji", mr, ev.Comment.ID),
+		"POST "+mr+"/notes",
 	)
 	if e := g.Emoji(); len(e) != 1 || e[0]["name"] != "confused" {
 		t.Errorf("emoji %v", e)

@@ -3,6 +3,7 @@ package gitlab
 import (
 	"fmt"
 	"net/http"
+	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
 
@@ -154,6 +155,7 @@ func fromMerge(p *gl.MergeEvent, payload []byte) (*forge.Event, error) {
 			Merged:       merged,
 		},
 	}
+	ev.SentAt = parseTime(a.UpdatedAt)
 	if a.IID == 0 || ev.Repo.ID == 0 || !forge.ValidSHA(ev.SHA) {
 		return nil, fmt.Errorf("%w: Merge Request Hook without iid, project id or last commit", forge.ErrMalformed)
 	}
@@ -168,8 +170,8 @@ func fromMergeComment(p *gl.MergeCommentEvent, payload []byte) (*forge.Event, er
 	if a.Action != "" && a.Action != "create" {
 		return nil, forge.Ignore("Note Hook", "only new comments carry commands")
 	}
-	res := forge.ParseComment(a.Note)
-	if res.Nothing() {
+	kind, res := commentKind(a.Note)
+	if kind == "" {
 		return nil, forge.Ignore("Note Hook", "no /rebuild command")
 	}
 	mr := p.MergeRequest
@@ -192,21 +194,30 @@ func fromMergeComment(p *gl.MergeCommentEvent, payload []byte) (*forge.Event, er
 			HeadCloneURL: sourceURL(mr.Source),
 		},
 		Comment: &forge.CommentRef{ID: a.ID, PullNumber: n},
+		SentAt:  parseTime(a.CreatedAt),
 	}
 	if n == 0 || ev.Repo.ID == 0 {
 		return nil, fmt.Errorf("%w: Note Hook on a merge request without iid or project id", forge.ErrMalformed)
 	}
-	switch {
-	case res.Reply != "":
-		ev.Kind, ev.Reply = forge.KindCommentReply, res.Reply
-	case res.Command.FailedOnly:
-		ev.Kind, ev.Command = forge.KindRebuildFailed, res.Command
-	default:
-		ev.Kind, ev.Command = forge.KindRebuild, res.Command
-	}
+	ev.Kind, ev.Reply, ev.Command = kind, res.Reply, res.Command
 	return ev, nil
 }
 
 // mergeRef is the ref GitLab keeps for a merge request's head in the target project; it can be
 // fetched even when the source is a fork.
 func mergeRef(iid int64) string { return fmt.Sprintf("refs/merge-requests/%d/head", iid) }
+
+// GitLab's hooks spell times in more than one way ("2026-11-21 08:00:00 UTC" in most, RFC 3339
+// in newer ones).
+var timeLayouts = []string{time.RFC3339, "2006-01-02 15:04:05 MST", "2006-01-02 15:04:05 -0700", "2006-01-02T15:04:05.000-07:00"}
+
+// parseTime reads a hook's time, or returns zero: a time GitLab spelled differently must not
+// reject a delivery, it only leaves the replay window to the dedupe.
+func parseTime(s string) time.Time {
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}

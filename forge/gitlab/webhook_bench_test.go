@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -15,9 +14,9 @@ import (
 )
 
 // BenchmarkWebhookDelivery: verified GitLab deliveries per second through the handler
-// (constant-time token check, parse of a real push, dedupe), each with a new event UUID.
+// (constant-time token check, parse of a push (the project's own body), dedupe), each with a new event UUID.
 func BenchmarkWebhookDelivery(b *testing.B) {
-	push := forgetest.ReadFile(b, filepath.Join(forgetest.SharedTestdata(b, "webhooks", "gitlab", "client-go"), "push.json"))
+	push := forgetest.Payload(b, "gitlab/push.json")
 	wh, _ := gitlab.NewWebhook([]byte("s3cret"))
 	h := forge.NewWebhookHandler(wh, forgetest.NewInbox(), forge.WebhookConfig{Logger: slog.New(slog.DiscardHandler)})
 	b.SetBytes(int64(len(push)))

@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,8 +13,7 @@ import (
 )
 
 func TestWebhookHandler(t *testing.T) {
-	dir := forgetest.SharedTestdata(t, "webhooks", "gitlab", "client-go")
-	push := forgetest.ReadFile(t, filepath.Join(dir, "push.json"))
+	push := forgetest.Payload(t, "gitlab/push.json")
 	wh, err := gitlab.NewWebhook([]byte("s3cret"))
 	if err != nil {
 		t.Fatal(err)

@@ -41,6 +41,7 @@ type Store interface {
 	EventStore
 	BuildStore
 	JobStore
+	WebhookSecretStore
 	// Close releases connections. The Store must not be used afterwards.
 	Close() error
 }

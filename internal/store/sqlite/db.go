@@ -27,7 +27,8 @@ var uriPath = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 // DB is an open SQLite database file. It implements store.Store; queue/sqlite keeps its queue
 // table in the same file through Writer, Reader and Migrate.
 type DB struct {
-	w, r *sql.DB
+	w, r   *sql.DB
+	events eventBatcher // AddEvent's group commit
 }
 
 // Open opens (creating it if needed) the database at path and brings the store's schema up to

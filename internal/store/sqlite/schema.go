@@ -68,4 +68,16 @@ var storeSchema = []string{
 	`ALTER TABLE repositories ADD COLUMN clone_url TEXT NOT NULL DEFAULT '';`,
 	// 3: PendingJobs reads jobs by status.
 	`CREATE INDEX jobs_by_status ON jobs (status, id);`,
+	// 4: per-project and per-group webhook secrets, by their hash.
+	`CREATE TABLE webhook_secrets (
+		id         INTEGER PRIMARY KEY,
+		forge      TEXT NOT NULL,
+		scope_kind TEXT NOT NULL,
+		scope_id   INTEGER NOT NULL,
+		sha256     TEXT NOT NULL,
+		note       TEXT NOT NULL DEFAULT '',
+		created_by TEXT NOT NULL DEFAULT '',
+		created    INTEGER NOT NULL,
+		UNIQUE (forge, sha256, scope_kind, scope_id)
+	);`,
 }

@@ -26,6 +26,8 @@ func Run(t *testing.T, open Opener) {
 	all = append(all, buildTests...)
 	all = append(all, jobTests...)
 	all = append(all, keyTests...)
+	all = append(all, checkRunTests...)
+	all = append(all, webhookSecretTests...)
 	for _, tc := range all {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
