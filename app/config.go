@@ -24,6 +24,11 @@ type Config struct {
 	Image     string // SDK image override for every job (tests use the stand-in)
 	Network   string // build containers' network mode
 	Registry  string // SDK image registry or mirror
+	// CatalogueRefresh is how often serve asks the registry for new point releases (0: never,
+	// the embedded table is used).
+	CatalogueRefresh time.Duration
+	WorkspaceTmpfs   bool // each job's /builder is a size-capped tmpfs
+	GitHubFeeds      bool // the standard feeds come from github.com/openwrt, as OpenWrt's CI action does
 	// BuildTmpfs mounts a size-limited tmpfs on the SDK's build_dir (the test stand-in and small
 	// builds); release SDK images ship files there, so production leaves it off.
 	BuildTmpfs bool
@@ -111,9 +116,12 @@ func (c *Config) options() []option {
 		{name: "image", usage: "SDK image to use for every job instead of the catalogue's (e.g. the test stand-in)", bind: str(&c.Image, "")},
 		{name: "network", usage: "network mode of build containers (downloads need one; 'none' forbids all)", bind: str(&c.Network, "bridge")},
 		{name: "registry", usage: "registry or mirror of the official SDK images", bind: str(&c.Registry, "ghcr.io/openwrt/sdk")},
+		{name: "catalogue-refresh", usage: "how often to ask the registry for the newest point release of each series (0 = never: use the embedded table)", bind: dur(&c.CatalogueRefresh, 24*time.Hour)},
+		{name: "workspace-tmpfs", usage: "give each job's SDK work dir (/builder) a size-capped tmpfs: a real disk cap, held in memory", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.WorkspaceTmpfs, n, false, u) }},
+		{name: "github-feeds", usage: "fetch the standard feeds from github.com/openwrt instead of git.openwrt.org (as OpenWrt's own CI action does)", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.GitHubFeeds, n, true, u) }},
 		{name: "build-tmpfs", usage: "mount a size-limited tmpfs on the SDK's build_dir (for the test stand-in; release SDK images need it off)", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.BuildTmpfs, n, false, u) }},
 		{name: "cache-volume-prefix", usage: "name prefix of the SDK cache volumes (dl/, feeds); give each worker process on one Docker engine its own", bind: str(&c.CachePrefix, "openwrt-ppa-cache")},
-		{name: "rootfs-size", usage: "disk cap of a build container's writable layer, e.g. 20G (needs Docker's overlay2 on XFS with project quotas)", bind: str(&c.RootfsSize, "")},
+		{name: "rootfs-size", usage: "disk cap of a build container's writable layer, e.g. 20G (needs Docker's overlay2 on XFS with project quotas); the SDK work dir /builder is a volume it does not cap: see --workspace-tmpfs", bind: str(&c.RootfsSize, "")},
 		{name: "workers", usage: "build jobs run at once by this process (0 = none: serve only)", bind: num(&c.Workers, 1)},
 		{name: "job-timeout", usage: "wall-clock limit of one build job", bind: dur(&c.JobTimeout, 2*time.Hour)},
 		{name: "queue-limit", usage: "queued jobs beyond which new non-forced jobs wait (0 = no limit)", bind: num(&c.QueueLimit, 100)},

@@ -209,6 +209,7 @@ func (rt *Runtime) OpenExecutor(ctx context.Context) error {
 	rt.closers = append(rt.closers, cli.Close)
 	rt.Executor = docker.New(cli, docker.Options{Network: rt.Config.Network, Logger: rt.log, TmpfsBuildDir: rt.Config.BuildTmpfs,
 		CachePrefix: rt.Config.CachePrefix, Pull: true, RootfsSize: rt.Config.RootfsSize,
+		WorkspaceTmpfs: rt.Config.WorkspaceTmpfs, GitHubFeeds: rt.Config.GitHubFeeds,
 		Labels: jobs.Labels()})
 	return nil
 }
@@ -247,6 +248,12 @@ func (rt *Runtime) Serve(ctx context.Context, ln net.Listener, web http.Handler)
 	if rt.Config.Workers > 0 {
 		wg.Add(1)
 		go func() { defer wg.Done(); rt.runWorker(ctx) }()
+	}
+	// The event stage picks each job's SDK image, so serve alone follows the registry; workers
+	// build the image their job names.
+	if rt.Config.Image == "" && rt.Config.CatalogueRefresh > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); rt.Service.catalogues.Run(ctx, rt.Config.CatalogueRefresh) }()
 	}
 	var err error
 	select {

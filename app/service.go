@@ -25,19 +25,20 @@ import (
 // stage, the janitor, and what a worker is made from. It holds no state of its own: everything
 // durable is in the store and the queue, so several Services (serve replicas) can share them.
 type Service struct {
-	cfg       Config
-	store     store.Store
-	queue     queue.Queue
-	forges    model.Forges
-	catalogue *builder.Catalogue
-	report    *report.Reporter
-	publish   *publish.Publisher
-	keys      *keys.Ring
-	tokens    *keys.Tokens
-	guard     *keys.ReadGuard
-	log       *slog.Logger
-	metrics   *metrics.Metrics
-	now       func() time.Time
+	cfg    Config
+	store  store.Store
+	queue  queue.Queue
+	forges model.Forges
+	// catalogues follows the registry's point releases (Runtime.Serve refreshes it).
+	catalogues *builder.CatalogueSource
+	report     *report.Reporter
+	publish    *publish.Publisher
+	keys       *keys.Ring
+	tokens     *keys.Tokens
+	guard      *keys.ReadGuard
+	log        *slog.Logger
+	metrics    *metrics.Metrics
+	now        func() time.Time
 
 	events  *events.Processor
 	janitor *upkeep.Janitor
@@ -48,7 +49,8 @@ type Deps struct {
 	Store     store.Store
 	Queue     queue.Queue
 	Forges    []forge.Forge
-	Catalogue *builder.Catalogue
+	Catalogue *builder.Catalogue // the embedded table when nil
+	Tags      builder.TagLister  // the registry's tag list (RegistryTags when nil)
 	Feeds     publish.Feeds
 	Keys      *keys.Ring
 	Tokens    *keys.Tokens
@@ -82,13 +84,14 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	catalogues := builder.NewCatalogueSource(d.Catalogue, cfg.Registry, d.Tags, d.Logger)
 	forges := model.Forges{}
 	for _, f := range d.Forges {
 		forges[f.Name()] = f
 	}
 	data := datadir.Dir(cfg.Data)
 	s := &Service{
-		cfg: cfg, store: d.Store, queue: d.Queue, forges: forges, catalogue: d.Catalogue,
+		cfg: cfg, store: d.Store, queue: d.Queue, forges: forges, catalogues: catalogues,
 		keys: d.Keys, tokens: d.Tokens, log: d.Logger, metrics: d.Metrics, now: d.Now,
 		report:  &report.Reporter{Forges: forges, Store: d.Store, BaseURL: cfg.BaseURL(), Metrics: d.Metrics, Now: d.Now},
 		publish: &publish.Publisher{Feeds: d.Feeds, Store: d.Store, Data: data, QuotaMB: cfg.RepoQuotaMB, Metrics: d.Metrics},
@@ -97,7 +100,7 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 	var err error
 	s.events, err = events.New(events.Config{Shared: cfg.Redis != "", Registry: cfg.Registry, Image: cfg.Image,
 		QueueLimit: cfg.QueueLimit, PRFeedTTL: cfg.PRFeedTTL},
-		events.Deps{Store: d.Store, Queue: d.Queue, Forges: forges, Catalogue: d.Catalogue, Reporter: s.report,
+		events.Deps{Store: d.Store, Queue: d.Queue, Forges: forges, Catalogue: catalogues, Reporter: s.report,
 			Publisher: s.publish, Data: data, Locker: d.Locker, Logger: d.Logger, Metrics: d.Metrics, Now: d.Now})
 	if err != nil {
 		return nil, err
@@ -123,7 +126,7 @@ func NewWorker(svc *Service, d WorkerDeps) (*jobs.Worker, error) {
 	c := svc.cfg
 	return jobs.New(jobs.Config{Workers: c.Workers, JobTimeout: c.JobTimeout, ShutdownGrace: c.ShutdownGrace,
 		VisibilityTime: c.VisibilityTime, Registry: c.Registry, Image: c.Image},
-		jobs.Deps{Store: svc.store, Queue: svc.queue, Forges: svc.forges, Catalogue: svc.catalogue,
+		jobs.Deps{Store: svc.store, Queue: svc.queue, Forges: svc.forges, Catalogue: svc.catalogues,
 			Reporter: svc.report, Publisher: svc.publish, Data: datadir.Dir(c.Data),
 			Executor: d.Executor, Logs: d.Logs, ID: d.ID, Logger: svc.log, Now: svc.now})
 }

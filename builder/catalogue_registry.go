@@ -209,3 +209,27 @@ func (s *CatalogueSource) Run(ctx context.Context, interval time.Duration) {
 		}
 	}
 }
+
+// CatalogueProvider gives the catalogue to plan with now: a *Catalogue is its own (a fixed
+// table), a *CatalogueSource follows the registry.
+type CatalogueProvider interface {
+	Current() *Catalogue
+}
+
+// Current implements CatalogueProvider: a table never changes.
+func (c *Catalogue) Current() *Catalogue { return c }
+
+// ReleaseOfImage is the point release an SDK image reference names by its tag
+// ("ghcr.io/openwrt/sdk:x86_64-v24.10.6" → "24.10.6"), or "" for a tag that names none (a
+// snapshot, or an image given with --image).
+func ReleaseOfImage(ref string) string {
+	i := strings.LastIndexAny(ref, ":/")
+	if i < 0 || ref[i] != ':' {
+		return ""
+	}
+	_, _, release, ok := parseReleaseTag(ref[i+1:])
+	if !ok {
+		return ""
+	}
+	return release
+}

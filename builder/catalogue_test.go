@@ -158,3 +158,19 @@ func FuzzParseReleaseTag(f *testing.F) {
 		}
 	})
 }
+
+func TestReleaseOfImage(t *testing.T) {
+	for ref, want := range map[string]string{
+		"ghcr.io/openwrt/sdk:x86_64-24.10.6":         "24.10.6",
+		"ghcr.io/openwrt/sdk:mipsel_24kc-v25.12.3":   "25.12.3",
+		"localhost:5000/openwrt/sdk:x86-64-24.10.11": "24.10.11",
+		"localhost:5000/openwrt/sdk":                 "",
+		"ghcr.io/openwrt/sdk:x86_64":                 "",
+		"openwrt-ppa/sdk-standin:0123456789abcdef":   "",
+		"ghcr.io/openwrt/sdk:x86_64-24.10-SNAPSHOT":  "",
+	} {
+		if got := ReleaseOfImage(ref); got != want {
+			t.Errorf("ReleaseOfImage(%q) = %q, want %q", ref, got, want)
+		}
+	}
+}

@@ -16,7 +16,7 @@ import (
 // startBuild creates the build and its jobs, cancels older pending work on the same ref, reuses
 // results of identical jobs unless forced, reports every job's first status and queues the rest.
 func (r *eventRun) startBuild(ctx context.Context, spec buildSpec, cfg builder.Config, raw []byte) error {
-	cells, err := matrix(cfg, r.catalogue, builder.ImageOptions{Registry: r.cfg.Registry, Image: r.cfg.Image})
+	cells, err := matrix(cfg, r.catalogue.Current(), builder.ImageOptions{Registry: r.cfg.Registry, Image: r.cfg.Image})
 	if err != nil {
 		return r.configFailed(ctx, spec, err)
 	}

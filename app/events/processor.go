@@ -33,7 +33,7 @@ type Deps struct {
 	Store     store.Store
 	Queue     queue.Queue
 	Forges    model.Forges
-	Catalogue *builder.Catalogue
+	Catalogue builder.CatalogueProvider
 	Reporter  *report.Reporter
 	Publisher *publish.Publisher
 	Data      datadir.Dir
@@ -51,7 +51,7 @@ type Processor struct {
 	store     store.Store
 	queue     queue.Queue
 	forges    model.Forges
-	catalogue *builder.Catalogue
+	catalogue builder.CatalogueProvider
 	report    *report.Reporter
 	publish   *publish.Publisher
 	data      datadir.Dir

@@ -202,7 +202,7 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 		return model.Outcome{}, fmt.Errorf("finding packages: %w", err)
 	}
 	plan, err := builder.MakePlan(builder.PlanInput{Repo: repo.Path(), Commit: b.CommitSHA, Config: cfg, ConfigRaw: raw,
-		Found: found, Catalogue: w.catalogue, Images: builder.ImageOptions{Registry: w.cfg.Registry, Image: w.cfg.Image},
+		Found: found, Catalogue: w.catalogue.Current(), Images: builder.ImageOptions{Registry: w.cfg.Registry, Image: jobImage(w.cfg.Image, *j)},
 		Series: []string{j.Series}, Archs: []string{j.Arch}})
 	if err != nil {
 		return model.Failed("nothing to build", err), nil
@@ -211,6 +211,12 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 		return model.Outcome{}, fmt.Errorf("the plan for %s/%s has %d jobs, want 1", j.Series, j.Arch, len(plan.Jobs))
 	}
 	bj := plan.Jobs[0]
+	if r := builder.ReleaseOfImage(bj.Image); r != "" {
+		bj.Release = r
+	}
+	if bj.Release != "" {
+		jl.Printf("OpenWrt SDK %s", bj.Release)
+	}
 	jl.Printf("building %s in %s", strings.Join(bj.Packages, ", "), bj.Image)
 	res, err := builder.Execute(ctx, w.exec, builder.JobSpec{Job: bj, SourceDir: src, CacheScope: cacheScope(repo, b.Ref),
 		Limits: builder.Limits{Timeout: w.cfg.JobTimeout}, Log: jl}, filepath.Join(work, "out"))
@@ -336,4 +342,13 @@ func annotate(jr *model.Result, index []feeds.PackageInfo, refused []feeds.Refus
 	for _, r := range refused {
 		jr.Packages = append(jr.Packages, model.PackageResult{Name: r.Package, File: filepath.Base(r.File), Status: "refused", Note: r.Reason})
 	}
+}
+
+// jobImage is the SDK image a job builds in: the operator's override, else the image the event
+// stage chose when it planned the job (a worker's own catalogue may know other point releases).
+func jobImage(override string, j store.Job) string {
+	if override != "" {
+		return override
+	}
+	return j.Image
 }

@@ -29,7 +29,7 @@ type Worker struct {
 	store     store.Store
 	queue     queue.Queue
 	forges    model.Forges
-	catalogue *builder.Catalogue
+	catalogue builder.CatalogueProvider
 	report    *report.Reporter
 	publish   *publish.Publisher
 	data      datadir.Dir
@@ -58,7 +58,7 @@ type Deps struct {
 	Store     store.Store
 	Queue     queue.Queue
 	Forges    model.Forges
-	Catalogue *builder.Catalogue
+	Catalogue builder.CatalogueProvider
 	Reporter  *report.Reporter
 	Publisher *publish.Publisher
 	Data      datadir.Dir

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/openwrt-ppa/openwrt-ppa/app/internal/metrics"
 	"github.com/openwrt-ppa/openwrt-ppa/app/internal/model"
 	"github.com/openwrt-ppa/openwrt-ppa/app/web"
+	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
@@ -114,6 +116,10 @@ func (r *Reporter) summary(repo store.Repository, b store.Build, j *store.Job, i
 		rows = append(rows, forge.PackageRow{Name: p.Name, Version: p.Version, Size: p.Size, Note: note})
 	}
 	feed := r.FeedURL(repo, b.Ref, j.Series, j.Arch)
+	// The feed's URL names the series only; the summary says which point release built it.
+	if release := builder.ReleaseOfImage(j.Image); release != "" {
+		intro = strings.TrimSpace(intro + "\n\nBuilt with the OpenWrt " + release + " SDK.")
+	}
 	in := forge.SummaryInput{Intro: intro, Packages: rows, LogURL: r.LogURL(repo, b.ID, j.ID)}
 	if j.Status == store.StatusSuccess {
 		in.FeedURL = feed

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
 
@@ -108,6 +109,7 @@ type jobView struct {
 	Result    JobResult
 	HasResult bool
 	Duration  string
+	Release   string // the point release of the SDK that built it, when its image names one
 }
 
 type matrixRow struct {
@@ -159,7 +161,7 @@ func (h *Handler) buildPage(w http.ResponseWriter, r *http.Request) {
 	d := buildData{Repo: a.Repo, Build: b, Duration: duration(b.Started, b.Finished), RepoPath: RepoPath(a.Repo),
 		RebuildURL: BuildPath(a.Repo, b.ID) + "/rebuild"}
 	for _, j := range jobs {
-		jv := jobView{Job: j, Duration: duration(j.Started, j.Finished)}
+		jv := jobView{Job: j, Duration: duration(j.Started, j.Finished), Release: builder.ReleaseOfImage(j.Image)}
 		jv.Result, jv.HasResult = parseResult(j.Result)
 		d.Jobs = append(d.Jobs, jv)
 		if !slices.Contains(d.Archs, j.Arch) {

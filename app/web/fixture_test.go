@@ -201,7 +201,7 @@ func (fx *fixture) addBuild(t testing.TB, repo store.Repository, ref store.Ref, 
 	}
 	var want []store.Job
 	for _, s := range seeds {
-		want = append(want, store.Job{BuildID: b.ID, Series: s.series, Arch: s.arch, Image: "sdk:" + s.arch, Status: s.status})
+		want = append(want, store.Job{BuildID: b.ID, Series: s.series, Arch: s.arch, Image: "ghcr.io/openwrt/sdk:" + s.arch + "-24.10.6", Status: s.status})
 	}
 	jobs, err := fx.st.CreateJobs(ctx, want)
 	if err != nil {

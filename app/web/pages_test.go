@@ -77,7 +77,7 @@ func TestPages(t *testing.T) {
 		{"builds bad filter", anon, "/alice/packages/-/builds?status=green", nil, 400, []string{"Bad filter", "status must be one of"}, nil},
 		{"build page: matrix, packages, failed log first", anon, "/alice/packages/-/builds/" + b, nil, 200, []string{
 			"Build #" + b, "x86_64", "mipsel_24kc", "hello-luci", "at compile", "make exited with 2",
-			"error: hello-luci failed", "1m15s", "push", "alice", "2.0 KiB",
+			"error: hello-luci failed", "1m15s", "push", "alice", "2.0 KiB", "OpenWrt 24.10.6 SDK",
 		}, []string{`id="rebuild"`, "data-events"}},
 		{"build page: chosen job's log", anon, fmt.Sprintf("/alice/packages/-/builds/%s?job=%d", b, fx.mainJobs[0].ID), nil, 200, []string{"hello built"}, nil},
 		{"build page: running job follows live", anon, fmt.Sprintf("/alice/packages/-/builds/%d", fx.running.ID), nil, 200,
