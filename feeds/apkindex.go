@@ -27,6 +27,8 @@ type APKIndex struct {
 	File      []byte // packages.adb: compressed, signed
 	IndexJSON []byte // index.json, version 2
 	Entries   []PackageInfo
+
+	entries []*apkEntry // in index order, read from ADB
 }
 
 // APKIndexOptions choose what BuildAPKIndex writes.
@@ -73,7 +75,7 @@ func assembleAPKIndex(ctx context.Context, entries []*apkEntry, opt APKIndexOpti
 	if err := ValidArch(opt.Arch); err != nil {
 		return nil, fmt.Errorf("feed architecture: %w", err)
 	}
-	payload, order, err := writeAPKIndexADB(entries, opt.Description, opt.PkgnameSpec)
+	payload, order, vals, err := writeAPKIndexADB(entries, opt.Description, opt.PkgnameSpec)
 	if err != nil {
 		return nil, err
 	}
@@ -88,10 +90,13 @@ func assembleAPKIndex(ctx context.Context, entries []*apkEntry, opt APKIndexOpti
 		return nil, fmt.Errorf("compressing packages.adb: %w", err)
 	}
 	ix.Entries = make([]PackageInfo, len(order))
+	ix.entries = make([]*apkEntry, len(order))
 	names := make([]string, len(order))
 	for i, k := range order {
 		e := entries[k]
 		ix.Entries[i] = e.file
+		// The next index of a feed copies the entry from this one, not from the package.
+		ix.entries[i] = &apkEntry{src: payload, val: vals[i], identity: e.identity, info: e.info, file: e.file}
 		names[i] = e.info.Name
 		if abi := e.info.ABIVersion(); abi != "" {
 			names[i], _ = cutSuffix(names[i], abi)
@@ -116,7 +121,7 @@ func cutSuffix(s, suffix string) (string, bool) {
 // pkginfo fields copied in field order (children before parents), then file-size, then the
 // identity, then the pkginfo object; then the description and pkgname-spec, the sorted packages
 // array and the root object. It returns the payload and the entries' order in the index.
-func writeAPKIndexADB(entries []*apkEntry, desc, spec string) ([]byte, []int, error) {
+func writeAPKIndexADB(entries []*apkEntry, desc, spec string) ([]byte, []int, []adb.Val, error) {
 	w := adb.NewWriter()
 	vals := make([]adb.Val, len(entries))
 	slots := make([]adb.Val, adb.InfoFields)
@@ -127,7 +132,7 @@ func writeAPKIndexADB(entries []*apkEntry, desc, spec string) ([]byte, []int, er
 		}
 		o, err := e.src.Obj(e.val)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		clear(slots)
 		for i := 1; i < o.Len() && i <= adb.InfoFields; i++ {
@@ -138,7 +143,7 @@ func writeAPKIndexADB(entries []*apkEntry, desc, spec string) ([]byte, []int, er
 		vals[k] = w.Object(adb.TypeObject, slots)
 	}
 	if err := w.Err(); err != nil {
-		return nil, nil, fmt.Errorf("writing packages.adb: %w", err)
+		return nil, nil, nil, fmt.Errorf("writing packages.adb: %w", err)
 	}
 	descVal := w.String(desc)
 	specVal := w.String(spec)
@@ -156,9 +161,9 @@ func writeAPKIndexADB(entries []*apkEntry, desc, spec string) ([]byte, []int, er
 	root := w.Object(adb.TypeObject, []adb.Val{descVal, pkgs, specVal})
 	payload, err := w.Payload(root)
 	if err != nil {
-		return nil, nil, fmt.Errorf("writing packages.adb: %w", err)
+		return nil, nil, nil, fmt.Errorf("writing packages.adb: %w", err)
 	}
-	return payload, order, nil
+	return payload, order, sorted, nil
 }
 
 // How apk compares the fields of an object when it sorts an array of them (ADB_OBJCMP_EXACT):
