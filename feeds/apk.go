@@ -107,7 +107,7 @@ func (d APKDep) String() string {
 }
 
 // ErrNotAPK is wrapped by errors about input that is not an .apk v3 package at all.
-var ErrNotAPK = errors.New("not an apk v3 package")
+var ErrNotAPK = adb.ErrNotADB
 
 // MetadataError says which pkginfo field of a package is wrong and why.
 type MetadataError struct {
@@ -143,8 +143,6 @@ func ReadAPK(r io.Reader, filename string, maxSize int64) (APKPackage, error) {
 	if err != nil {
 		if cr.n > maxSize {
 			err = fmt.Errorf("file is larger than the limit of %d bytes", maxSize)
-		} else if errors.Is(err, adb.ErrNotADB) {
-			err = fmt.Errorf("%w: %w", ErrNotAPK, err)
 		}
 		return APKPackage{}, &PackageError{File: filename, Err: err}
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/openwrt-ppa/openwrt-ppa/feeds"
@@ -99,5 +100,33 @@ func TestAPKIndexGolden(t *testing.T) {
 			n++
 		}
 		t.Fatalf("ADB block differs from mkndx's: %d bytes vs %d, first difference at offset %#x", len(ix.ADB), len(real.ADB), n)
+	}
+}
+
+// TestIndexAPKDirRealFeed indexes a copy of the real feed's folder: the four packages whose file
+// names routers would not ask for (the feed's defect) are refused with the name to use.
+func TestIndexAPKDirRealFeed(t *testing.T) {
+	src := sharedAPKFeed(t)
+	dir := t.TempDir()
+	names, _ := filepath.Glob(filepath.Join(src, "*.apk"))
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(n)), mustRead(t, n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := feeds.IndexAPKDir(context.Background(), dir, feeds.APKDirOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Arch != "x86_64" || len(res.Index.Entries) != 5 || len(res.Refused) != 4 {
+		t.Fatalf("arch %s, %d indexed, refused %v", res.Arch, len(res.Index.Entries), res.Refused)
+	}
+	for _, r := range res.Refused {
+		if !strings.HasSuffix(r.File, "_x86_64_25.12.apk") || !strings.Contains(r.Error(), "a router asks for "+strings.TrimSuffix(r.File, "_x86_64_25.12.apk")+".apk") {
+			t.Errorf("refusal %v", r)
+		}
+	}
+	if _, entries, err := feeds.ReadAPKIndex(bytes.NewReader(mustRead(t, filepath.Join(dir, "packages.adb")))); err != nil || len(entries) != 5 {
+		t.Fatalf("written index: %d entries, %v", len(entries), err)
 	}
 }

@@ -182,8 +182,8 @@ func TestReadAPKRefuses(t *testing.T) {
 		data   []byte
 		reason string
 	}{
-		{"empty", nil, "not an apk v3 package"},
-		{"v2 package", gz.Bytes(), "not an apk v3 package"},
+		{"empty", nil, "not an apk v3"},
+		{"v2 package", gz.Bytes(), "not an apk v3"},
 		{"index", index, "not \"pckg\""},
 		{"zstd", []byte("ADBc\x02\x00xxxxxxxx"), "zstd"},
 		{"unknown compression", []byte("ADBx1234"), "unknown compression"},

@@ -259,7 +259,7 @@ func TestPublishAPKRefusals(t *testing.T) {
 		e.apk(t, "libc", "1.2.5-r4", "x86_64", "l"),
 		e.apk(t, "good", "1-r0", "x86_64", "dup"),
 	}})
-	want := map[string]string{ipk: "not an apk v3 package", junk: "corrupt"}
+	want := map[string]string{ipk: "not an apk v3", junk: "corrupt"}
 	if len(res.Refused) != 6 {
 		t.Fatalf("refused %d, want 6: %+v", len(res.Refused), res.Refused)
 	}

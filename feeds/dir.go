@@ -244,11 +244,16 @@ func (x *ipkReader) readPackageFile(path, filename string, maxSize int64) (Packa
 func dominantArch(pkgs []Package) string {
 	count := map[string]int{}
 	for _, p := range pkgs {
-		if a := p.Control.Architecture; a != "all" {
-			count[a]++
-		}
+		count[p.Control.Architecture]++
 	}
-	best := "all"
+	return mostCommonArch(count, "all")
+}
+
+// mostCommonArch is the architecture counted most often, anyArch aside (anyArch when there is no
+// other); ties go to the first by name.
+func mostCommonArch(count map[string]int, anyArch string) string {
+	delete(count, anyArch)
+	best := anyArch
 	for a, n := range count {
 		if n > count[best] || n == count[best] && a < best {
 			best = a
