@@ -1,10 +1,12 @@
 package feeds
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"strings"
@@ -126,12 +128,26 @@ func (e *MetadataError) Error() string {
 // Filename. It reads r to its end (the whole file is hashed). maxSize caps the file
 // (DefaultMaxPackageSize when 0).
 func ReadAPK(r io.Reader, filename string, maxSize int64) (APKPackage, error) {
+	return new(apkReader).read(r, filename, maxSize)
+}
+
+// apkReader holds the buffers of one reader, reused from package to package.
+type apkReader struct {
+	adb adb.Reader
+	sha hash.Hash
+}
+
+func (x *apkReader) read(r io.Reader, filename string, maxSize int64) (APKPackage, error) {
 	if maxSize <= 0 {
 		maxSize = DefaultMaxPackageSize
 	}
-	h := sha256.New()
+	if x.sha == nil {
+		x.sha = sha256.New()
+	}
+	h := x.sha
+	h.Reset()
 	cr := &countReader{r: io.LimitReader(r, maxSize+1)}
-	f, err := adb.ReadFile(io.TeeReader(cr, h), adb.Limits{MaxADB: maxAPKMetadata, MaxUnpacked: maxUnpacked})
+	f, err := x.adb.ReadFile(io.TeeReader(cr, h), adb.Limits{MaxADB: maxAPKMetadata, MaxUnpacked: maxUnpacked})
 	if err == nil && f.Schema != adb.SchemaPackage {
 		err = fmt.Errorf("%w: its schema is %q, not \"pckg\" (is it an index?)", ErrNotAPK, schemaName(f.Schema))
 	}
@@ -170,12 +186,25 @@ func ReadAPK(r io.Reader, filename string, maxSize int64) (APKPackage, error) {
 
 // ReadAPKFile reads the package at path; filename is what the index will call it.
 func ReadAPKFile(path, filename string, maxSize int64) (APKPackage, error) {
+	return new(apkReader).readFile(path, filename, maxSize)
+}
+
+func (x *apkReader) readFile(path, filename string, maxSize int64) (APKPackage, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return APKPackage{}, &PackageError{File: filename, Err: fmt.Errorf("opening: %w", err)}
 	}
 	defer f.Close()
-	return ReadAPK(f, filename, maxSize)
+	return x.read(f, filename, maxSize)
+}
+
+// readAPKFiles reads packages on every CPU, each worker reusing its buffers; names are what the
+// index will call them. The i-th result or error is for the i-th path.
+func readAPKFiles(ctx context.Context, paths, names []string, maxSize int64) ([]APKPackage, []error) {
+	return onEveryCPU(ctx, len(paths), func() func(int) (APKPackage, error) {
+		var x apkReader
+		return func(i int) (APKPackage, error) { return x.readFile(paths[i], names[i], maxSize) }
+	})
 }
 
 func schemaName(s uint32) string {

@@ -60,12 +60,17 @@ func IndexAPKDir(ctx context.Context, dir string, opt APKDirOptions) (*APKDirRes
 		}
 	}
 	slices.Sort(names)
+	paths := make([]string, len(names))
+	for i, n := range names {
+		paths[i] = filepath.Join(dir, n)
+	}
+	read, errs := readAPKFiles(ctx, paths, names, opt.MaxPackageSize)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("indexing %s: %w", dir, err)
+	}
 	var pkgs []APKPackage
-	for _, name := range names {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("indexing %s: %w", dir, err)
-		}
-		p, err := ReadAPKFile(filepath.Join(dir, name), name, opt.MaxPackageSize)
+	for i, name := range names {
+		p, err := read[i], errs[i]
 		var pe *PackageError
 		switch {
 		case errors.As(err, &pe):

@@ -179,11 +179,16 @@ func (s *Store) publishAPK(ctx context.Context, ref FeedRef, dir string, f *feed
 func (s *Store) readIncomingAPK(ctx context.Context, ref FeedRef, paths []string, res *PublishResult) []incomingAPK {
 	var out []incomingAPK
 	seen := map[string]string{}
-	for _, p := range paths {
-		if ctx.Err() != nil {
-			return nil
-		}
-		pkg, err := ReadAPKFile(p, filepath.Base(p), s.opt.MaxPackageSize)
+	names := make([]string, len(paths))
+	for i, p := range paths {
+		names[i] = filepath.Base(p)
+	}
+	pkgs, errs := readAPKFiles(ctx, paths, names, s.opt.MaxPackageSize)
+	if ctx.Err() != nil {
+		return nil
+	}
+	for k, p := range paths {
+		pkg, err := pkgs[k], errs[k]
 		if err != nil {
 			res.Refused = append(res.Refused, Refusal{File: p, Reason: refusalReason(err)})
 			continue

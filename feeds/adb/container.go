@@ -65,6 +65,19 @@ type File struct {
 // limits. It reads r to the end and refuses bytes after the last block or after the compressed
 // stream.
 func ReadFile(r io.Reader, lim Limits) (*File, error) {
+	return new(Reader).ReadFile(r, lim)
+}
+
+// Reader reads ADB files, reusing its buffer and decompressor from file to file: for thousands of
+// small packages, allocating them afresh costs more than the reading. The zero value is ready.
+// A Reader is not safe for concurrent use.
+type Reader struct {
+	br *bufio.Reader
+	zr io.ReadCloser // a flate decompressor, reset for each file
+}
+
+// ReadFile is the package-level ReadFile with the Reader's buffers.
+func (x *Reader) ReadFile(r io.Reader, lim Limits) (*File, error) {
 	if lim.MaxADB <= 0 {
 		lim.MaxADB = DefaultMaxADB
 	}
@@ -76,14 +89,19 @@ func ReadFile(r io.Reader, lim Limits) (*File, error) {
 	}
 	br, ok := r.(*bufio.Reader)
 	if !ok {
-		br = bufio.NewReaderSize(r, 32<<10)
+		if x.br == nil {
+			x.br = bufio.NewReaderSize(r, 32<<10)
+		} else {
+			x.br.Reset(r)
+		}
+		br = x.br
+		defer br.Reset(nil)
 	}
 	f := &File{}
-	body, closeBody, err := openBody(br, f)
+	body, err := x.openBody(br, f)
 	if err != nil {
 		return nil, err
 	}
-	defer closeBody()
 	cr := &capped{r: body, left: lim.MaxUnpacked}
 	var hdr [8]byte
 	if _, err := io.ReadFull(cr, hdr[:]); err != nil {
@@ -108,43 +126,49 @@ func ReadFile(r io.Reader, lim Limits) (*File, error) {
 }
 
 // openBody reads the compression prefix and returns the decompressed container.
-func openBody(br *bufio.Reader, f *File) (io.Reader, func(), error) {
+func (x *Reader) openBody(br *bufio.Reader, f *File) (io.Reader, error) {
 	head, err := br.Peek(4)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: only %d bytes", ErrNotADB, len(head))
+		return nil, fmt.Errorf("%w: only %d bytes", ErrNotADB, len(head))
 	}
-	nop := func() {}
 	switch {
 	case string(head) == fileMagic:
 		f.Compressed = "ADB."
-		return br, nop, nil
+		return br, nil
 	case string(head) == "ADBd":
 		f.Compressed = "ADBd"
 		br.Discard(4)
-		zr := flate.NewReader(br)
-		return zr, func() { zr.Close() }, nil
+		return x.inflate(br), nil
 	case string(head) == "ADBc":
 		br.Discard(4)
 		var spec [2]byte
 		if _, err := io.ReadFull(br, spec[:]); err != nil {
-			return nil, nil, corrupt("compression header: %v", unexpected(err))
+			return nil, corrupt("compression header: %v", unexpected(err))
 		}
 		switch spec[0] {
 		case 0:
 			f.Compressed = "ADBc/none"
-			return br, nop, nil
+			return br, nil
 		case 1:
 			f.Compressed = "ADBc/deflate"
-			zr := flate.NewReader(br)
-			return zr, func() { zr.Close() }, nil
+			return x.inflate(br), nil
 		case 2:
-			return nil, nil, errors.New("the file is zstd-compressed, which OpenWrt's apk cannot read: build it with deflate (apk's default)")
+			return nil, errors.New("the file is zstd-compressed, which OpenWrt's apk cannot read: build it with deflate (apk's default)")
 		}
-		return nil, nil, corrupt("unknown compression %d", spec[0])
+		return nil, corrupt("unknown compression %d", spec[0])
 	case string(head[:3]) == "ADB":
-		return nil, nil, corrupt("unknown compression prefix %q", head)
+		return nil, corrupt("unknown compression prefix %q", head)
 	}
-	return nil, nil, fmt.Errorf("%w: it starts with %q, not \"ADB\" (an apk v2 package, or no package at all?)", ErrNotADB, head)
+	return nil, fmt.Errorf("%w: it starts with %q, not \"ADB\" (an apk v2 package, or no package at all?)", ErrNotADB, head)
+}
+
+func (x *Reader) inflate(br *bufio.Reader) io.Reader {
+	if x.zr == nil {
+		x.zr = flate.NewReader(br)
+	} else {
+		x.zr.(flate.Resetter).Reset(br, nil)
+	}
+	return x.zr
 }
 
 func readBlocks(r io.Reader, f *File, lim Limits) error {
