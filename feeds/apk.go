@@ -468,3 +468,54 @@ func allBytes(b []byte, ok func(byte) bool) bool {
 	}
 	return true
 }
+
+// ParseAPKDep reads one dependency as apk writes it on a command line or in `apk info`:
+// [!]name[op version], op one of = < > <= >= ~ >~ <~ (and >< for a checksum).
+func ParseAPKDep(s string) (APKDep, error) {
+	d := APKDep{}
+	rest, conflict := strings.CutPrefix(s, "!")
+	i := strings.IndexAny(rest, "<>=~")
+	if i < 0 {
+		d.Name = rest
+		if conflict {
+			d.Match = adb.MatchConflict | adb.MatchAny
+		}
+	} else {
+		d.Name = rest[:i]
+		j := i
+		for j < len(rest) && strings.IndexByte("<>=~", rest[j]) >= 0 {
+			j++
+		}
+		for _, c := range rest[i:j] {
+			switch c {
+			case '<':
+				d.Match |= adb.MatchLess
+			case '>':
+				d.Match |= adb.MatchGreater
+			case '=':
+				d.Match |= adb.MatchEqual
+			case '~':
+				d.Match |= adb.MatchFuzzy | adb.MatchEqual
+			}
+		}
+		d.Version = rest[j:]
+		if conflict {
+			d.Match |= adb.MatchConflict
+		}
+		if d.Version == "" {
+			return APKDep{}, fmt.Errorf("dependency %q has an operator but no version", truncate(s, 40))
+		}
+		if d.Match&adb.MatchChecksum != adb.MatchChecksum {
+			if err := ValidAPKVersion(d.Version); err != nil {
+				return APKDep{}, fmt.Errorf("dependency %q: %w", truncate(s, 40), err)
+			}
+		}
+		if d.Match == adb.MatchEqual {
+			d.Match = 0 // what apk stores for "="
+		}
+	}
+	if d.Name == "" || len(d.Name) > maxNameLen || !allBytes([]byte(d.Name), isDepNameChar) {
+		return APKDep{}, fmt.Errorf("dependency %q: the name may hold only letters, digits and \"+-._,:/[]\"", truncate(s, 40))
+	}
+	return d, nil
+}
