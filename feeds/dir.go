@@ -203,19 +203,29 @@ func readPackages(ctx context.Context, dir string, names []string, maxSize int64
 // readFiles reads packages on every CPU, each worker reusing its buffers; names are what the
 // index will call them. The i-th result or error is for the i-th path.
 func readFiles(ctx context.Context, paths, names []string, maxSize int64) ([]Package, []error) {
-	pkgs := make([]Package, len(paths))
-	errs := make([]error, len(paths))
+	return onEveryCPU(ctx, len(paths), func() func(int) (Package, error) {
+		var x ipkReader
+		return func(i int) (Package, error) { return x.readPackageFile(paths[i], names[i], maxSize) }
+	})
+}
+
+// onEveryCPU runs n jobs on one worker per CPU; newWorker makes a worker's job function (with
+// the buffers it reuses). The i-th result or error is for job i; jobs not started when ctx ends
+// are left zero.
+func onEveryCPU[T any](ctx context.Context, n int, newWorker func() func(int) (T, error)) ([]T, []error) {
+	out := make([]T, n)
+	errs := make([]error, n)
 	var wg sync.WaitGroup
 	next := make(chan int)
-	for range min(runtime.GOMAXPROCS(0), max(len(paths), 1)) {
+	for range min(runtime.GOMAXPROCS(0), max(n, 1)) {
 		wg.Go(func() {
-			var x ipkReader
+			job := newWorker()
 			for i := range next {
-				pkgs[i], errs[i] = x.readPackageFile(paths[i], names[i], maxSize)
+				out[i], errs[i] = job(i)
 			}
 		})
 	}
-	for i := range paths {
+	for i := range n {
 		if ctx.Err() != nil {
 			break
 		}
@@ -223,7 +233,7 @@ func readFiles(ctx context.Context, paths, names []string, maxSize int64) ([]Pac
 	}
 	close(next)
 	wg.Wait()
-	return pkgs, errs
+	return out, errs
 }
 
 // ReadPackageFile reads the package at path; filename is what the index will call it.
@@ -244,11 +254,16 @@ func (x *ipkReader) readPackageFile(path, filename string, maxSize int64) (Packa
 func dominantArch(pkgs []Package) string {
 	count := map[string]int{}
 	for _, p := range pkgs {
-		if a := p.Control.Architecture; a != "all" {
-			count[a]++
-		}
+		count[p.Control.Architecture]++
 	}
-	best := "all"
+	return mostCommonArch(count, "all")
+}
+
+// mostCommonArch is the architecture counted most often, anyArch aside (anyArch when there is no
+// other); ties go to the first by name.
+func mostCommonArch(count map[string]int, anyArch string) string {
+	delete(count, anyArch)
+	best := anyArch
 	for a, n := range count {
 		if n > count[best] || n == count[best] && a < best {
 			best = a

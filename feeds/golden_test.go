@@ -6,12 +6,13 @@ import (
 	"context"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/openwrt-ppa/openwrt-ppa/feeds"
 	"github.com/openwrt-ppa/openwrt-ppa/feeds/feedstest"
+	"github.com/openwrt-ppa/openwrt-ppa/feeds/usign"
 )
 
 // copyIPKs copies the .ipk files of src into a new temporary folder.
@@ -86,56 +87,69 @@ func TestIndexDirGolden(t *testing.T) {
 	}
 }
 
-// TestIndexMatchesSDKScript runs OpenWrt's own ipkg-make-index.sh, when a copy is in /tmp (see
-// the benchmark), over generated packages and compares the manifests byte for byte.
-func TestIndexMatchesSDKScript(t *testing.T) {
-	script, mkhash := sdkScript(t)
-	dir := t.TempDir()
-	writeGeneratedFeed(t, dir, 40)
-	cmd := exec.Command("bash", script, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "MKHASH="+mkhash)
-	want, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("ipkg-make-index.sh: %v", err)
-	}
-	res, err := feeds.IndexDir(context.Background(), dir, feeds.DirOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(res.Index.Manifest, want) {
-		t.Errorf("manifest differs from ipkg-make-index.sh:\n got: %q\nwant: %q", res.Index.Manifest, want)
-	}
-}
-
-// sdkScript returns OpenWrt's scripts/ipkg-make-index.sh when a copy was put at
-// $OPENWRT_PPA_IPKG_MAKE_INDEX (default /tmp/ipkgbench/ipkg-make-index.sh), and a MKHASH for it.
-// The project does not ship OpenWrt's script; without it the comparison is skipped.
-func sdkScript(t testing.TB) (script, mkhash string) {
-	t.Helper()
-	p := os.Getenv("OPENWRT_PPA_IPKG_MAKE_INDEX")
-	if p == "" {
-		p = "/tmp/ipkgbench/ipkg-make-index.sh"
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("SKIPPED — OpenWrt's ipkg-make-index.sh is not at %s (set OPENWRT_PPA_IPKG_MAKE_INDEX to a copy of scripts/ipkg-make-index.sh)", p)
-	}
-	for _, tool := range []string{"bash", "sha256sum", "tar", "sed", "stat"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("SKIPPED — %s is not installed", tool)
-		}
-	}
-	// OpenWrt's mkhash prints the bare digest; sha256sum gives the same hash.
-	mkhash = filepath.Join(t.TempDir(), "mkhash")
-	if err := os.WriteFile(mkhash, []byte("#!/bin/sh\nsha256sum \"$2\" | cut -d' ' -f1\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return p, mkhash
-}
-
 func writeGeneratedFeed(t testing.TB, dir string, n int) {
 	t.Helper()
 	if _, err := feedstest.WriteFeed(dir, n, "mips_24kc", 512); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestIndexDirOwnFeed runs IndexDir on a feed made here, covering what TestIndexDirGolden checks
+// against the real SDK feed: Packages is the manifest without the SDK's dropped fields,
+// Packages.gz decompresses to it, the signature verifies, every entry downloads with its size
+// and hash, packages named kernel and libc are left out, files come in bytewise path order
+// (subfolders included), and index.json lists every package.
+func TestIndexDirOwnFeed(t *testing.T) {
+	dir := t.TempDir()
+	writeGeneratedFeed(t, dir, 12)
+	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
+	for name, data := range map[string][]byte{
+		"libc_1.2.5-1_mips_24kc.ipk": feedstest.IPK(feedstest.Control("libc", "1.2.5-1", "mips_24kc"), nil),
+		"kernel_6.6-1_mips_24kc.ipk": feedstest.IPK(feedstest.Control("kernel", "6.6-1", "mips_24kc"), nil),
+		"sub/Zeta_1-1_mips_24kc.ipk": feedstest.IPK(feedstest.Control("Zeta", "1-1", "mips_24kc"), nil),
+		"aardvark_1-1_mips_24kc.ipk": feedstest.ArIPK(feedstest.Control("aardvark", "1-1", "mips_24kc"), []byte("ar")),
+		"shared-data_1-1_all.ipk":    feedstest.IPK(feedstest.Control("shared-data", "1-1", "all"), nil),
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key, err := usign.Generate(nil, "own feed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := feeds.IndexDir(context.Background(), dir, feeds.DirOptions{Signer: key})
+	if err != nil || len(res.Refused) != 0 {
+		t.Fatalf("%v %v", err, res.Refused)
+	}
+	if res.Arch != "mips_24kc" {
+		t.Errorf("arch %s", res.Arch)
+	}
+	listed := checkFeed(t, dir, key.Public())
+	if len(listed) != 15 || listed[0] != "aardvark 1-1" || listed[1] != "pkg00000 1.0.0-r1" || listed[13] != "shared-data 1-1" || listed[14] != "Zeta 1-1" {
+		t.Fatalf("index lists %v", listed)
+	}
+	manifest := mustRead(t, filepath.Join(dir, "Packages.manifest"))
+	if !bytes.Equal(feeds.PadPackages(packagesOf(manifest)), mustRead(t, filepath.Join(dir, "Packages"))) {
+		t.Error("Packages is not the manifest without the SDK's dropped fields")
+	}
+	if !bytes.Contains(manifest, []byte("Maintainer: A Maintainer")) || bytes.Contains(mustRead(t, filepath.Join(dir, "Packages")), []byte("Maintainer:")) {
+		t.Error("Maintainer belongs in the manifest only")
+	}
+	if !bytes.Contains(manifest, []byte("Filename: sub/Zeta_1-1_mips_24kc.ipk\nSize: ")) {
+		t.Error("a package in a subfolder is not listed by its path")
+	}
+	js := string(mustRead(t, filepath.Join(dir, "index.json")))
+	if strings.Count(js, `": "`) != 16 || strings.Contains(js, "libc") || strings.Contains(js, "kernel") {
+		t.Errorf("index.json: %s", js)
+	}
+}
+
+// packagesOf filters a whole manifest as PackagesStanza does each stanza.
+func packagesOf(manifest []byte) []byte {
+	var out []byte
+	for _, st := range bytes.SplitAfter(manifest, []byte("\n\n")) {
+		out = append(out, feeds.PackagesStanza(st)...)
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -236,5 +237,30 @@ func (h *Handler) listing(w http.ResponseWriter, r *http.Request, f *os.File, na
 			strings.Repeat(" ", max(1, 50-len(display))), info.ModTime().UTC().Format(time.DateTime), size)
 	}
 	b.WriteString("</pre>\n")
+	writeAPKListing(&b, h.root, name)
 	_, _ = w.Write([]byte(b.String()))
+}
+
+// writeAPKListing adds, for a folder holding an apk index, the packages it lists: an apk feed has
+// no text index a person could read, so the page shows what a router would see.
+func writeAPKListing(b *strings.Builder, root *os.Root, name string) {
+	f, err := root.Open(path.Join(name, FileAPKIndex))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_, entries, err := ReadAPKIndex(f)
+	if err != nil {
+		b.WriteString("<p>The package index cannot be read: " + html.EscapeString(err.Error()) + "</p>\n")
+		return
+	}
+	fmt.Fprintf(b, "<h2>Packages (%d)</h2>\n<table>\n<tr><th>name</th><th>version</th><th>size</th><th>description</th></tr>\n", len(entries))
+	for _, e := range entries {
+		i := e.Info
+		file := apkFileName(i.Name, i.Version)
+		desc, _, _ := strings.Cut(i.Description, "\n")
+		fmt.Fprintf(b, "<tr><td><a href=\"%s\">%s</a></td><td>%s</td><td>%d</td><td>%s</td></tr>\n", html.EscapeString(url.PathEscape(file)),
+			html.EscapeString(i.Name), html.EscapeString(i.Version), i.FileSize, html.EscapeString(truncate(desc, 120)))
+	}
+	b.WriteString("</table>\n")
 }

@@ -23,7 +23,7 @@ const (
 	maxCachedFiles    = 4096
 )
 
-var cachedNames = map[string]bool{FilePackagesGz: true, FilePackages: true, FileSignature: true, FileIndexJSON: true}
+var cachedNames = map[string]bool{FilePackagesGz: true, FilePackages: true, FileSignature: true, FileIndexJSON: true, FileAPKIndex: true}
 
 type cachedFile struct {
 	// checked is when the file on disk was last seen to be this one (unix nanoseconds).

@@ -217,34 +217,47 @@ func IndexJSON(arch string, entries []Package, version int) ([]byte, error) {
 		}
 		b.WriteString("}}\n")
 	case 2:
-		type kv struct{ name, version string }
-		var list []kv
-		at := map[string]int{}
-		for _, p := range entries {
-			name := p.Control.Package
+		names := make([]string, len(entries))
+		versions := make([]string, len(entries))
+		for i, p := range entries {
+			names[i], versions[i] = p.Control.Package, p.Control.Version
 			if abi := p.Control.Get("ABIVersion"); abi != "" {
-				name = strings.TrimSuffix(name, abi)
+				names[i] = strings.TrimSuffix(names[i], abi)
 			}
-			if i, ok := at[name]; ok {
-				list[i].version = p.Control.Version
-				continue
-			}
-			at[name] = len(list)
-			list = append(list, kv{name, p.Control.Version})
 		}
-		b.WriteString("{\n  \"version\": 2,\n  \"architecture\": \"" + arch + "\",\n  \"packages\": {")
-		for i, e := range list {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString("\n    \"" + e.name + "\": \"" + e.version + "\"")
-		}
-		if len(list) > 0 {
-			b.WriteString("\n  ")
-		}
-		b.WriteString("}\n}\n")
+		return indexJSON2(arch, names, versions), nil
 	default:
 		return nil, fmt.Errorf("index.json version %d is unknown; use 1 (23.05 SDK) or 2 (24.10 SDK)", version)
 	}
 	return b.Bytes(), nil
+}
+
+// indexJSON2 is Python's json.dumps(indent=2) of {"version": 2, "architecture", "packages"} as the
+// SDK's make-index-json.py writes it: a name listed twice keeps its first position and its last
+// version.
+func indexJSON2(arch string, names, versions []string) []byte {
+	type kv struct{ name, version string }
+	var list []kv
+	at := map[string]int{}
+	for i, name := range names {
+		if k, ok := at[name]; ok {
+			list[k].version = versions[i]
+			continue
+		}
+		at[name] = len(list)
+		list = append(list, kv{name, versions[i]})
+	}
+	var b bytes.Buffer
+	b.WriteString("{\n  \"version\": 2,\n  \"architecture\": \"" + arch + "\",\n  \"packages\": {")
+	for i, e := range list {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("\n    \"" + e.name + "\": \"" + e.version + "\"")
+	}
+	if len(list) > 0 {
+		b.WriteString("\n  ")
+	}
+	b.WriteString("}\n}\n")
+	return b.Bytes()
 }

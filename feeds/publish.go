@@ -17,14 +17,19 @@ import (
 
 // PublishRequest says what changes in a feed.
 type PublishRequest struct {
-	// Add are paths of .ipk files to publish. A newer version of a package already in the feed
+	// Format is the feed's package format, which the series decides (opkg for 24.10, apk for
+	// 25.12 and snapshots). A feed folder keeps one format: publishing the other is an error.
+	Format Format
+	// Add are paths of package files to publish (.ipk or .apk, as Format says). A newer version of a package already in the feed
 	// replaces the older (StoreOptions.KeepVersions keeps more); the same version rebuilt replaces
 	// it too.
 	Add []string
 	// Remove are package names that leave the feed (applied before Add).
 	Remove []string
-	// Signer signs the new index. Required: a feed is never published unsigned.
-	Signer Signer
+	// Signer signs the new index of an opkg feed, ADBSigner that of an apk feed. The one the
+	// format needs is required: a feed is never published unsigned.
+	Signer    Signer
+	ADBSigner ADBSigner
 	// IndexJSON is the index.json version the series' SDK writes (1 or 2; 0 means 1).
 	IndexJSON int
 }
@@ -79,13 +84,21 @@ func (s *Store) Publish(ctx context.Context, ref FeedRef, req PublishRequest) (*
 		return nil, fmt.Errorf("feed %s/%s: %w", ref.Owner, ref.Repo, err)
 	}
 	urlPath, _ := ref.URLPath()
-	if req.Signer == nil {
+	switch {
+	case req.Format == FormatAPK && req.ADBSigner == nil:
+		return nil, errors.New("publishing an apk feed needs an ADBSigner: feeds are never published unsigned")
+	case req.Format == FormatOPKG && req.Signer == nil:
 		return nil, errors.New("publishing needs a Signer: feeds are never published unsigned")
+	case req.Format != FormatOPKG && req.Format != FormatAPK:
+		return nil, fmt.Errorf("unknown feed format %d", req.Format)
 	}
 	res := &PublishResult{Feed: ref, URLPath: urlPath}
-	in := s.readIncoming(ctx, ref, req.Add, res)
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	var in []incoming
+	if req.Format == FormatOPKG {
+		in = s.readIncoming(ctx, ref, req.Add, res)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 	}
 
 	dir := filepath.Join(s.root, filepath.FromSlash(rel))
@@ -100,9 +113,16 @@ func (s *Store) Publish(ctx context.Context, ref FeedRef, req PublishRequest) (*
 		return nil, err
 	}
 	defer unlock()
-	if err := s.load(f, dir); err != nil {
+	if err := s.load(f, dir, req.Format); err != nil {
 		f.loaded = false
 		return nil, err
+	}
+	if req.Format == FormatAPK {
+		if err := s.publishAPK(ctx, ref, dir, f, req, res); err != nil {
+			return nil, err
+		}
+		s.logPublish(res, started)
+		return res, nil
 	}
 	now := s.opt.Now()
 
@@ -156,9 +176,13 @@ func (s *Store) Publish(ctx context.Context, ref FeedRef, req PublishRequest) (*
 			res.Added = append(res.Added, infoOf(e.pkg))
 		}
 	}
-	s.opt.Logger.Info("feed published", "feed", urlPath, "added", len(res.Added), "removed", len(res.Removed),
-		"refused", len(res.Refused), "packages", len(entries), "took", s.opt.Now().Sub(started))
+	s.logPublish(res, started)
 	return res, nil
+}
+
+func (s *Store) logPublish(res *PublishResult, started time.Time) {
+	s.opt.Logger.Info("feed published", "feed", res.URLPath, "added", len(res.Added), "removed", len(res.Removed),
+		"refused", len(res.Refused), "packages", len(res.Index), "took", s.opt.Now().Sub(started))
 }
 
 // readIncoming reads and checks the packages to add; refusals go into res.
@@ -176,25 +200,16 @@ func (s *Store) readIncoming(ctx context.Context, ref FeedRef, paths []string, r
 	for i, p := range paths {
 		pkg, err := pkgs[i], errs[i]
 		if err != nil {
-			var pe *PackageError
-			reason := err.Error()
-			if errors.As(err, &pe) {
-				reason = pe.Reason()
-			}
-			res.Refused = append(res.Refused, Refusal{File: p, Reason: reason})
+			res.Refused = append(res.Refused, Refusal{File: p, Reason: refusalReason(err)})
 			continue
 		}
 		c := pkg.Control
 		refuse := func(reason string) {
 			res.Refused = append(res.Refused, Refusal{File: p, Package: c.Package, Reason: reason})
 		}
-		switch {
-		case c.Architecture != ref.Arch && c.Architecture != "all":
-			refuse(fmt.Sprintf("built for %s, but the feed is for %s", c.Architecture, ref.Arch))
-		case strings.HasPrefix(c.Package, "kmod-"):
-			refuse("kernel modules depend on a target's exact kernel and cannot live in a series feed; they are not published yet")
-		case c.Package == "kernel" || c.Package == "libc":
-			refuse("the SDK's index leaves out packages named kernel and libc; routers get them from the release feeds")
+		switch why := feedRefusal(c.Package, c.Architecture, ref.Arch, "all"); {
+		case why != "":
+			refuse(why)
 		case seen[c.Package+"\x00"+c.Version] != "":
 			refuse(fmt.Sprintf("the same version is also in %s, given earlier in the same publish", seen[c.Package+"\x00"+c.Version]))
 		default:
@@ -203,6 +218,29 @@ func (s *Store) readIncoming(ctx context.Context, ref FeedRef, paths []string, r
 		}
 	}
 	return out
+}
+
+// refusalReason is why a package could not be read, without its file name.
+func refusalReason(err error) string {
+	var pe *PackageError
+	if errors.As(err, &pe) {
+		return pe.Reason()
+	}
+	return err.Error()
+}
+
+// feedRefusal says why a package that reads fine cannot enter a series feed for feedArch ("" when
+// it can). anyArch is the architecture that fits every feed: "all" for opkg, "noarch" for apk.
+func feedRefusal(name, arch, feedArch, anyArch string) string {
+	switch {
+	case arch != feedArch && arch != anyArch:
+		return fmt.Sprintf("built for %s, but the feed is for %s", arch, feedArch)
+	case strings.HasPrefix(name, "kmod-"):
+		return "kernel modules depend on a target's exact kernel and cannot live in a series feed; they are not published yet"
+	case name == "kernel" || name == "libc":
+		return "packages named kernel and libc come from the release feeds (the SDK's index leaves them out); a feed of its own would shadow them"
+	}
+	return ""
 }
 
 // place copies an incoming package into the feed folder and returns its file name there.
@@ -375,10 +413,7 @@ func sortEntries(entries []*entry) []*entry {
 
 // collect deletes retired files whose grace period is over.
 func (s *Store) collect(dir string, f *feedState, now time.Time) {
-	inIndex := map[string]bool{}
-	for _, e := range f.entries {
-		inIndex[e.pkg.Filename] = true
-	}
+	inIndex := f.indexFiles()
 	var keep []retiredFile
 	changed := false
 	for _, r := range f.retired {

@@ -62,13 +62,16 @@ func (s *Store) List(ctx context.Context, ref FeedRef) ([]PackageInfo, error) {
 	f := s.feed(rel)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := s.load(f, dir); err != nil {
+	if err := s.load(f, dir, anyFormat); err != nil {
 		f.loaded = false
 		return nil, err
 	}
-	out := make([]PackageInfo, 0, len(f.entries))
+	out := make([]PackageInfo, 0, len(f.entries)+len(f.apk))
 	for _, e := range f.entries {
 		out = append(out, infoOf(e.pkg))
+	}
+	for _, e := range f.apk {
+		out = append(out, e.file)
 	}
 	return out, nil
 }

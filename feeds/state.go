@@ -24,15 +24,63 @@ type retiredFile struct {
 	Since  time.Time
 }
 
-// load brings f up to date with the feed folder dir. The entries come from Packages.manifest,
-// which holds every stanza with its file name, size and hash, so no package file is read again;
-// a folder without a manifest (made by hand, or by `openwrt-ppa index` without signing) has its
-// packages read once.
-func (s *Store) load(f *feedState, dir string) error {
+// load brings f up to date with the feed folder dir. An opkg feed's entries come from
+// Packages.manifest, an apk feed's from packages.adb, which hold every entry with its file name,
+// size and hash, so no package file is read again; a folder without an index (made by hand, or by
+// `openwrt-ppa index` without signing) has its packages read once. want is the format a publish
+// needs (anyFormat for reading): a folder holding the other one's index is an error.
+func (s *Store) load(f *feedState, dir string, want Format) error {
+	format, ok, apkID, err := indexOnDisk(dir)
+	if err != nil {
+		return err
+	}
+	if ok && want != anyFormat && format != want {
+		return fmt.Errorf("the feed holds an %s index and cannot take %s packages; a series keeps one format", format, want)
+	}
+	if !ok && want != anyFormat {
+		format = want
+	}
+	switch {
+	case format == FormatAPK && ok:
+		if err := s.loadAPK(f, dir, apkID); err != nil {
+			return err
+		}
+	case format == FormatAPK:
+		f.format, f.apk, f.entries, f.from = FormatAPK, s.scanAPK(dir), nil, fileID{}
+	default:
+		if err := s.loadOPKG(f, dir); err != nil {
+			return err
+		}
+	}
+	retired, err := readRetired(filepath.Join(dir, fileRetired))
+	if err != nil {
+		return err
+	}
+	f.retired = retired
+	f.knownSHA = map[string]string{}
+	for _, r := range f.retired {
+		f.knownSHA[r.Name] = r.SHA256
+	}
+	for _, e := range f.entries {
+		f.knownSHA[e.pkg.Filename] = e.pkg.SHA256
+	}
+	for _, e := range f.apk {
+		if e.file.SHA256 != "" {
+			f.knownSHA[e.file.Filename] = e.file.SHA256
+		}
+	}
+	f.loaded = true
+	return nil
+}
+
+// anyFormat asks load for whatever index the folder holds.
+const anyFormat Format = -1
+
+func (s *Store) loadOPKG(f *feedState, dir string) error {
 	manifest := filepath.Join(dir, FileManifest)
 	id, err := statID(manifest)
 	switch {
-	case err == nil && f.loaded && id == f.from:
+	case err == nil && f.loaded && f.format == FormatOPKG && id == f.from:
 		// The cached entries are those of the index on disk.
 	case err == nil:
 		data, err := os.ReadFile(manifest)
@@ -55,19 +103,7 @@ func (s *Store) load(f *feedState, dir string) error {
 	default:
 		return fmt.Errorf("reading the feed's index: %w", err)
 	}
-	retired, err := readRetired(filepath.Join(dir, fileRetired))
-	if err != nil {
-		return err
-	}
-	f.retired = retired
-	f.knownSHA = map[string]string{}
-	for _, r := range f.retired {
-		f.knownSHA[r.Name] = r.SHA256
-	}
-	for _, e := range f.entries {
-		f.knownSHA[e.pkg.Filename] = e.pkg.SHA256
-	}
-	f.loaded = true
+	f.format, f.apk = FormatOPKG, nil
 	return nil
 }
 

@@ -50,8 +50,10 @@ type feedState struct {
 	mu       sync.Mutex // held during a publish
 	lastUse  uint64
 	loaded   bool
-	from     fileID // the Packages.manifest the entries were read from
-	entries  []*entry
+	format   Format
+	from     fileID      // the index file (Packages.manifest, packages.adb) the entries were read from
+	entries  []*entry    // an opkg feed's
+	apk      []*apkEntry // an apk feed's
 	retired  []retiredFile
 	gz       gzCache
 	knownSHA map[string]string // file name → SHA256 of files in the folder we wrote or read
@@ -161,4 +163,16 @@ func lockDir(ctx context.Context, dir string) (func(), error) {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+}
+
+// indexFiles are the package files the feed's index lists now.
+func (f *feedState) indexFiles() map[string]bool {
+	in := make(map[string]bool, len(f.entries)+len(f.apk))
+	for _, e := range f.entries {
+		in[e.pkg.Filename] = true
+	}
+	for _, e := range f.apk {
+		in[e.file.Filename] = true
+	}
+	return in
 }

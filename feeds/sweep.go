@@ -67,7 +67,7 @@ func (s *Store) sweepDir(ctx context.Context, dir string) (int, error) {
 		return 0, err
 	}
 	defer unlock()
-	if err := s.load(f, dir); err != nil {
+	if err := s.load(f, dir, anyFormat); err != nil {
 		f.loaded = false
 		return 0, err
 	}

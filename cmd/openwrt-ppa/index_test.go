@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openwrt-ppa/openwrt-ppa/feeds"
+	"github.com/openwrt-ppa/openwrt-ppa/feeds/apksign"
 	"github.com/openwrt-ppa/openwrt-ppa/feeds/feedstest"
 	"github.com/openwrt-ppa/openwrt-ppa/feeds/usign"
 )
@@ -111,5 +113,80 @@ func TestIndexUsage(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q", code, errb.String())
 			}
 		})
+	}
+}
+
+// TestIndexCommandAPK indexes a folder of .apk files made here: packages.adb signed with the PEM
+// key from keygen, index.json v2, and the refusals (a misnamed file, a broken one, another
+// architecture), which exit 1 after writing the index of the good ones.
+func TestIndexCommandAPK(t *testing.T) {
+	keys := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := runKeygen(context.Background(), []string{"--out", keys}, &out, &errb); code != 0 {
+		t.Fatal(errb.String())
+	}
+	dir := t.TempDir()
+	write := func(name, pkg, version, arch string) {
+		var b bytes.Buffer
+		spec := feeds.APKSpec{Info: feeds.APKInfo{Name: pkg, Version: version, Arch: arch}, Files: []feeds.APKFile{{Path: "usr/share/" + pkg, Data: []byte(pkg)}}}
+		if err := feeds.WriteAPK(context.Background(), &b, spec); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("good-1.0-r0.apk", "good", "1.0-r0", "x86_64")
+	write("data-2-r0.apk", "data", "2-r0", "noarch")
+	pemKey := filepath.Join(keys, "private-key.pem")
+
+	out.Reset()
+	errb.Reset()
+	if code := runIndex(context.Background(), []string{"--sign", pemKey, dir}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	key, _ := apksign.ParsePublicKey(mustReadFile(t, filepath.Join(keys, "public-key.pem")))
+	f, entries, err := feeds.ReadAPKIndex(bytes.NewReader(mustReadFile(t, filepath.Join(dir, "packages.adb"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := key.Verify(f); err != nil {
+		t.Fatalf("packages.adb signature: %v", err)
+	}
+	if len(entries) != 2 || entries[0].Info.Name != "data" || entries[1].Info.Name != "good" {
+		t.Fatalf("entries %+v", entries)
+	}
+	if !strings.Contains(out.String(), "indexed 2 packages for x86_64") || !strings.Contains(out.String(), key.ID.String()) {
+		t.Errorf("stdout %q", out.String())
+	}
+	wantJSON := "{\n  \"version\": 2,\n  \"architecture\": \"x86_64\",\n  \"packages\": {\n    \"data\": \"2-r0\",\n    \"good\": \"1.0-r0\"\n  }\n}\n"
+	if js := mustReadFile(t, filepath.Join(dir, "index.json")); string(js) != wantJSON {
+		t.Errorf("index.json %q", js)
+	}
+
+	write("renamed_x86_64.apk", "renamed", "1-r0", "x86_64")
+	write("other-1-r0.apk", "other", "1-r0", "aarch64_generic")
+	os.WriteFile(filepath.Join(dir, "broken-1-r0.apk"), []byte("ADBd"), 0o644)
+	errb.Reset()
+	if code := runIndex(context.Background(), []string{"--sign", pemKey, "--arch", "x86_64", dir}, &out, &errb); code != 1 {
+		t.Fatalf("exit %d, want 1: %s", code, errb.String())
+	}
+	for _, want := range []string{"refused renamed_x86_64.apk: a router asks for renamed-1-r0.apk", "refused other-1-r0.apk: built for aarch64_generic", "refused broken-1-r0.apk", "3 package(s) refused"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errb.String())
+		}
+	}
+
+	// The wrong kind of key says which one is needed.
+	errb.Reset()
+	if code := runIndex(context.Background(), []string{"--sign", filepath.Join(keys, "key-build"), dir}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "PEM key") {
+		t.Fatalf("usign key for an apk feed: exit %d, %s", code, errb.String())
+	}
+	mixed := t.TempDir()
+	os.WriteFile(filepath.Join(mixed, "a_1_x86_64.ipk"), feedstest.IPK(feedstest.Control("a", "1", "x86_64"), nil), 0o644)
+	os.WriteFile(filepath.Join(mixed, "b-1-r0.apk"), mustReadFile(t, filepath.Join(dir, "good-1.0-r0.apk")), 0o644)
+	errb.Reset()
+	if code := runIndex(context.Background(), []string{mixed}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "both .ipk and .apk") {
+		t.Fatalf("mixed folder: exit %d, %s", code, errb.String())
 	}
 }

@@ -9,20 +9,33 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/openwrt-ppa/openwrt-ppa/feeds/apksign"
 	"github.com/openwrt-ppa/openwrt-ppa/feeds/usign"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/atomicfile"
 )
 
-// runKeygen writes a usign key pair as the SDK names it: key-build (secret) and key-build.pub.
+// The key files keygen writes, named as the SDK names them: usign's key-build for opkg feeds,
+// the ECDSA PEM pair (BUILD_KEY_APK_SEC, BUILD_KEY_APK_PUB) for apk feeds.
+const (
+	usignSecretFile = "key-build"
+	usignPublicFile = "key-build.pub"
+	apkSecretFile   = "private-key.pem"
+	apkPublicFile   = "public-key.pem"
+)
+
+// runKeygen writes signing key pairs: usign for opkg feeds, ECDSA P-256 (PEM) for apk feeds.
 func runKeygen(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fl := commandFlags("keygen", stderr,
-		"usage: openwrt-ppa keygen --out DIR [--comment TEXT] [--force]",
-		"\nCreates a usign (Ed25519) signing key pair without a passphrase: DIR/key-build (secret,",
-		"mode 0600) and DIR/key-build.pub, and prints the key's fingerprint. A router trusts the key",
-		"when key-build.pub is installed as /etc/opkg/keys/<fingerprint>.")
-	out := fl.String("out", "", "folder to write key-build and key-build.pub into (created if missing)")
-	comment := fl.String("comment", "openwrt-ppa build key", "comment written into both key files")
-	force := fl.Bool("force", false, "replace an existing key (every router trusting it must then get the new one)")
+		"usage: openwrt-ppa keygen --out DIR [--type both|usign|apk] [--comment TEXT] [--force]",
+		"\nCreates signing key pairs without a passphrase and prints their ids, one a line:",
+		"  usign (opkg feeds, up to 24.10): DIR/key-build (secret, mode 0600) and DIR/key-build.pub;",
+		"    a router trusts it as /etc/opkg/keys/<fingerprint>.",
+		"  apk (apk feeds, 25.12 on): DIR/private-key.pem (secret, mode 0600) and DIR/public-key.pem",
+		"    (ECDSA P-256, as the SDK makes them); a router trusts it as /etc/apk/keys/<any name>.pem.")
+	out := fl.String("out", "", "folder to write the keys into (created if missing)")
+	kind := fl.String("type", "both", "which keys: both, usign (opkg) or apk")
+	comment := fl.String("comment", "openwrt-ppa build key", "comment written into both usign key files")
+	force := fl.Bool("force", false, "replace existing keys (every router trusting them must then get the new ones)")
 	if code, ok := parseFlags(fl, args, -1, stderr, ""); !ok {
 		return code
 	}
@@ -30,9 +43,21 @@ func runKeygen(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "openwrt-ppa keygen: give the output folder with --out DIR (and no other arguments)")
 		return 2
 	}
-	secPath, pubPath := filepath.Join(*out, "key-build"), filepath.Join(*out, "key-build.pub")
+	var files []string
+	switch *kind {
+	case "both":
+		files = []string{usignSecretFile, usignPublicFile, apkSecretFile, apkPublicFile}
+	case "usign":
+		files = []string{usignSecretFile, usignPublicFile}
+	case "apk":
+		files = []string{apkSecretFile, apkPublicFile}
+	default:
+		fmt.Fprintf(stderr, "openwrt-ppa keygen: --type is %q; use both, usign or apk\n", *kind)
+		return 2
+	}
 	if !*force {
-		for _, p := range []string{secPath, pubPath} {
+		for _, name := range files {
+			p := filepath.Join(*out, name)
 			if _, err := os.Lstat(p); err == nil {
 				fmt.Fprintf(stderr, "openwrt-ppa keygen: %s exists; keep it (routers trust it), or pass --force to replace it\n", p)
 				return 1
@@ -42,29 +67,74 @@ func runKeygen(_ context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	key, err := usign.Generate(nil, *comment)
-	if err != nil {
+	if err := os.MkdirAll(*out, 0o700); err != nil {
 		fmt.Fprintf(stderr, "openwrt-ppa keygen: %v\n", err)
 		return 1
 	}
-	sec, err := key.MarshalText()
-	if err == nil {
-		err = os.MkdirAll(*out, 0o700)
-	}
-	if err == nil {
-		err = atomicfile.WriteFile(secPath, sec, 0o600)
-	}
-	if err == nil {
-		var pub []byte
-		if pub, err = key.Public().MarshalText(); err == nil {
-			err = atomicfile.WriteFile(pubPath, pub, 0o644)
+	write := func(name string, data []byte, secret bool) error {
+		mode := os.FileMode(0o644)
+		if secret {
+			mode = 0o600
 		}
+		return atomicfile.WriteFile(filepath.Join(*out, name), data, mode)
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "openwrt-ppa keygen: writing the key: %v\n", err)
-		return 1
+	if *kind != "apk" {
+		fp, err := writeUsignKey(*comment, write)
+		if err != nil {
+			fmt.Fprintf(stderr, "openwrt-ppa keygen: writing the usign key: %v\n", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, fp)
+		fmt.Fprintf(stderr, "wrote %s and %s; on a router install the public key as /etc/opkg/keys/%s\n",
+			filepath.Join(*out, usignSecretFile), filepath.Join(*out, usignPublicFile), fp)
 	}
-	fmt.Fprintf(stdout, "%s\n", key.Fingerprint)
-	fmt.Fprintf(stderr, "wrote %s and %s; on a router install the public key as /etc/opkg/keys/%s\n", secPath, pubPath, key.Fingerprint)
+	if *kind != "usign" {
+		id, err := writeAPKKey(write)
+		if err != nil {
+			fmt.Fprintf(stderr, "openwrt-ppa keygen: writing the apk key: %v\n", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, id)
+		fmt.Fprintf(stderr, "wrote %s and %s (key id %s); on a router install the public key as /etc/apk/keys/<name>.pem\n",
+			filepath.Join(*out, apkSecretFile), filepath.Join(*out, apkPublicFile), id)
+	}
 	return 0
+}
+
+func writeUsignKey(comment string, write func(string, []byte, bool) error) (string, error) {
+	key, err := usign.Generate(nil, comment)
+	if err != nil {
+		return "", err
+	}
+	sec, err := key.MarshalText()
+	if err != nil {
+		return "", err
+	}
+	pub, err := key.Public().MarshalText()
+	if err != nil {
+		return "", err
+	}
+	if err := write(usignSecretFile, sec, true); err != nil {
+		return "", err
+	}
+	return key.Fingerprint.String(), write(usignPublicFile, pub, false)
+}
+
+func writeAPKKey(write func(string, []byte, bool) error) (string, error) {
+	key, err := apksign.Generate(nil)
+	if err != nil {
+		return "", err
+	}
+	sec, err := key.MarshalPEM()
+	if err != nil {
+		return "", err
+	}
+	pub, err := key.Public().MarshalPEM()
+	if err != nil {
+		return "", err
+	}
+	if err := write(apkSecretFile, sec, true); err != nil {
+		return "", err
+	}
+	return key.ID.String(), write(apkPublicFile, pub, false)
 }

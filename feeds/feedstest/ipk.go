@@ -1,5 +1,5 @@
 // Package feedstest makes real .ipk packages and feeds for tests: gzipped-tar and ar packages with
-// a given control file, and generated feeds of many packages.
+// a given control file, and generated feeds of many packages (feeds/apktest makes .apk ones).
 package feedstest
 
 import (

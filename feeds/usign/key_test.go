@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openwrt-ppa/openwrt-ppa/feeds"
+	"github.com/openwrt-ppa/openwrt-ppa/feeds/feedstest"
 	"github.com/openwrt-ppa/openwrt-ppa/feeds/usign"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/testenv"
 )
@@ -21,7 +23,7 @@ func realFeed(t *testing.T) string {
 			return p
 		}
 		if filepath.Dir(dir) == dir {
-			testenv.Missing(t, "shared test data", "../shared/testdata beside the repository")
+			testenv.Missing(t, "shared test data feeds/sdk-23.05.4-mips_24kc", "the real SDK feed ../shared/testdata/feeds/sdk-23.05.4-mips_24kc beside the repository, to verify the SDK's own signature; TestVerifyOwnFeed covers the same code on a feed signed here")
 		}
 		dir = filepath.Dir(dir)
 	}
@@ -56,6 +58,41 @@ func TestVerifyRealFeed(t *testing.T) {
 	}
 	tampered := append(bytes.Clone(packages), '\n')
 	if err := pub.Verify(tampered, sig); err == nil {
+		t.Fatal("a changed Packages verified")
+	}
+}
+
+// TestVerifyOwnFeed is TestVerifyRealFeed on a feed indexed and signed with the project's own
+// tools: the signature file read back verifies Packages, and not a changed one.
+func TestVerifyOwnFeed(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := feedstest.WriteFeed(dir, 5, "mips_24kc", 64); err != nil {
+		t.Fatal(err)
+	}
+	k, err := usign.Generate(nil, "own feed key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := feeds.IndexDir(context.Background(), dir, feeds.DirOptions{Signer: k}); err != nil {
+		t.Fatal(err)
+	}
+	pubText, _ := k.Public().MarshalText()
+	pub, err := usign.ParsePublicKey(pubText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := usign.ParseSignature(mustRead(t, filepath.Join(dir, "Packages.sig")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sig.Fingerprint != k.Fingerprint || !strings.Contains(sig.Comment, k.Fingerprint.String()) {
+		t.Errorf("signature by %s (%q), want key %s", sig.Fingerprint, sig.Comment, k.Fingerprint)
+	}
+	packages := mustRead(t, filepath.Join(dir, "Packages"))
+	if err := pub.Verify(packages, sig); err != nil {
+		t.Fatalf("own signature does not verify: %v", err)
+	}
+	if err := pub.Verify(append(bytes.Clone(packages), '\n'), sig); err == nil {
 		t.Fatal("a changed Packages verified")
 	}
 }
