@@ -181,7 +181,7 @@ func (s *CatalogueSource) Refresh(ctx context.Context) error {
 	defer s.mu.Unlock()
 	if err != nil {
 		s.lastErr = fmt.Errorf("SDK catalogue not refreshed, keeping the releases in use: %w", err)
-		s.log.Warn("SDK catalogue refresh failed", "repository", s.repo, "err", err)
+		s.log.Warn("SDK catalogue refresh failed: planning with the point releases in use (the embedded table until the registry answers); let the service reach the registry, point it at a mirror, or turn the refresh off", "repository", s.repo, "err", err)
 		return s.lastErr
 	}
 	next := s.base.WithTags(tags)
