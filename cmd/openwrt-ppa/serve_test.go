@@ -25,7 +25,9 @@ func TestServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb testenv.SyncBuffer
 	done := make(chan int)
-	go func() { done <- runServe(ctx, []string{"--data", data, "--listen", "127.0.0.1:0", "--catalogue-refresh", "0"}, &out, &errb) }()
+	go func() {
+		done <- runServe(ctx, []string{"--data", data, "--listen", "127.0.0.1:0", "--catalogue-refresh", "0"}, &out, &errb)
+	}()
 	addr := ""
 	re := regexp.MustCompile(`http://([0-9.:]+)/`)
 	for deadline := time.Now().Add(5 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
