@@ -186,7 +186,14 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 	if err := w.prepareCloneAuth(ctx, repo); err != nil {
 		return model.Outcome{}, err
 	}
-	if _, err := w.checkout.Checkout(ctx, builder.CheckoutRequest{URL: repo.CloneURL, Ref: checkoutRef(repo, b), Commit: b.CommitSHA}, src); err != nil {
+	_, err := w.checkout.Checkout(withCheckoutRepo(ctx, repo), builder.CheckoutRequest{URL: repo.CloneURL, Ref: checkoutRef(repo, b), Commit: b.CommitSHA}, src)
+	if errors.Is(err, builder.ErrCheckoutRefused) {
+		// The repository's doing (a commit off its ref, a submodule it may not fetch): a retry
+		// gives the same answer, and the message says what to change.
+		jl.Printf("checkout refused: %v", err)
+		return model.Failed("checkout refused", err), nil
+	}
+	if err != nil {
 		return model.Outcome{}, fmt.Errorf("checking out: %w", err)
 	}
 	raw, err := readRepoFile(src, builder.ConfigFile)
