@@ -212,7 +212,15 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 		Found: found, Catalogue: w.catalogue, Images: builder.ImageOptions{Registry: w.cfg.Registry, Image: w.cfg.Image},
 		Series: []string{j.Series}, Archs: []string{j.Arch}})
 	if err != nil {
-		return model.Failed("nothing to build", err), nil
+		out := model.Failed("nothing to build", err)
+		if len(plan.Refused) > 0 {
+			// Every refused folder on the check with its reason, not only the first.
+			out.Result = &model.Result{Message: out.Text, Packages: refusedRows(plan.Refused)}
+			if errors.Is(err, builder.ErrNoPackages) {
+				out.Text = "Every package Makefile found was refused; the table says why."
+			}
+		}
+		return out, nil
 	}
 	if len(plan.Jobs) != 1 {
 		return model.Outcome{}, fmt.Errorf("the plan for %s/%s has %d jobs, want 1", j.Series, j.Arch, len(plan.Jobs))
@@ -224,10 +232,7 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 	if err != nil {
 		return model.Outcome{}, err
 	}
-	jr := &model.Result{Message: res.Message, IndexJSON: bj.IndexJSON}
-	for _, r := range plan.Refused {
-		jr.Packages = append(jr.Packages, model.PackageResult{Name: r.Package, Status: "refused", Note: r.Reason})
-	}
+	jr := &model.Result{Message: res.Message, IndexJSON: bj.IndexJSON, Packages: refusedRows(plan.Refused)}
 	out := model.Outcome{Result: jr, Text: res.Message}
 	switch res.Status {
 	case builder.JobSucceeded:
@@ -283,6 +288,15 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 		out.Text += "\n\nThe packages that built were published; a package that failed keeps its last good version in the feed."
 	}
 	return out, nil
+}
+
+// refusedRows are the result rows of packages (or folders) refused while reading Makefiles.
+func refusedRows(rs []builder.Refusal) []model.PackageResult {
+	var out []model.PackageResult
+	for _, r := range rs {
+		out = append(out, model.PackageResult{Name: r.Package, Status: "refused", Note: r.Reason})
+	}
+	return out
 }
 
 func lastLine(lines []string) string {

@@ -1,0 +1,96 @@
+package app_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
+)
+
+// TestSubmoduleCredentialsOnlyForTheOwnersRepositories: a private repository's submodule of
+// the same owner is fetched with the installation's token; one of another owner's private
+// repositories on the same forge is not, and the job fails once with the refusal on its check
+// (not as a failure of the service).
+func TestSubmoduleCredentialsOnlyForTheOwnersRepositories(t *testing.T) {
+	e := newFakeE2E(t, nil)
+	e.private = true
+	e.git.RequireAuth(func(user, pass string) bool {
+		_, ok := e.gh.TokenInstallation(pass)
+		return user == "x-access-token" && ok
+	})
+	ex := startFakeWorker(t, e)
+	lib := e.git.Commit(t, "alice/lib", "main", map[string]string{"lib.txt": "alice's\n"})
+	secret := e.git.Commit(t, "bob/secret", "main", map[string]string{"key": "bob's\n"})
+	pkgs := repoFiles(e2eConfig, map[string]string{"hello": "1.0"})
+
+	own := commitWithSubmodules(t, e.git, e2eFull, pkgs, map[string][2]string{"lib": {"../lib.git", lib}})
+	e.gh.SetFile(e2eFull, own, ".openwrt-ppa.yml", []byte(e2eConfig))
+	if code := e.push("own", "main", zeroSHA, own); code != http.StatusAccepted {
+		t.Fatalf("push answered %d", code)
+	}
+	if b, j := e.waitBuild(own); b.Status != store.StatusSuccess {
+		t.Fatalf("a submodule of the owner's own repository: build %s, %s", b.Status, j.Result)
+	}
+
+	pkgs = repoFiles(e2eConfig, map[string]string{"hello": "1.1"})
+	other := commitWithSubmodules(t, e.git, e2eFull, pkgs, map[string][2]string{"vendor": {"../../bob/secret.git", secret}})
+	e.gh.SetFile(e2eFull, other, ".openwrt-ppa.yml", []byte(e2eConfig))
+	if code := e.push("other", "main", own, other); code != http.StatusAccepted {
+		t.Fatalf("push answered %d", code)
+	}
+	b, j := e.waitBuild(other)
+	if b.Status != store.StatusFailure || j.Attempts != 1 {
+		t.Fatalf("another owner's private submodule: build %s after %d attempts, want one failure", b.Status, j.Attempts)
+	}
+	run := e.checkRun(j)
+	title, _ := run["output"].(map[string]any)["title"].(string)
+	sum := summaryOf(run)
+	if title != "checkout refused" || !strings.Contains(sum, "submodule vendor") || !strings.Contains(sum, "may not read it") || strings.Contains(sum, "build service failed") {
+		t.Fatalf("check %q:\n%s\nwant the submodule's refusal, not a service failure", title, sum)
+	}
+	if n := len(ex.Started()); n != 1 {
+		t.Fatalf("%d builds started, want the first only", n)
+	}
+}
+
+// bombMakefile is a package Makefile whose variables expand to gigabytes (hole 2 of issue 9).
+func bombMakefile(name string) string {
+	var b strings.Builder
+	b.WriteString("include $(TOPDIR)/rules.mk\nPKG_NAME:=" + name + "\nA = " + strings.Repeat("x", 64<<10) + "\n")
+	for range 4096 {
+		b.WriteString("B := $(A)\n")
+	}
+	b.WriteString("include $(INCLUDE_DIR)/package.mk\ndefine Package/" + name + "\n  TITLE:=$(B)\nendef\n$(eval $(call BuildPackage," + name + "))\n")
+	return b.String()
+}
+
+// TestRefusedMakefilesShowOnTheCheck: a Makefile refused while it is read is named on the check
+// with the reason, beside the packages that built and when nothing else is left to build.
+func TestRefusedMakefilesShowOnTheCheck(t *testing.T) {
+	e := newFakeE2E(t, nil)
+	startFakeWorker(t, e)
+	files := repoFiles(e2eConfig, map[string]string{"hello": "1.0"})
+	files["net/bomb/Makefile"] = bombMakefile("bomb")
+	mixed := e.git.Commit(t, e2eFull, "main", files)
+	e.gh.SetFile(e2eFull, mixed, ".openwrt-ppa.yml", []byte(e2eConfig))
+	if code := e.push("mixed", "main", zeroSHA, mixed); code != http.StatusAccepted {
+		t.Fatalf("push answered %d", code)
+	}
+	_, j := e.waitBuild(mixed)
+	if sum := summaryOf(e.checkRun(j)); !strings.Contains(sum, "| bomb |") || !strings.Contains(sum, "expanding its variables takes more than") {
+		t.Fatalf("check summary of a build beside a refused Makefile:\n%s", sum)
+	}
+
+	only := e.git.Commit(t, e2eFull, "main", map[string]string{".openwrt-ppa.yml": e2eConfig,
+		"net/bomb/Makefile": bombMakefile("bomb"), "utils/bomb2/Makefile": bombMakefile("bomb2")})
+	e.gh.SetFile(e2eFull, only, ".openwrt-ppa.yml", []byte(e2eConfig))
+	if code := e.push("only", "main", mixed, only); code != http.StatusAccepted {
+		t.Fatalf("push answered %d", code)
+	}
+	b, j := e.waitBuild(only)
+	sum := summaryOf(e.checkRun(j))
+	if b.Status != store.StatusFailure || !strings.Contains(sum, "| bomb |") || !strings.Contains(sum, "| bomb2 |") {
+		t.Fatalf("build %s; check summary when every Makefile is refused:\n%s\nwant each named with its reason", b.Status, sum)
+	}
+}
