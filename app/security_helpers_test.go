@@ -107,3 +107,25 @@ func (e *e2e) waitBuild(sha string) (store.Build, store.Job) {
 	}
 	return b, js[0]
 }
+
+// setRef points ref of the git server's repository name at commit.
+func setRef(t *testing.T, srv *testenv.GitServer, name, ref, commit string) {
+	t.Helper()
+	testenv.Git(t, filepath.Join(srv.Root, name+".git"), "update-ref", ref, commit)
+}
+
+// pull delivers a pull_request event (opened, synchronize) of number with head sha from a
+// branch of the repository itself, written at the time at.
+func (e *e2e) pull(delivery, action string, number int, sha string, at time.Time) int {
+	e.t.Helper()
+	body := forgetest.Rewrite(e.t, forgetest.Payload(e.t, "github/pull_request/opened.json"), func(doc map[string]any) {
+		e.repoJSON(doc)
+		doc["action"], doc["number"] = action, number
+		pr := forgetest.Obj(e.t, doc, "pull_request")
+		pr["number"], pr["updated_at"] = number, at.UTC().Format(time.RFC3339)
+		pr["head"] = map[string]any{"ref": "feature", "sha": sha, "repo": doc["repository"]}
+		pr["base"] = map[string]any{"ref": "main", "sha": sha, "repo": doc["repository"]}
+		doc["sender"] = map[string]any{"login": e2eOwner, "id": 1}
+	})
+	return e.deliver("pull_request", delivery, body)
+}

@@ -1,9 +1,11 @@
 package app_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
@@ -92,5 +94,48 @@ func TestRefusedMakefilesShowOnTheCheck(t *testing.T) {
 	sum := summaryOf(e.checkRun(j))
 	if b.Status != store.StatusFailure || !strings.Contains(sum, "| bomb |") || !strings.Contains(sum, "| bomb2 |") {
 		t.Fatalf("build %s; check summary when every Makefile is refused:\n%s\nwant each named with its reason", b.Status, sum)
+	}
+}
+
+// TestPullRequestResultIsNotReusedForABranch: a pull request's build of a commit never stands for
+// a branch build of the same commit (its caches may be poisoned, the branch publishes with the
+// main key), while a branch's result does stand for a tag's.
+func TestPullRequestResultIsNotReusedForABranch(t *testing.T) {
+	e := newFakeE2E(t, nil)
+	ex := startFakeWorker(t, e)
+	sha := e.git.Commit(t, e2eFull, "feature", repoFiles(e2eConfig, map[string]string{"hello": "1.0"}))
+	setRef(t, e.git, e2eFull, "refs/pull/7/head", sha)
+	e.gh.SetFile(e2eFull, sha, ".openwrt-ppa.yml", []byte(e2eConfig))
+	if code := e.pull("pr", "opened", 7, sha, time.Now()); code != http.StatusAccepted {
+		t.Fatalf("pull request answered %d", code)
+	}
+	if b, j := e.waitBuild(sha); b.Ref.Kind != store.RefPR || b.Status != store.StatusSuccess || j.ContentKey == "" {
+		t.Fatalf("pull request build %+v job %+v", b, j)
+	}
+
+	setRef(t, e.git, e2eFull, "refs/heads/main", sha)
+	if code := e.push("main", "main", zeroSHA, sha); code != http.StatusAccepted {
+		t.Fatalf("push answered %d", code)
+	}
+	branch := e.waitBuilds(2)[0]
+	bj := e.jobs(branch.ID)[0]
+	if branch.Ref.Kind != store.RefBranch || bj.Status != store.StatusSuccess || strings.Contains(string(bj.Result), "reused_from") {
+		t.Fatalf("branch build %+v job %s: want built, not reused", branch, bj.Result)
+	}
+	if n := len(ex.Started()); n != 2 {
+		t.Fatalf("%d builds ran, want the pull request's and the branch's", n)
+	}
+
+	e.git.Tag(t, e2eFull, "v1", sha)
+	if code := e.pushRef("tag", "refs/tags/v1", zeroSHA, sha); code != http.StatusAccepted {
+		t.Fatalf("tag push answered %d", code)
+	}
+	tag := e.waitBuilds(3)[0]
+	tj := e.jobs(tag.ID)[0]
+	if tag.Ref.Kind != store.RefTag || tj.Status != store.StatusSuccess || !strings.Contains(string(tj.Result), fmt.Sprintf(`"reused_from":%d`, bj.ID)) {
+		t.Fatalf("tag build %+v job %s: want the branch's result reused", tag, tj.Result)
+	}
+	if n := len(ex.Started()); n != 2 {
+		t.Fatalf("%d builds ran, want the tag's reused", n)
 	}
 }

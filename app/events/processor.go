@@ -41,6 +41,9 @@ type Deps struct {
 	Logger    *slog.Logger
 	Metrics   *metrics.Metrics
 	Now       func() time.Time
+	// Images tells the SDK images' digests (the executor's engine); nil, or one that does not
+	// know an image, makes its jobs' results not reusable.
+	Images model.ImageDigester
 }
 
 // Processor turns stored forge events into builds, jobs and their first reports. It holds no
@@ -61,6 +64,7 @@ type Processor struct {
 	now       func() time.Time
 	wake      chan struct{}
 	retries   eventRetries
+	images    model.ImageDigester
 }
 
 // New returns the event stage; Run starts its loop.
@@ -79,7 +83,7 @@ func New(cfg Config, d Deps) (*Processor, error) {
 	}
 	return &Processor{cfg: cfg, store: d.Store, queue: d.Queue, forges: d.Forges, catalogue: d.Catalogue,
 		report: d.Reporter, publish: d.Publisher, data: d.Data, locker: d.Locker, log: d.Logger,
-		metrics: d.Metrics, now: d.Now, wake: make(chan struct{}, 1)}, nil
+		metrics: d.Metrics, now: d.Now, wake: make(chan struct{}, 1), images: d.Images}, nil
 }
 
 // Inbox is where the forges' webhook handlers store accepted events.

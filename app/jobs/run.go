@@ -210,7 +210,7 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 	}
 	plan, err := builder.MakePlan(builder.PlanInput{Repo: repo.Path(), Commit: b.CommitSHA, Config: cfg, ConfigRaw: raw,
 		Found: found, Catalogue: w.catalogue, Images: builder.ImageOptions{Registry: w.cfg.Registry, Image: w.cfg.Image},
-		Series: []string{j.Series}, Archs: []string{j.Arch}})
+		Series: []string{j.Series}, Archs: []string{j.Arch}, Trust: model.Trust(b.Ref)})
 	if err != nil {
 		out := model.Failed("nothing to build", err)
 		if len(plan.Refused) > 0 {
@@ -245,7 +245,11 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 		out.Status = store.StatusFailure
 	}
 
-	// Keep the built packages by content key, so an identical job can publish them again.
+	// Keep the built packages by the content key of what was really built (the image may have
+	// changed since the job was made), so an identical job can publish them again.
+	if err := w.keyOfBuilt(ctx, repo, b, j, bj.Image, cfg, raw); err != nil {
+		return model.Outcome{}, err
+	}
 	arts, err := w.data.KeepArtifacts(j.ContentKey, res.Files)
 	if err != nil {
 		return model.Outcome{}, err
@@ -288,6 +292,26 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 		out.Text += "\n\nThe packages that built were published; a package that failed keeps its last good version in the feed."
 	}
 	return out, nil
+}
+
+// keyOfBuilt sets the job's content key to that of the build that ran: its image's digest as
+// the engine tells it now. No digest, no key: the result is not reused.
+func (w *Worker) keyOfBuilt(ctx context.Context, repo store.Repository, b store.Build, j *store.Job, image string, cfg builder.Config, raw []byte) error {
+	d, _ := w.exec.(model.ImageDigester)
+	key, err := model.ContentKey(model.ContentInput{Repo: repo, Ref: b.Ref, Commit: b.CommitSHA, Series: j.Series, Arch: j.Arch,
+		Image: image, ImageDigest: model.Digest(ctx, d, image), Config: cfg, ConfigRaw: raw})
+	if err != nil {
+		w.log.Warn("no content key: the job's result will not be reused", "job", j.ID, "err", err)
+	}
+	if key == j.ContentKey {
+		return nil
+	}
+	u, err := w.store.UpdateJob(ctx, j.ID, func(sj *store.Job) error { sj.ContentKey = key; return nil })
+	if err != nil {
+		return fmt.Errorf("keeping the job's content key: %w", err)
+	}
+	j.ContentKey = u.ContentKey
+	return nil
 }
 
 // refusedRows are the result rows of packages (or folders) refused while reading Makefiles.
