@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,4 +129,52 @@ func (e *e2e) pull(delivery, action string, number int, sha string, at time.Time
 		doc["sender"] = map[string]any{"login": e2eOwner, "id": 1}
 	})
 	return e.deliver("pull_request", delivery, body)
+}
+
+// GitLab's side of the tests: project glProject (routers/feeds/wifi-tools) on a fake GitLab.
+const (
+	glProject = 4242
+	glSecret  = "gitlab-webhook-token"
+)
+
+// withGitLab configures the fake GitLab gl as the service's GitLab, with the shared webhook token.
+func withGitLab(gl *forgetest.GitLab) func(*app.Config) {
+	return func(c *app.Config) {
+		c.GitLabURL, c.GitLabToken, c.GitLabWebhookSecret = gl.URL, forgetest.GitLabToken, glSecret
+	}
+}
+
+// deliverGitLab posts a GitLab webhook body with token and returns the status.
+func (e *e2e) deliverGitLab(file, uuid, token string, body []byte) int {
+	e.t.Helper()
+	req, err := forgetest.GitLabRequest(e.url+"/webhooks/gitlab", forgetest.GitLabEvent(file), uuid, token, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// mergeRequestHook is merge_request_open.json for merge request iid at sha, claiming to come
+// from project source.
+func mergeRequestHook(t *testing.T, iid int, sha string, source int64) []byte {
+	return forgetest.Rewrite(t, forgetest.Payload(t, "gitlab/merge_request_open.json"), func(doc map[string]any) {
+		oa := forgetest.Obj(t, doc, "object_attributes")
+		oa["iid"], oa["source_project_id"], oa["target_project_id"] = iid, source, glProject
+		oa["updated_at"] = time.Now().UTC().Format("2006-01-02 15:04:05 MST")
+		forgetest.Obj(t, oa, "last_commit")["id"] = sha
+	})
+}
+
+// eventsDone waits until the service has handled every stored event.
+func (e *e2e) eventsDone() {
+	e.t.Helper()
+	waitFor(e.t, "every event to be handled", func() bool {
+		evs, err := e.rt.Store.UnprocessedEvents(context.Background(), 10)
+		return err == nil && len(evs) == 0
+	})
 }

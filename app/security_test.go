@@ -1,12 +1,15 @@
 package app_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/openwrt-ppa/openwrt-ppa/forge/forgetest"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
 
@@ -138,4 +141,49 @@ func TestPullRequestResultIsNotReusedForABranch(t *testing.T) {
 	if n := len(ex.Started()); n != 2 {
 		t.Fatalf("%d builds ran, want the tag's reused", n)
 	}
+}
+
+// TestForgedMergeRequestHookBuildsNoForkCode: whoever knows GitLab's webhook token can claim a
+// fork's merge request comes from the project itself (source_project_id = target); the service
+// asks GitLab first and builds nothing without a /rebuild, while a real one of the project builds.
+func TestForgedMergeRequestHookBuildsNoForkCode(t *testing.T) {
+	gl := forgetest.NewGitLab(t)
+	e := newFakeE2E(t, withGitLab(gl))
+	sha := e.git.Commit(t, "routers/feeds/wifi-tools", "iw-scan", repoFiles(e2eConfig, map[string]string{"hello": "1.0"}))
+	gl.SetProject(glProject, "routers/feeds", "wifi-tools", e.git.RepoURL("routers/feeds/wifi-tools"), "public")
+	gl.SetFile(glProject, sha, ".openwrt-ppa.yml", []byte(e2eConfig))
+	gl.SetMergeRequest(glProject, 12, sha, "iw-scan", "main", 999) // from the fork, project 999
+	gl.SetMergeRequest(glProject, 13, sha, "iw-scan", "main", glProject)
+
+	if code := e.deliverGitLab("merge_request_open.json", "forged", glSecret, mergeRequestHook(t, 12, sha, glProject)); code != http.StatusAccepted {
+		t.Fatalf("forged hook answered %d", code)
+	}
+	e.eventsDone()
+	if bs := e.gitLabBuilds(); len(bs) != 0 {
+		t.Fatalf("a forged merge request hook built the fork's code: %+v", bs)
+	}
+	if code := e.deliverGitLab("merge_request_open.json", "real", glSecret, mergeRequestHook(t, 13, sha, glProject)); code != http.StatusAccepted {
+		t.Fatalf("hook answered %d", code)
+	}
+	waitFor(t, "the project's own merge request to build", func() bool { return len(e.gitLabBuilds()) == 1 })
+	if b := e.gitLabBuilds()[0]; b.Ref != store.PRRef(13) || b.CommitSHA != sha {
+		t.Fatalf("build %+v, want !13 at %s", b, sha)
+	}
+}
+
+// gitLabBuilds are the builds of the GitLab project.
+func (e *e2e) gitLabBuilds() []store.Build {
+	e.t.Helper()
+	repo, err := e.rt.Store.RepositoryByPath(context.Background(), "routers/feeds", "wifi-tools")
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	bs, err := e.rt.Store.ListBuilds(context.Background(), store.BuildQuery{RepoID: repo.ID})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return bs
 }

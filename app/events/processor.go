@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -108,7 +109,20 @@ func (s *Processor) Handle(ctx context.Context, ev *forge.Event) error {
 func (s *Processor) handle(ctx context.Context, ev *forge.Event, received time.Time) error {
 	r := &eventRun{Processor: s, ev: ev, received: received,
 		log: s.log.With("delivery", ev.DeliveryID, "forge", ev.Forge, "kind", ev.Kind, "repo", ev.Repo.FullName())}
-	switch ev.Kind {
+	if c, ok := s.forges[ev.Forge].(forge.Confirmer); ok {
+		// The delivery's word is not enough on this forge (one webhook secret for many
+		// projects): what is built is what its API says.
+		confirmed, err := c.Confirm(ctx, *ev)
+		if errors.Is(err, forge.ErrUnconfirmed) {
+			r.log.Warn("delivery dropped: the forge's API does not confirm it", "err", err)
+			return nil
+		}
+		if err != nil {
+			return model.Retry(fmt.Errorf("confirming the delivery with the forge: %w", err))
+		}
+		r.ev = &confirmed
+	}
+	switch r.ev.Kind {
 	case forge.KindPing:
 		return nil
 	case forge.KindInstalled, forge.KindReposAdded:
