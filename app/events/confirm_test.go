@@ -17,7 +17,9 @@ type confirming struct {
 	confirm func(forge.Event) (forge.Event, error)
 }
 
-func (c confirming) Confirm(_ context.Context, ev forge.Event) (forge.Event, error) { return c.confirm(ev) }
+func (c confirming) Confirm(_ context.Context, ev forge.Event) (forge.Event, error) {
+	return c.confirm(ev)
+}
 
 // TestConfirmerDecidesBeforeBuilding: on a forge that confirms deliveries, what is built is what
 // its API says; a delivery it contradicts is dropped, and one it could not check is retried.
