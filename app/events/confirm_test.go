@@ -3,7 +3,9 @@ package events
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/openwrt-ppa/openwrt-ppa/app/internal/model"
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
@@ -57,5 +59,32 @@ func TestConfirmerDecidesBeforeBuilding(t *testing.T) {
 				t.Fatalf("built %q, want %q", shas, c.wantSHA)
 			}
 		})
+	}
+}
+
+// TestInboxRefusesDeliveriesOlderThanTheReplayGuard: a delivery that says it was sent before
+// the window the replay guard remembers is not stored (a captured body replayed after its id
+// was pruned); one inside the window is.
+func TestInboxRefusesDeliveriesOlderThanTheReplayGuard(t *testing.T) {
+	h := newHarness(t)
+	now := h.clock()
+	for _, c := range []struct {
+		age    time.Duration
+		stored bool
+	}{{model.ReplayWindow + time.Hour, false}, {model.ReplayWindow - time.Hour, true}, {0, true}} {
+		ev := push(fmt.Sprintf("age-%s", c.age), "main", sha1)
+		ev.BodySHA256 = fmt.Sprintf("%064x", c.age)
+		if c.age > 0 {
+			ev.SentAt = now.Add(-c.age)
+		}
+		dup, err := h.svc.Inbox().Put(context.Background(), ev)
+		evs, _ := h.svc.store.UnprocessedEvents(context.Background(), 10)
+		found := false
+		for _, e := range evs {
+			found = found || e.DeliveryID == ev.DeliveryID
+		}
+		if err != nil || dup == c.stored || found != c.stored {
+			t.Errorf("sent %s ago: duplicate %v, stored %v (%v); want stored %v", c.age, dup, found, err, c.stored)
+		}
 	}
 }

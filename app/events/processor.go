@@ -89,7 +89,7 @@ func New(cfg Config, d Deps) (*Processor, error) {
 
 // Inbox is where the forges' webhook handlers store accepted events.
 func (s *Processor) Inbox() forge.Inbox {
-	return &inbox{store: s.store, wake: s.Wake}
+	return &inbox{store: s.store, wake: s.Wake, log: s.log, now: s.now}
 }
 
 // Wake makes the event loop look for new events now rather than at its next tick.
