@@ -59,6 +59,8 @@ type e2e struct {
 	url     string
 	cancel  context.CancelFunc
 	done    chan error
+	// gitRepo is the repository's path on the git server; empty: e2eRepo.
+	gitRepo string
 }
 
 func newE2E(t *testing.T) *e2e {
@@ -187,10 +189,19 @@ func (e *e2e) repoJSON(doc map[string]any) {
 	doc["repository"] = map[string]any{
 		"id": e2eRepoID, "name": e2eRepo, "full_name": e2eFull, "private": e.private,
 		"owner":     map[string]any{"login": e2eOwner, "id": 1, "type": "User"},
-		"clone_url": e.git.RepoURL(e2eRepo), "html_url": "https://github.com/" + e2eFull,
+		"clone_url": e.git.RepoURL(e.gitName()), "html_url": "https://github.com/" + e2eFull,
 		"default_branch": "main", "master_branch": "main",
 	}
 	doc["installation"] = map[string]any{"id": e2eInstall}
+	delete(doc, "organization")
+}
+
+// gitName is the repository's path on the git server.
+func (e *e2e) gitName() string {
+	if e.gitRepo != "" {
+		return e.gitRepo
+	}
+	return e2eRepo
 }
 
 // push delivers a push of branch from before to after (a zero after deletes the branch).
@@ -202,7 +213,7 @@ func (e *e2e) push(delivery, branch, before, after string) int {
 // pushRef delivers a push of a full ref (refs/heads/…, refs/tags/…).
 func (e *e2e) pushRef(delivery, ref, before, after string) int {
 	e.t.Helper()
-	body := forgetest.Rewrite(e.t, forgetest.ReadFile(e.t, forgetest.SharedTestdata(e.t, "webhooks", "github", "go-playground", "push.json")), func(doc map[string]any) {
+	body := forgetest.Rewrite(e.t, forgetest.Payload(e.t, "github/push/branch-updated.json"), func(doc map[string]any) {
 		doc["ref"], doc["before"], doc["after"] = ref, before, after
 		zero := strings.Repeat("0", 40)
 		doc["created"], doc["deleted"], doc["forced"] = before == zero, after == zero, false
@@ -223,12 +234,19 @@ func (e *e2e) pushRef(delivery, ref, before, after string) int {
 // comment delivers a comment on pull request number by login.
 func (e *e2e) comment(delivery string, number int, login, text string) int {
 	e.t.Helper()
-	body := forgetest.Rewrite(e.t, forgetest.ReadFile(e.t, forgetest.SharedTestdata(e.t, "webhooks", "github", "octokit", "issue_comment", "created.payload.json")), func(doc map[string]any) {
+	return e.commentAt(delivery, number, login, text, time.Now())
+}
+
+// commentAt is comment, written at the time at.
+func (e *e2e) commentAt(delivery string, number int, login, text string, at time.Time) int {
+	e.t.Helper()
+	body := forgetest.Rewrite(e.t, forgetest.Payload(e.t, "github/issue_comment/rebuild-on-pull.json"), func(doc map[string]any) {
 		issue := forgetest.Obj(e.t, doc, "issue")
 		issue["number"] = number
 		issue["pull_request"] = map[string]any{"url": fmt.Sprintf("https://api.github.com/repos/%s/pulls/%d", e2eFull, number)}
 		c := forgetest.Obj(e.t, doc, "comment")
 		c["body"], c["id"] = text, 555000+number
+		c["created_at"], c["updated_at"] = at.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339)
 		c["user"] = map[string]any{"login": login, "id": 2}
 		doc["sender"] = map[string]any{"login": login, "id": 2}
 		e.repoJSON(doc)

@@ -102,12 +102,15 @@ func (s *Service) serveKey(w http.ResponseWriter, r *http.Request, owner, name, 
 func (s *Service) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
+	// The public gets a short reason; the error itself (addresses, paths) goes to the log.
 	if _, err := s.store.ListRepositories(ctx, store.RepositoryQuery{Limit: 1}); err != nil {
-		http.Error(w, "store not ready: "+err.Error(), http.StatusServiceUnavailable)
+		s.log.Warn("not ready: the store does not answer", "err", err)
+		http.Error(w, "store not ready", http.StatusServiceUnavailable)
 		return
 	}
 	if _, err := s.queue.Len(ctx); err != nil {
-		http.Error(w, "queue not ready: "+err.Error(), http.StatusServiceUnavailable)
+		s.log.Warn("not ready: the queue does not answer", "err", err)
+		http.Error(w, "queue not ready", http.StatusServiceUnavailable)
 		return
 	}
 	_, _ = w.Write([]byte("ready\n"))

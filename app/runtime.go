@@ -145,10 +145,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Runtime, error) {
 	}
 	inbox := rt.Service.Inbox()
 	if p := parsers[forge.GitHub]; p != nil {
-		rt.Hooks.GitHubHook = forge.NewWebhookHandler(p, inbox, forge.WebhookConfig{Logger: log})
+		rt.Hooks.GitHubHook = forge.NewWebhookHandler(p, inbox, webhookConfig(log))
 	}
 	if p := parsers[forge.GitLab]; p != nil {
-		rt.Hooks.GitLabHook = forge.NewWebhookHandler(p, inbox, forge.WebhookConfig{Logger: log})
+		rt.Hooks.GitLabHook = forge.NewWebhookHandler(p, inbox, webhookConfig(log))
 	}
 	fh, err := feeds.NewHandler(fs.Root(), log)
 	if err != nil {
@@ -232,8 +232,7 @@ func (rt *Runtime) Serve(ctx context.Context, ln net.Listener, web http.Handler)
 	defer stop()
 	h := rt.Hooks
 	h.Web = web
-	srv := &http.Server{Handler: rt.Service.Router(h), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(rt.log.Handler(), slog.LevelWarn)}
+	srv := newHTTPServer(rt.Service.Router(h), rt.log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	rt.log.Info("serving", "listen", ln.Addr().String(), "public_url", rt.Config.BaseURL(), "data", rt.Config.Data, "redis", rt.Config.Redis != "")
@@ -272,6 +271,24 @@ func (rt *Runtime) Serve(ctx context.Context, ln net.Listener, web http.Handler)
 	_ = srv.Shutdown(sctx)
 	wg.Wait()
 	return err
+}
+
+// readTimeout bounds the reading of a whole request, body included: a client that sends a
+// webhook body a byte at a time holds a connection (and one of the webhook handler's reading
+// slots) this long at most. 25 MiB, the largest body taken, needs 4 Mbit/s.
+var readTimeout = 60 * time.Second
+
+// newHTTPServer is the service's HTTP server. It has no write timeout: live logs stream for as
+// long as a build runs.
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: readTimeout,
+		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+}
+
+// webhookConfig bounds what the webhook handlers read: bodies are buffered whole before their
+// signature is checked, so at most MaxReading of them (each up to MaxBody) at once.
+func webhookConfig(log *slog.Logger) forge.WebhookConfig {
+	return forge.WebhookConfig{Logger: log, MaxBody: forge.DefaultMaxBody, MaxReading: forge.DefaultMaxReading}
 }
 
 // executorRetry is how often serve tries again to reach a Docker engine it could not reach.

@@ -1,8 +1,10 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/openwrt-ppa/openwrt-ppa/app/events"
@@ -42,6 +44,7 @@ type Service struct {
 
 	events  *events.Processor
 	janitor *upkeep.Janitor
+	images  *imageDigests
 }
 
 // Deps are the parts a Service is made of; cmd wires them.
@@ -96,12 +99,14 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 		report:  &report.Reporter{Forges: forges, Store: d.Store, BaseURL: cfg.BaseURL(), Metrics: d.Metrics, Now: d.Now},
 		publish: &publish.Publisher{Feeds: d.Feeds, Store: d.Store, Data: data, QuotaMB: cfg.RepoQuotaMB, Metrics: d.Metrics},
 		guard:   &keys.ReadGuard{Tokens: d.Tokens, Repos: d.Store, Admin: cfg.AdminToken.Reveal(), Now: d.Now},
+		images:  &imageDigests{},
 	}
 	var err error
 	s.events, err = events.New(events.Config{Shared: cfg.Redis != "", Registry: cfg.Registry, Image: cfg.Image,
 		QueueLimit: cfg.QueueLimit, PRFeedTTL: cfg.PRFeedTTL},
 		events.Deps{Store: d.Store, Queue: d.Queue, Forges: forges, Catalogue: catalogues, Reporter: s.report,
-			Publisher: s.publish, Data: data, Locker: d.Locker, Logger: d.Logger, Metrics: d.Metrics, Now: d.Now})
+			Publisher: s.publish, Data: data, Locker: d.Locker, Logger: d.Logger, Metrics: d.Metrics, Now: d.Now,
+			Images: s.images})
 	if err != nil {
 		return nil, err
 	}
@@ -121,9 +126,13 @@ type WorkerDeps struct {
 	ID string
 }
 
-// NewWorker returns a worker of svc running cfg.Workers jobs at once.
+// NewWorker returns a worker of svc running cfg.Workers jobs at once. Its executor's engine
+// also tells the event stage the SDK images' digests, which reuse needs.
 func NewWorker(svc *Service, d WorkerDeps) (*jobs.Worker, error) {
 	c := svc.cfg
+	if id, ok := d.Executor.(model.ImageDigester); ok {
+		svc.images.set(id)
+	}
 	return jobs.New(jobs.Config{Workers: c.Workers, JobTimeout: c.JobTimeout, ShutdownGrace: c.ShutdownGrace,
 		VisibilityTime: c.VisibilityTime, Registry: c.Registry, Image: c.Image},
 		jobs.Deps{Store: svc.store, Queue: svc.queue, Forges: svc.forges, Catalogue: svc.catalogues,
@@ -136,3 +145,27 @@ const WorkerLabel = jobs.WorkerLabel
 
 // WorkerID names this process's worker: host and pid.
 func WorkerID() string { return jobs.WorkerID() }
+
+// imageDigests is the engine that tells image digests to the event stage: the executor of this
+// process's worker, which may start after the service. None (serve without workers): no
+// result is reused.
+type imageDigests struct {
+	mu sync.Mutex
+	d  model.ImageDigester
+}
+
+func (i *imageDigests) set(d model.ImageDigester) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.d = d
+}
+
+func (i *imageDigests) ImageDigest(ctx context.Context, ref string) (string, error) {
+	i.mu.Lock()
+	d := i.d
+	i.mu.Unlock()
+	if d == nil {
+		return "", nil
+	}
+	return d.ImageDigest(ctx, ref)
+}

@@ -45,8 +45,17 @@ func (r *eventRun) startBuild(ctx context.Context, spec buildSpec, cfg builder.C
 	log := r.log.With("build", b.ID)
 	jobs := make([]store.Job, len(cells))
 	for i, c := range cells {
-		jobs[i] = store.Job{BuildID: b.ID, Series: c.Series, Arch: c.Arch, Image: c.Image,
-			ContentKey: contentKey(spec.repo.Forge+"/"+spec.repo.ForgeID, spec.sha, c, raw), Status: store.StatusQueued}
+		jobs[i] = store.Job{BuildID: b.ID, Series: c.Series, Arch: c.Arch, Image: c.Image, Status: store.StatusQueued}
+		if c.Unsupported != "" {
+			continue
+		}
+		key, err := model.ContentKey(model.ContentInput{Repo: spec.repo, Ref: spec.ref, Commit: spec.sha,
+			Series: c.Series, Arch: c.Arch, Image: c.Image, ImageDigest: model.Digest(ctx, r.images, c.Image),
+			Config: cfg, ConfigRaw: raw})
+		if err != nil {
+			log.Warn("no content key: the job's result will not be reused", "cell", c.name(), "err", err)
+		}
+		jobs[i].ContentKey = key
 	}
 	jobs, err = r.store.CreateJobs(ctx, jobs)
 	if err != nil {
@@ -83,7 +92,7 @@ func (r *eventRun) dispatchJob(ctx context.Context, spec buildSpec, b store.Buil
 		return r.report.Finish(ctx, spec.repo, b, j, model.Outcome{Status: store.StatusFailure,
 			Title: "not built: apk series", Text: c.Unsupported})
 	}
-	if !spec.forced {
+	if !spec.forced && j.ContentKey != "" {
 		prev, err := r.store.LatestSuccessfulJob(ctx, j.ContentKey)
 		if err == nil && prev.ID != j.ID {
 			return r.firstReport(r.reuseJob(ctx, spec.repo, b, j, prev))

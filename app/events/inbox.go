@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/openwrt-ppa/openwrt-ppa/app/internal/model"
 
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
@@ -15,11 +19,20 @@ import (
 type inbox struct {
 	store store.EventStore
 	wake  func()
+	log   *slog.Logger
+	now   func() time.Time
 }
 
 var _ forge.Inbox = (*inbox)(nil)
 
 func (in *inbox) Put(ctx context.Context, ev *forge.Event) (bool, error) {
+	if ev.OlderThan(in.now(), model.ReplayWindow) {
+		// The replay guard has forgotten deliveries this old: taking it would let a captured
+		// body be replayed. Answered as a duplicate, so the forge does not send it again.
+		in.log.Warn("delivery refused: sent longer ago than the replay guard remembers", "forge", ev.Forge,
+			"delivery", ev.DeliveryID, "kind", ev.Kind, "sent_at", ev.SentAt, "window", model.ReplayWindow)
+		return true, nil
+	}
 	// The neutral event is what is kept: it was parsed from the verified body, and a restarted
 	// service processes it without parsing again.
 	payload, err := json.Marshal(ev)

@@ -1,10 +1,7 @@
 package events
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"path"
 	"slices"
 
@@ -53,15 +50,6 @@ func matrix(cfg builder.Config, cat *builder.Catalogue, opt builder.ImageOptions
 		}
 	}
 	return cells, nil
-}
-
-// contentKey identifies what a job builds — repository, commit, series, arch, image and
-// configuration — so a successful job with the same key can be reused instead of run again.
-func contentKey(repoKey, sha string, c cell, configRaw []byte) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "openwrt-ppa content v1\n%s\n%s\n%s\n%s\n%s\n", repoKey, sha, c.Series, c.Arch, c.Image)
-	h.Write(configRaw)
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 // branchBuilds reports whether pushes to branch build, by the configuration's globs or, without

@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -41,6 +42,9 @@ type Deps struct {
 	Logger    *slog.Logger
 	Metrics   *metrics.Metrics
 	Now       func() time.Time
+	// Images tells the SDK images' digests (the executor's engine); nil, or one that does not
+	// know an image, makes its jobs' results not reusable.
+	Images model.ImageDigester
 }
 
 // Processor turns stored forge events into builds, jobs and their first reports. It holds no
@@ -61,6 +65,7 @@ type Processor struct {
 	now       func() time.Time
 	wake      chan struct{}
 	retries   eventRetries
+	images    model.ImageDigester
 }
 
 // New returns the event stage; Run starts its loop.
@@ -79,12 +84,12 @@ func New(cfg Config, d Deps) (*Processor, error) {
 	}
 	return &Processor{cfg: cfg, store: d.Store, queue: d.Queue, forges: d.Forges, catalogue: d.Catalogue,
 		report: d.Reporter, publish: d.Publisher, data: d.Data, locker: d.Locker, log: d.Logger,
-		metrics: d.Metrics, now: d.Now, wake: make(chan struct{}, 1)}, nil
+		metrics: d.Metrics, now: d.Now, wake: make(chan struct{}, 1), images: d.Images}, nil
 }
 
 // Inbox is where the forges' webhook handlers store accepted events.
 func (s *Processor) Inbox() forge.Inbox {
-	return &inbox{store: s.store, wake: s.Wake}
+	return &inbox{store: s.store, wake: s.Wake, log: s.log, now: s.now}
 }
 
 // Wake makes the event loop look for new events now rather than at its next tick.
@@ -104,7 +109,20 @@ func (s *Processor) Handle(ctx context.Context, ev *forge.Event) error {
 func (s *Processor) handle(ctx context.Context, ev *forge.Event, received time.Time) error {
 	r := &eventRun{Processor: s, ev: ev, received: received,
 		log: s.log.With("delivery", ev.DeliveryID, "forge", ev.Forge, "kind", ev.Kind, "repo", ev.Repo.FullName())}
-	switch ev.Kind {
+	if c, ok := s.forges[ev.Forge].(forge.Confirmer); ok {
+		// The delivery's word is not enough on this forge (one webhook secret for many
+		// projects): what is built is what its API says.
+		confirmed, err := c.Confirm(ctx, *ev)
+		if errors.Is(err, forge.ErrUnconfirmed) {
+			r.log.Warn("delivery dropped: the forge's API does not confirm it", "err", err)
+			return nil
+		}
+		if err != nil {
+			return model.Retry(fmt.Errorf("confirming the delivery with the forge: %w", err))
+		}
+		r.ev = &confirmed
+	}
+	switch r.ev.Kind {
 	case forge.KindPing:
 		return nil
 	case forge.KindInstalled, forge.KindReposAdded:

@@ -186,7 +186,14 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 	if err := w.prepareCloneAuth(ctx, repo); err != nil {
 		return model.Outcome{}, err
 	}
-	if _, err := w.checkout.Checkout(ctx, builder.CheckoutRequest{URL: repo.CloneURL, Ref: checkoutRef(repo, b), Commit: b.CommitSHA}, src); err != nil {
+	_, err := w.checkout.Checkout(withCheckoutRepo(ctx, repo), builder.CheckoutRequest{URL: repo.CloneURL, Ref: checkoutRef(repo, b), Commit: b.CommitSHA}, src)
+	if errors.Is(err, builder.ErrCheckoutRefused) {
+		// The repository's doing (a commit off its ref, a submodule it may not fetch): a retry
+		// gives the same answer, and the message says what to change.
+		jl.Printf("checkout refused: %v", err)
+		return model.Failed("checkout refused", err), nil
+	}
+	if err != nil {
 		return model.Outcome{}, fmt.Errorf("checking out: %w", err)
 	}
 	raw, err := readRepoFile(src, builder.ConfigFile)
@@ -203,9 +210,17 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 	}
 	plan, err := builder.MakePlan(builder.PlanInput{Repo: repo.Path(), Commit: b.CommitSHA, Config: cfg, ConfigRaw: raw,
 		Found: found, Catalogue: w.catalogue.Current(), Images: builder.ImageOptions{Registry: w.cfg.Registry, Image: jobImage(w.cfg.Image, *j)},
-		Series: []string{j.Series}, Archs: []string{j.Arch}})
+		Series: []string{j.Series}, Archs: []string{j.Arch}, Trust: model.Trust(b.Ref)})
 	if err != nil {
-		return model.Failed("nothing to build", err), nil
+		out := model.Failed("nothing to build", err)
+		if len(plan.Refused) > 0 {
+			// Every refused folder on the check with its reason, not only the first.
+			out.Result = &model.Result{Message: out.Text, Packages: refusedRows(plan.Refused)}
+			if errors.Is(err, builder.ErrNoPackages) {
+				out.Text = "Every package Makefile found was refused; the table says why."
+			}
+		}
+		return out, nil
 	}
 	if len(plan.Jobs) != 1 {
 		return model.Outcome{}, fmt.Errorf("the plan for %s/%s has %d jobs, want 1", j.Series, j.Arch, len(plan.Jobs))
@@ -223,10 +238,7 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 	if err != nil {
 		return model.Outcome{}, err
 	}
-	jr := &model.Result{Message: res.Message, IndexJSON: bj.IndexJSON}
-	for _, r := range plan.Refused {
-		jr.Packages = append(jr.Packages, model.PackageResult{Name: r.Package, Status: "refused", Note: r.Reason})
-	}
+	jr := &model.Result{Message: res.Message, IndexJSON: bj.IndexJSON, Packages: refusedRows(plan.Refused)}
 	out := model.Outcome{Result: jr, Text: res.Message}
 	switch res.Status {
 	case builder.JobSucceeded:
@@ -239,7 +251,11 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 		out.Status = store.StatusFailure
 	}
 
-	// Keep the built packages by content key, so an identical job can publish them again.
+	// Keep the built packages by the content key of what was really built (the image may have
+	// changed since the job was made), so an identical job can publish them again.
+	if err := w.keyOfBuilt(ctx, repo, b, j, bj.Image, cfg, raw); err != nil {
+		return model.Outcome{}, err
+	}
 	arts, err := w.data.KeepArtifacts(j.ContentKey, res.Files)
 	if err != nil {
 		return model.Outcome{}, err
@@ -282,6 +298,35 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 		out.Text += "\n\nThe packages that built were published; a package that failed keeps its last good version in the feed."
 	}
 	return out, nil
+}
+
+// keyOfBuilt sets the job's content key to that of the build that ran: its image's digest as
+// the engine tells it now. No digest, no key: the result is not reused.
+func (w *Worker) keyOfBuilt(ctx context.Context, repo store.Repository, b store.Build, j *store.Job, image string, cfg builder.Config, raw []byte) error {
+	d, _ := w.exec.(model.ImageDigester)
+	key, err := model.ContentKey(model.ContentInput{Repo: repo, Ref: b.Ref, Commit: b.CommitSHA, Series: j.Series, Arch: j.Arch,
+		Image: image, ImageDigest: model.Digest(ctx, d, image), Config: cfg, ConfigRaw: raw})
+	if err != nil {
+		w.log.Warn("no content key: the job's result will not be reused", "job", j.ID, "err", err)
+	}
+	if key == j.ContentKey {
+		return nil
+	}
+	u, err := w.store.UpdateJob(ctx, j.ID, func(sj *store.Job) error { sj.ContentKey = key; return nil })
+	if err != nil {
+		return fmt.Errorf("keeping the job's content key: %w", err)
+	}
+	j.ContentKey = u.ContentKey
+	return nil
+}
+
+// refusedRows are the result rows of packages (or folders) refused while reading Makefiles.
+func refusedRows(rs []builder.Refusal) []model.PackageResult {
+	var out []model.PackageResult
+	for _, r := range rs {
+		out = append(out, model.PackageResult{Name: r.Package, Status: "refused", Note: r.Reason})
+	}
+	return out
 }
 
 func lastLine(lines []string) string {

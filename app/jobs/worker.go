@@ -94,7 +94,7 @@ func New(cfg Config, d Deps) (*Worker, error) {
 	w := &Worker{cfg: cfg, store: d.Store, queue: d.Queue, forges: d.Forges, catalogue: d.Catalogue,
 		report: d.Reporter, publish: d.Publisher, data: d.Data, log: d.Logger, now: d.Now,
 		exec: d.Executor, logs: d.Logs, id: d.ID, slots: slots}
-	w.checkout = &builder.Checkouter{CacheDir: d.Data.Cache(), Logger: d.Logger, Auth: w.cloneAuth}
+	w.checkout = &builder.Checkouter{CacheDir: d.Data.Cache(), Logger: d.Logger, Auth: w.cloneAuth, SubmoduleAccess: w.submoduleAccess}
 	return w, nil
 }
 

@@ -16,7 +16,7 @@ const feedLockTTL = time.Minute
 
 // FeedStore publishes into the feeds folder with the repository's keys: pull request feeds
 // with the preview key, every other feed with the main key. Every publish and removal of a ref
-// holds the ref's lock (in Redis mode shared by every process), so two processes never write one
+// holds the ref's one lock (in Redis mode shared by every process), so two processes never write one
 // feed at once.
 type FeedStore struct {
 	Feeds   *feeds.Store
@@ -27,12 +27,15 @@ type FeedStore struct {
 
 var _ Feeds = (*FeedStore)(nil)
 
+// lockKey names the lock of a ref's feeds: one for every series and arch of a branch, tag or
+// pull request, taken by publishing into any of them and by removing them all, so a job that
+// publishes while its branch is deleted cannot bring the feed back half-way.
 func lockKey(ref feeds.FeedRef) string {
-	d, err := ref.Dir()
+	repo, err := feeds.RepoDir(ref.Owner, ref.Repo)
 	if err != nil {
-		return "feed:" + ref.String()
+		repo = ref.Owner + "/" + ref.Repo
 	}
-	return "feed:" + d
+	return fmt.Sprintf("feed:%s\x00%d\x00%s", repo, ref.Kind, ref.Name)
 }
 
 // Publish implements Feeds.
@@ -68,7 +71,7 @@ func (p *FeedStore) List(ctx context.Context, ref feeds.FeedRef) ([]feeds.Packag
 
 // RemoveRef implements Feeds.
 func (p *FeedStore) RemoveRef(ctx context.Context, ref feeds.FeedRef) error {
-	return store.WithLock(ctx, p.Locker, "ref:"+ref.Owner+"/"+ref.Repo+"/"+ref.Name, feedLockTTL, func(ctx context.Context) error {
+	return store.WithLock(ctx, p.Locker, lockKey(ref), feedLockTTL, func(ctx context.Context) error {
 		return p.Feeds.RemoveRef(ctx, ref)
 	})
 }

@@ -169,8 +169,8 @@ func (s *Janitor) PruneLogs(ctx context.Context) (int, error) {
 }
 
 // eventRetention is how long processed webhook events are kept: redeliveries within it are
-// recognised as duplicates.
-const eventRetention = 30 * 24 * time.Hour
+// recognised as duplicates, and the inbox refuses deliveries sent before it.
+const eventRetention = model.ReplayWindow
 
 // artifactRetention is how long a job's built packages are kept for reuse by an identical job.
 const artifactRetention = 30 * 24 * time.Hour

@@ -459,6 +459,20 @@ func (e *Executor) image(ctx context.Context, ref string) (imageInfo, error) {
 	return info, nil
 }
 
+// ImageDigest is the id (the digest of its configuration, which names its layers) of the image
+// ref on the engine, or "" when the engine does not have it: nothing is pulled. The service puts
+// it in a job's content key, so a result built in one image never stands for another's.
+func (e *Executor) ImageDigest(ctx context.Context, ref string) (string, error) {
+	img, err := e.cli.ImageInspect(ctx, ref)
+	if cerrdefs.IsNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w: inspecting %s: %w", builder.ErrExecutor, ref, err)
+	}
+	return img.ID, nil
+}
+
 // lockCache lets one job at a time use the cache volumes of a (series, arch): a channel in this
 // process, then a lock file in LockDir for other processes on this host (serve and
 // workers sharing a local engine). Processes on other hosts sharing one remote engine must use

@@ -685,3 +685,20 @@ func TestWorkspaceIsCappedAndRemoved(t *testing.T) {
 		t.Errorf("containers left after the job: %d %v", len(cs.Items), err)
 	}
 }
+
+// TestImageDigest: the engine's id of an image it has; "" for one it has not, without pulling.
+func TestImageDigest(t *testing.T) {
+	e := newEnv(t)
+	img, err := e.cli.ImageInspect(context.Background(), e.image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.ex.ImageDigest(context.Background(), e.image)
+	if err != nil || got != img.ID || !strings.HasPrefix(got, "sha256:") {
+		t.Fatalf("digest of %s: %q %v, want %s", e.image, got, err, img.ID)
+	}
+	got, err = e.ex.ImageDigest(context.Background(), "openwrt-ppa-test-absent-"+e.id+":1")
+	if err != nil || got != "" {
+		t.Fatalf("digest of an absent image: %q %v, want none", got, err)
+	}
+}

@@ -58,3 +58,8 @@ func WithRetries(ctx context.Context, fn func() error) error {
 	}
 	return err
 }
+
+// ReplayWindow is how long the inbox remembers a delivery (its id and its body's hash) to refuse
+// it a second time; the janitor prunes events older than that. A delivery that says it was sent
+// longer ago than this is refused outright, or a captured one could be replayed once forgotten.
+const ReplayWindow = 30 * 24 * time.Hour

@@ -1,0 +1,189 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openwrt-ppa/openwrt-ppa/forge/forgetest"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
+)
+
+// TestSubmoduleCredentialsOnlyForTheOwnersRepositories: a private repository's submodule of
+// the same owner is fetched with the installation's token; one of another owner's private
+// repositories on the same forge is not, and the job fails once with the refusal on its check
+// (not as a failure of the service).
+func TestSubmoduleCredentialsOnlyForTheOwnersRepositories(t *testing.T) {
+	e := newFakeE2E(t, nil)
+	e.private = true
+	e.git.RequireAuth(func(user, pass string) bool {
+		_, ok := e.gh.TokenInstallation(pass)
+		return user == "x-access-token" && ok
+	})
+	ex := startFakeWorker(t, e)
+	lib := e.git.Commit(t, "alice/lib", "main", map[string]string{"lib.txt": "alice's\n"})
+	secret := e.git.Commit(t, "bob/secret", "main", map[string]string{"key": "bob's\n"})
+	pkgs := repoFiles(e2eConfig, map[string]string{"hello": "1.0"})
+
+	own := commitWithSubmodules(t, e.git, e2eFull, pkgs, map[string][2]string{"lib": {"../lib.git", lib}})
+	e.gh.SetFile(e2eFull, own, ".openwrt-ppa.yml", []byte(e2eConfig))
+	if code := e.push("own", "main", zeroSHA, own); code != http.StatusAccepted {
+		t.Fatalf("push answered %d", code)
+	}
+	if b, j := e.waitBuild(own); b.Status != store.StatusSuccess {
+		t.Fatalf("a submodule of the owner's own repository: build %s, %s", b.Status, j.Result)
+	}
+
+	pkgs = repoFiles(e2eConfig, map[string]string{"hello": "1.1"})
+	other := commitWithSubmodules(t, e.git, e2eFull, pkgs, map[string][2]string{"vendor": {"../../bob/secret.git", secret}})
+	e.gh.SetFile(e2eFull, other, ".openwrt-ppa.yml", []byte(e2eConfig))
+	if code := e.push("other", "main", own, other); code != http.StatusAccepted {
+		t.Fatalf("push answered %d", code)
+	}
+	b, j := e.waitBuild(other)
+	if b.Status != store.StatusFailure || j.Attempts != 1 {
+		t.Fatalf("another owner's private submodule: build %s after %d attempts, want one failure", b.Status, j.Attempts)
+	}
+	run := e.checkRun(j)
+	title, _ := run["output"].(map[string]any)["title"].(string)
+	sum := summaryOf(run)
+	if title != "checkout refused" || !strings.Contains(sum, "submodule vendor") || !strings.Contains(sum, "may not read it") || strings.Contains(sum, "build service failed") {
+		t.Fatalf("check %q:\n%s\nwant the submodule's refusal, not a service failure", title, sum)
+	}
+	if n := len(ex.Started()); n != 1 {
+		t.Fatalf("%d builds started, want the first only", n)
+	}
+}
+
+// bombMakefile is a package Makefile whose variables expand to gigabytes (hole 2 of issue 9).
+func bombMakefile(name string) string {
+	var b strings.Builder
+	b.WriteString("include $(TOPDIR)/rules.mk\nPKG_NAME:=" + name + "\nA = " + strings.Repeat("x", 64<<10) + "\n")
+	for range 4096 {
+		b.WriteString("B := $(A)\n")
+	}
+	b.WriteString("include $(INCLUDE_DIR)/package.mk\ndefine Package/" + name + "\n  TITLE:=$(B)\nendef\n$(eval $(call BuildPackage," + name + "))\n")
+	return b.String()
+}
+
+// TestRefusedMakefilesShowOnTheCheck: a Makefile refused while it is read is named on the check
+// with the reason, beside the packages that built and when nothing else is left to build.
+func TestRefusedMakefilesShowOnTheCheck(t *testing.T) {
+	e := newFakeE2E(t, nil)
+	startFakeWorker(t, e)
+	files := repoFiles(e2eConfig, map[string]string{"hello": "1.0"})
+	files["net/bomb/Makefile"] = bombMakefile("bomb")
+	mixed := e.git.Commit(t, e2eFull, "main", files)
+	e.gh.SetFile(e2eFull, mixed, ".openwrt-ppa.yml", []byte(e2eConfig))
+	if code := e.push("mixed", "main", zeroSHA, mixed); code != http.StatusAccepted {
+		t.Fatalf("push answered %d", code)
+	}
+	_, j := e.waitBuild(mixed)
+	if sum := summaryOf(e.checkRun(j)); !strings.Contains(sum, "| bomb |") || !strings.Contains(sum, "expanding its variables takes more than") {
+		t.Fatalf("check summary of a build beside a refused Makefile:\n%s", sum)
+	}
+
+	only := e.git.Commit(t, e2eFull, "main", map[string]string{".openwrt-ppa.yml": e2eConfig,
+		"net/bomb/Makefile": bombMakefile("bomb"), "utils/bomb2/Makefile": bombMakefile("bomb2")})
+	e.gh.SetFile(e2eFull, only, ".openwrt-ppa.yml", []byte(e2eConfig))
+	if code := e.push("only", "main", mixed, only); code != http.StatusAccepted {
+		t.Fatalf("push answered %d", code)
+	}
+	b, j := e.waitBuild(only)
+	sum := summaryOf(e.checkRun(j))
+	if b.Status != store.StatusFailure || !strings.Contains(sum, "| bomb |") || !strings.Contains(sum, "| bomb2 |") {
+		t.Fatalf("build %s; check summary when every Makefile is refused:\n%s\nwant each named with its reason", b.Status, sum)
+	}
+}
+
+// TestPullRequestResultIsNotReusedForABranch: a pull request's build of a commit never stands for
+// a branch build of the same commit (its caches may be poisoned, the branch publishes with the
+// main key), while a branch's result does stand for a tag's.
+func TestPullRequestResultIsNotReusedForABranch(t *testing.T) {
+	e := newFakeE2E(t, nil)
+	ex := startFakeWorker(t, e)
+	sha := e.git.Commit(t, e2eFull, "feature", repoFiles(e2eConfig, map[string]string{"hello": "1.0"}))
+	setRef(t, e.git, e2eFull, "refs/pull/7/head", sha)
+	e.gh.SetFile(e2eFull, sha, ".openwrt-ppa.yml", []byte(e2eConfig))
+	if code := e.pull("pr", "opened", 7, sha, time.Now()); code != http.StatusAccepted {
+		t.Fatalf("pull request answered %d", code)
+	}
+	if b, j := e.waitBuild(sha); b.Ref.Kind != store.RefPR || b.Status != store.StatusSuccess || j.ContentKey == "" {
+		t.Fatalf("pull request build %+v job %+v", b, j)
+	}
+
+	setRef(t, e.git, e2eFull, "refs/heads/main", sha)
+	if code := e.push("main", "main", zeroSHA, sha); code != http.StatusAccepted {
+		t.Fatalf("push answered %d", code)
+	}
+	branch := e.waitBuilds(2)[0]
+	bj := e.jobs(branch.ID)[0]
+	if branch.Ref.Kind != store.RefBranch || bj.Status != store.StatusSuccess || strings.Contains(string(bj.Result), "reused_from") {
+		t.Fatalf("branch build %+v job %s: want built, not reused", branch, bj.Result)
+	}
+	if n := len(ex.Started()); n != 2 {
+		t.Fatalf("%d builds ran, want the pull request's and the branch's", n)
+	}
+
+	e.git.Tag(t, e2eFull, "v1", sha)
+	if code := e.pushRef("tag", "refs/tags/v1", zeroSHA, sha); code != http.StatusAccepted {
+		t.Fatalf("tag push answered %d", code)
+	}
+	tag := e.waitBuilds(3)[0]
+	tj := e.jobs(tag.ID)[0]
+	if tag.Ref.Kind != store.RefTag || tj.Status != store.StatusSuccess || !strings.Contains(string(tj.Result), fmt.Sprintf(`"reused_from":%d`, bj.ID)) {
+		t.Fatalf("tag build %+v job %s: want the branch's result reused", tag, tj.Result)
+	}
+	if n := len(ex.Started()); n != 2 {
+		t.Fatalf("%d builds ran, want the tag's reused", n)
+	}
+}
+
+// TestForgedMergeRequestHookBuildsNoForkCode: whoever knows GitLab's webhook token can claim a
+// fork's merge request comes from the project itself (source_project_id = target); the service
+// asks GitLab first and builds nothing without a /rebuild, while a real one of the project builds.
+func TestForgedMergeRequestHookBuildsNoForkCode(t *testing.T) {
+	gl := forgetest.NewGitLab(t)
+	e := newFakeE2E(t, withGitLab(gl))
+	sha := e.git.Commit(t, "routers/feeds/wifi-tools", "iw-scan", repoFiles(e2eConfig, map[string]string{"hello": "1.0"}))
+	gl.SetProject(glProject, "routers/feeds", "wifi-tools", e.git.RepoURL("routers/feeds/wifi-tools"), "public")
+	gl.SetFile(glProject, sha, ".openwrt-ppa.yml", []byte(e2eConfig))
+	gl.SetMergeRequest(glProject, 12, sha, "iw-scan", "main", 999) // from the fork, project 999
+	gl.SetMergeRequest(glProject, 13, sha, "iw-scan", "main", glProject)
+
+	if code := e.deliverGitLab("merge_request_open.json", "forged", glSecret, mergeRequestHook(t, 12, sha, glProject)); code != http.StatusAccepted {
+		t.Fatalf("forged hook answered %d", code)
+	}
+	e.eventsDone()
+	if bs := e.gitLabBuilds(); len(bs) != 0 {
+		t.Fatalf("a forged merge request hook built the fork's code: %+v", bs)
+	}
+	if code := e.deliverGitLab("merge_request_open.json", "real", glSecret, mergeRequestHook(t, 13, sha, glProject)); code != http.StatusAccepted {
+		t.Fatalf("hook answered %d", code)
+	}
+	waitFor(t, "the project's own merge request to build", func() bool { return len(e.gitLabBuilds()) == 1 })
+	if b := e.gitLabBuilds()[0]; b.Ref != store.PRRef(13) || b.CommitSHA != sha {
+		t.Fatalf("build %+v, want !13 at %s", b, sha)
+	}
+}
+
+// gitLabBuilds are the builds of the GitLab project.
+func (e *e2e) gitLabBuilds() []store.Build {
+	e.t.Helper()
+	repo, err := e.rt.Store.RepositoryByPath(context.Background(), "routers/feeds", "wifi-tools")
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	bs, err := e.rt.Store.ListBuilds(context.Background(), store.BuildQuery{RepoID: repo.ID})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return bs
+}
