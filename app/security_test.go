@@ -187,3 +187,34 @@ func (e *e2e) gitLabBuilds() []store.Build {
 	}
 	return bs
 }
+
+// TestOneCheckRunPerJob: a worker that starts a job before the "queued" check run is recorded
+// (the forge answers it slowly; in Redis mode the worker is another process) reports on the same
+// check run; none is left "in progress" forever beside it.
+func TestOneCheckRunPerJob(t *testing.T) {
+	e := newFakeE2E(t, nil)
+	e.gh.Watch(func(c forgetest.Call) {
+		if c.Method == http.MethodPost && strings.HasSuffix(c.Path, "/check-runs") && strings.Contains(string(c.Body), `"status":"queued"`) {
+			time.Sleep(1500 * time.Millisecond) // the worker takes the job meanwhile
+		}
+	})
+	startFakeWorker(t, e)
+	sha := e.git.Commit(t, e2eFull, "main", repoFiles(e2eConfig, map[string]string{"hello": "1.0"}))
+	e.gh.SetFile(e2eFull, sha, ".openwrt-ppa.yml", []byte(e2eConfig))
+	if code := e.push("p", "main", zeroSHA, sha); code != http.StatusAccepted {
+		t.Fatalf("push answered %d", code)
+	}
+	_, j := e.waitBuild(sha)
+	var created []string
+	for _, c := range e.gh.Calls() {
+		if c.Method == http.MethodPost && strings.HasSuffix(c.Path, "/check-runs") {
+			created = append(created, string(c.Body))
+		}
+	}
+	if len(created) != 1 {
+		t.Fatalf("%d check runs created for one job, want 1:\n%s", len(created), strings.Join(created, "\n"))
+	}
+	if run := e.checkRun(j); run["status"] != "completed" || run["conclusion"] != "success" {
+		t.Fatalf("the job's check run %v", run)
+	}
+}
