@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openwrt-ppa/openwrt-ppa/app"
 	"github.com/openwrt-ppa/openwrt-ppa/forge/forgetest"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
@@ -216,5 +219,35 @@ func TestOneCheckRunPerJob(t *testing.T) {
 	}
 	if run := e.checkRun(j); run["status"] != "completed" || run["conclusion"] != "success" {
 		t.Fatalf("the job's check run %v", run)
+	}
+}
+
+// TestGitLabSecretsPerProject: with no shared token, a GitLab delivery is taken only with a
+// secret an admin registered for its project (stored as a hash); one registered for another
+// project, or none, is refused.
+func TestGitLabSecretsPerProject(t *testing.T) {
+	gl := forgetest.NewGitLab(t)
+	e := newFakeE2E(t, func(c *app.Config) {
+		withGitLab(gl)(c)
+		c.GitLabWebhookSecret = ""
+	})
+	ctx := context.Background()
+	reg := func(project int64, secret string) {
+		sum := sha256.Sum256([]byte(secret))
+		if _, err := e.rt.Store.AddWebhookSecret(ctx, store.WebhookSecret{Forge: "gitlab", ScopeKind: store.ScopeProject,
+			ScopeID: project, SHA256: hex.EncodeToString(sum[:])}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg(glProject, "wifi-tools-secret")
+	reg(777, "other-secret")
+	sha := strings.Repeat("ab", 20)
+	for _, c := range []struct {
+		token string
+		want  int
+	}{{"wifi-tools-secret", http.StatusAccepted}, {"other-secret", http.StatusUnauthorized}, {"guess", http.StatusUnauthorized}} {
+		if code := e.deliverGitLab("merge_request_open.json", "d-"+c.token, c.token, mergeRequestHook(t, 12, sha, glProject)); code != c.want {
+			t.Errorf("delivery for project %d with %q answered %d, want %d", glProject, c.token, code, c.want)
+		}
 	}
 }
