@@ -251,3 +251,69 @@ func TestGitLabSecretsPerProject(t *testing.T) {
 		}
 	}
 }
+
+// TestRebuildBuildsTheHeadAsOfTheComment: a maintainer's /rebuild of a fork's pull request
+// builds the head they saw; when the fork's author pushed after the comment was written (and
+// before it was handled), nothing is built and the maintainer is told.
+func TestRebuildBuildsTheHeadAsOfTheComment(t *testing.T) {
+	e := newFakeE2E(t, nil)
+	e.gh.SetPermission(e2eFull, "maint", "write")
+	a := e.git.Commit(t, e2eFull, "fork-a", repoFiles(e2eConfig, map[string]string{"hello": "1.0"}))
+	b := e.git.Commit(t, e2eFull, "fork-b", repoFiles(e2eConfig, map[string]string{"hello": "6.6.6"}))
+	for _, sha := range []string{a, b} {
+		e.gh.SetFile(e2eFull, sha, ".openwrt-ppa.yml", []byte(e2eConfig))
+	}
+	t0 := time.Now().Add(-time.Hour)
+	e.gh.SetPull(e2eFull, 9, a, "feature", "main", forkRepoID, e2eRepoID)
+	if code := e.pullFrom("open", "opened", 9, a, t0, true); code != http.StatusAccepted {
+		t.Fatalf("pull request answered %d", code)
+	}
+	e.eventsDone()
+	if code := e.commentAt("c1", 9, "maint", "/rebuild", t0.Add(10*time.Minute)); code != http.StatusAccepted {
+		t.Fatalf("comment answered %d", code)
+	}
+	e.eventsDone()
+	if got := e.buildShas(); len(got) != 1 || got[0] != a {
+		t.Fatalf("builds of %q, want the head the comment saw, %s", got, a[:8])
+	}
+
+	// The fork pushes b at t0+30m; a comment written at t0+20m is handled only now.
+	e.gh.SetPull(e2eFull, 9, b, "feature", "main", forkRepoID, e2eRepoID)
+	if code := e.pullFrom("push", "synchronize", 9, b, t0.Add(30*time.Minute), true); code != http.StatusAccepted {
+		t.Fatalf("pull request answered %d", code)
+	}
+	e.eventsDone()
+	if code := e.commentAt("c2", 9, "maint", "/rebuild", t0.Add(20*time.Minute)); code != http.StatusAccepted {
+		t.Fatalf("comment answered %d", code)
+	}
+	e.eventsDone()
+	if got := e.buildShas(); len(got) != 1 {
+		t.Fatalf("builds of %q: the head pushed after the comment was built on its word", got)
+	}
+	var replied bool
+	for _, c := range e.gh.Comments() {
+		body, _ := c["body"].(string)
+		replied = replied || strings.Contains(body, "after your comment")
+	}
+	if !replied {
+		t.Fatalf("no reply told the maintainer why: %v", e.gh.Comments())
+	}
+}
+
+// buildShas are the commits of the repository's builds, newest first.
+func (e *e2e) buildShas() []string {
+	e.t.Helper()
+	repo, err := e.rt.Store.RepositoryByPath(context.Background(), e2eOwner, e2eRepo)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	bs, err := e.rt.Store.ListBuilds(context.Background(), store.BuildQuery{RepoID: repo.ID})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []string
+	for _, b := range bs {
+		out = append(out, b.CommitSHA)
+	}
+	return out
+}
