@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -316,4 +317,44 @@ func (e *e2e) buildShas() []string {
 		out = append(out, b.CommitSHA)
 	}
 	return out
+}
+
+// TestGitLabSecretsThroughTheAdminAPI: a secret registered with the admin API is answered once,
+// listed without itself, lets its project's deliveries in, and once removed lets none in.
+func TestGitLabSecretsThroughTheAdminAPI(t *testing.T) {
+	gl := forgetest.NewGitLab(t)
+	e := newFakeE2E(t, func(c *app.Config) {
+		withGitLab(gl)(c)
+		c.GitLabWebhookSecret, c.AdminToken = "", "admin-secret"
+	})
+	call := func(method, path, body string) (int, map[string]any) {
+		req, _ := http.NewRequest(method, e.url+"/api/v1"+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer admin-secret")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var doc map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&doc)
+		return resp.StatusCode, doc
+	}
+	code, reg := call("POST", "/admin/gitlab-secrets", fmt.Sprintf(`{"scope_kind": "project", "scope_id": %d, "note": "wifi-tools"}`, glProject))
+	secret, _ := reg["secret"].(string)
+	if code != http.StatusCreated || len(secret) < 32 {
+		t.Fatalf("registering answered %d %v", code, reg)
+	}
+	if code, list := call("GET", "/admin/gitlab-secrets", ""); code != http.StatusOK || strings.Contains(fmt.Sprint(list), secret) || !strings.Contains(fmt.Sprint(list), "wifi-tools") {
+		t.Fatalf("listing answered %d %v", code, list)
+	}
+	sha := strings.Repeat("cd", 20)
+	if code := e.deliverGitLab("merge_request_open.json", "with-secret", secret, mergeRequestHook(t, 12, sha, glProject)); code != http.StatusAccepted {
+		t.Fatalf("a delivery with the registered secret answered %d", code)
+	}
+	if code, _ := call("DELETE", fmt.Sprintf("/admin/gitlab-secrets/%v", reg["id"]), ""); code != http.StatusNoContent {
+		t.Fatalf("removing answered %d", code)
+	}
+	if code := e.deliverGitLab("merge_request_open.json", "after-removal", secret, mergeRequestHook(t, 12, sha, glProject)); code != http.StatusUnauthorized {
+		t.Fatalf("a delivery with a removed secret answered %d", code)
+	}
 }
