@@ -138,7 +138,7 @@ func (c *Config) options() []option {
 		{name: "github-client-secret", usage: "the GitHub App's OAuth client secret (sign-in)", secret: true, bind: sec(&c.GitHubClientSecret)},
 		{name: "gitlab-url", usage: "GitLab base URL", bind: str(&c.GitLabURL, "https://gitlab.com/")},
 		{name: "gitlab-token", usage: "GitLab access token (api scope) for commit statuses and notes", secret: true, bind: sec(&c.GitLabToken)},
-		{name: "gitlab-webhook-secret", usage: "the secret token of the GitLab webhook", secret: true, bind: sec(&c.GitLabWebhookSecret)},
+		{name: "gitlab-webhook-secret", usage: "one secret token for every GitLab project's webhook (single-tenant installs; a shared service registers a secret per project or group with openwrt-ppa gitlab-secrets)", secret: true, bind: sec(&c.GitLabWebhookSecret)},
 		{name: "gitlab-client-id", usage: "GitLab OAuth application id (sign-in)", bind: str(&c.GitLabClientID, "")},
 		{name: "gitlab-client-secret", usage: "GitLab OAuth application secret (sign-in)", secret: true, bind: sec(&c.GitLabClientSecret)},
 		{name: "session-secret", usage: "key that signs web sessions and CSRF tokens", secret: true, bind: sec(&c.SessionSecret)},
@@ -216,9 +216,6 @@ func (c *Config) validate() error {
 	}
 	if c.GitHubAppID != 0 && c.GitHubWebhookSecret == "" {
 		errs = append(errs, fmt.Errorf("the GitHub App needs its webhook secret: set %s", EnvName("github-webhook-secret")))
-	}
-	if c.GitLabToken != "" && c.GitLabWebhookSecret == "" {
-		errs = append(errs, fmt.Errorf("GitLab needs the webhook's secret token: set %s", EnvName("gitlab-webhook-secret")))
 	}
 	if c.Redis != "" && c.KeyEncryptionKey == "" {
 		errs = append(errs, fmt.Errorf("Redis mode keeps signing keys in Redis and needs %s to encrypt them", EnvName("key-encryption-key")))

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -133,7 +135,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Runtime, error) {
 		}
 		return float64(n)
 	})
-	forges, parsers, err := openForges(cfg, log)
+	forges, parsers, err := openForges(cfg, rt.Store, log)
 	if err != nil {
 		return nil, err
 	}
@@ -161,8 +163,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Runtime, error) {
 	return rt, nil
 }
 
-// openForges makes the forge clients and webhook parsers cfg configures.
-func openForges(cfg Config, log *slog.Logger) ([]forge.Forge, map[forge.Name]forge.WebhookParser, error) {
+// openForges makes the forge clients and webhook parsers cfg configures. GitLab's webhook takes
+// the per-project and per-group secrets registered in secrets, and the shared token when one is
+// set (single-tenant installs: it speaks for every project the service's token can read).
+func openForges(cfg Config, secrets store.WebhookSecretStore, log *slog.Logger) ([]forge.Forge, map[forge.Name]forge.WebhookParser, error) {
 	var fs []forge.Forge
 	h := map[forge.Name]forge.WebhookParser{}
 	if cfg.GitHubAppID != 0 {
@@ -186,7 +190,8 @@ func openForges(cfg Config, log *slog.Logger) ([]forge.Forge, map[forge.Name]for
 		if err != nil {
 			return nil, h, err
 		}
-		wh, err := gitlab.NewWebhook([]byte(cfg.GitLabWebhookSecret.Reveal()))
+		wh, err := gitlab.NewScopedWebhook(gitlab.WebhookConfig{SharedToken: []byte(cfg.GitLabWebhookSecret.Reveal()),
+			Secrets: webhookScopes{secrets}, Groups: c})
 		if err != nil {
 			return nil, h, err
 		}
@@ -316,4 +321,19 @@ func (rt *Runtime) runWorker(ctx context.Context) {
 		return
 	}
 	w.Run(ctx)
+}
+
+// webhookScopes finds GitLab webhook secrets in the store, by their hash.
+type webhookScopes struct{ store store.WebhookSecretStore }
+
+func (w webhookScopes) WebhookScopes(ctx context.Context, sum [sha256.Size]byte) ([]gitlab.Scope, error) {
+	regs, err := w.store.WebhookSecretsByHash(ctx, string(forge.GitLab), hex.EncodeToString(sum[:]))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]gitlab.Scope, 0, len(regs))
+	for _, r := range regs {
+		out = append(out, gitlab.Scope{Group: r.ScopeKind == store.ScopeGroup, ID: r.ScopeID})
+	}
+	return out, nil
 }

@@ -119,12 +119,26 @@ func setRef(t *testing.T, srv *testenv.GitServer, name, ref, commit string) {
 // branch of the repository itself, written at the time at.
 func (e *e2e) pull(delivery, action string, number int, sha string, at time.Time) int {
 	e.t.Helper()
+	return e.pullFrom(delivery, action, number, sha, at, false)
+}
+
+// forkRepoID is the GitHub id of the fork pull requests come from.
+const forkRepoID = 555
+
+// pullFrom is pull, from a fork when fork is set.
+func (e *e2e) pullFrom(delivery, action string, number int, sha string, at time.Time, fork bool) int {
+	e.t.Helper()
 	body := forgetest.Rewrite(e.t, forgetest.Payload(e.t, "github/pull_request/opened.json"), func(doc map[string]any) {
 		e.repoJSON(doc)
 		doc["action"], doc["number"] = action, number
 		pr := forgetest.Obj(e.t, doc, "pull_request")
 		pr["number"], pr["updated_at"] = number, at.UTC().Format(time.RFC3339)
-		pr["head"] = map[string]any{"ref": "feature", "sha": sha, "repo": doc["repository"]}
+		head := doc["repository"]
+		if fork {
+			head = map[string]any{"id": forkRepoID, "name": e2eRepo, "full_name": "mallory/" + e2eRepo, "fork": true,
+				"owner": map[string]any{"login": "mallory", "id": 3, "type": "User"}}
+		}
+		pr["head"] = map[string]any{"ref": "feature", "sha": sha, "repo": head}
 		pr["base"] = map[string]any{"ref": "main", "sha": sha, "repo": doc["repository"]}
 		doc["sender"] = map[string]any{"login": e2eOwner, "id": 1}
 	})

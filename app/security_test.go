@@ -2,6 +2,9 @@ package app_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openwrt-ppa/openwrt-ppa/app"
 	"github.com/openwrt-ppa/openwrt-ppa/forge/forgetest"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
@@ -186,4 +190,171 @@ func (e *e2e) gitLabBuilds() []store.Build {
 		e.t.Fatal(err)
 	}
 	return bs
+}
+
+// TestOneCheckRunPerJob: a worker that starts a job before the "queued" check run is recorded
+// (the forge answers it slowly; in Redis mode the worker is another process) reports on the same
+// check run; none is left "in progress" forever beside it.
+func TestOneCheckRunPerJob(t *testing.T) {
+	e := newFakeE2E(t, nil)
+	e.gh.Watch(func(c forgetest.Call) {
+		if c.Method == http.MethodPost && strings.HasSuffix(c.Path, "/check-runs") && strings.Contains(string(c.Body), `"status":"queued"`) {
+			time.Sleep(1500 * time.Millisecond) // the worker takes the job meanwhile
+		}
+	})
+	startFakeWorker(t, e)
+	sha := e.git.Commit(t, e2eFull, "main", repoFiles(e2eConfig, map[string]string{"hello": "1.0"}))
+	e.gh.SetFile(e2eFull, sha, ".openwrt-ppa.yml", []byte(e2eConfig))
+	if code := e.push("p", "main", zeroSHA, sha); code != http.StatusAccepted {
+		t.Fatalf("push answered %d", code)
+	}
+	_, j := e.waitBuild(sha)
+	var created []string
+	for _, c := range e.gh.Calls() {
+		if c.Method == http.MethodPost && strings.HasSuffix(c.Path, "/check-runs") {
+			created = append(created, string(c.Body))
+		}
+	}
+	if len(created) != 1 {
+		t.Fatalf("%d check runs created for one job, want 1:\n%s", len(created), strings.Join(created, "\n"))
+	}
+	if run := e.checkRun(j); run["status"] != "completed" || run["conclusion"] != "success" {
+		t.Fatalf("the job's check run %v", run)
+	}
+}
+
+// TestGitLabSecretsPerProject: with no shared token, a GitLab delivery is taken only with a
+// secret an admin registered for its project (stored as a hash); one registered for another
+// project, or none, is refused.
+func TestGitLabSecretsPerProject(t *testing.T) {
+	gl := forgetest.NewGitLab(t)
+	e := newFakeE2E(t, func(c *app.Config) {
+		withGitLab(gl)(c)
+		c.GitLabWebhookSecret = ""
+	})
+	ctx := context.Background()
+	reg := func(project int64, secret string) {
+		sum := sha256.Sum256([]byte(secret))
+		if _, err := e.rt.Store.AddWebhookSecret(ctx, store.WebhookSecret{Forge: "gitlab", ScopeKind: store.ScopeProject,
+			ScopeID: project, SHA256: hex.EncodeToString(sum[:])}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg(glProject, "wifi-tools-secret")
+	reg(777, "other-secret")
+	sha := strings.Repeat("ab", 20)
+	for _, c := range []struct {
+		token string
+		want  int
+	}{{"wifi-tools-secret", http.StatusAccepted}, {"other-secret", http.StatusUnauthorized}, {"guess", http.StatusUnauthorized}} {
+		if code := e.deliverGitLab("merge_request_open.json", "d-"+c.token, c.token, mergeRequestHook(t, 12, sha, glProject)); code != c.want {
+			t.Errorf("delivery for project %d with %q answered %d, want %d", glProject, c.token, code, c.want)
+		}
+	}
+}
+
+// TestRebuildBuildsTheHeadAsOfTheComment: a maintainer's /rebuild of a fork's pull request
+// builds the head they saw; when the fork's author pushed after the comment was written (and
+// before it was handled), nothing is built and the maintainer is told.
+func TestRebuildBuildsTheHeadAsOfTheComment(t *testing.T) {
+	e := newFakeE2E(t, nil)
+	e.gh.SetPermission(e2eFull, "maint", "write")
+	a := e.git.Commit(t, e2eFull, "fork-a", repoFiles(e2eConfig, map[string]string{"hello": "1.0"}))
+	b := e.git.Commit(t, e2eFull, "fork-b", repoFiles(e2eConfig, map[string]string{"hello": "6.6.6"}))
+	for _, sha := range []string{a, b} {
+		e.gh.SetFile(e2eFull, sha, ".openwrt-ppa.yml", []byte(e2eConfig))
+	}
+	t0 := time.Now().Add(-time.Hour)
+	e.gh.SetPull(e2eFull, 9, a, "feature", "main", forkRepoID, e2eRepoID)
+	if code := e.pullFrom("open", "opened", 9, a, t0, true); code != http.StatusAccepted {
+		t.Fatalf("pull request answered %d", code)
+	}
+	e.eventsDone()
+	if code := e.commentAt("c1", 9, "maint", "/rebuild", t0.Add(10*time.Minute)); code != http.StatusAccepted {
+		t.Fatalf("comment answered %d", code)
+	}
+	e.eventsDone()
+	if got := e.buildShas(); len(got) != 1 || got[0] != a {
+		t.Fatalf("builds of %q, want the head the comment saw, %s", got, a[:8])
+	}
+
+	// The fork pushes b at t0+30m; a comment written at t0+20m is handled only now.
+	e.gh.SetPull(e2eFull, 9, b, "feature", "main", forkRepoID, e2eRepoID)
+	if code := e.pullFrom("push", "synchronize", 9, b, t0.Add(30*time.Minute), true); code != http.StatusAccepted {
+		t.Fatalf("pull request answered %d", code)
+	}
+	e.eventsDone()
+	if code := e.commentAt("c2", 9, "maint", "/rebuild", t0.Add(20*time.Minute)); code != http.StatusAccepted {
+		t.Fatalf("comment answered %d", code)
+	}
+	e.eventsDone()
+	if got := e.buildShas(); len(got) != 1 {
+		t.Fatalf("builds of %q: the head pushed after the comment was built on its word", got)
+	}
+	var replied bool
+	for _, c := range e.gh.Comments() {
+		body, _ := c["body"].(string)
+		replied = replied || strings.Contains(body, "after your comment")
+	}
+	if !replied {
+		t.Fatalf("no reply told the maintainer why: %v", e.gh.Comments())
+	}
+}
+
+// buildShas are the commits of the repository's builds, newest first.
+func (e *e2e) buildShas() []string {
+	e.t.Helper()
+	repo, err := e.rt.Store.RepositoryByPath(context.Background(), e2eOwner, e2eRepo)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	bs, err := e.rt.Store.ListBuilds(context.Background(), store.BuildQuery{RepoID: repo.ID})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []string
+	for _, b := range bs {
+		out = append(out, b.CommitSHA)
+	}
+	return out
+}
+
+// TestGitLabSecretsThroughTheAdminAPI: a secret registered with the admin API is answered once,
+// listed without itself, lets its project's deliveries in, and once removed lets none in.
+func TestGitLabSecretsThroughTheAdminAPI(t *testing.T) {
+	gl := forgetest.NewGitLab(t)
+	e := newFakeE2E(t, func(c *app.Config) {
+		withGitLab(gl)(c)
+		c.GitLabWebhookSecret, c.AdminToken = "", "admin-secret"
+	})
+	call := func(method, path, body string) (int, map[string]any) {
+		req, _ := http.NewRequest(method, e.url+"/api/v1"+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer admin-secret")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var doc map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&doc)
+		return resp.StatusCode, doc
+	}
+	code, reg := call("POST", "/admin/gitlab-secrets", fmt.Sprintf(`{"scope_kind": "project", "scope_id": %d, "note": "wifi-tools"}`, glProject))
+	secret, _ := reg["secret"].(string)
+	if code != http.StatusCreated || len(secret) < 32 {
+		t.Fatalf("registering answered %d %v", code, reg)
+	}
+	if code, list := call("GET", "/admin/gitlab-secrets", ""); code != http.StatusOK || strings.Contains(fmt.Sprint(list), secret) || !strings.Contains(fmt.Sprint(list), "wifi-tools") {
+		t.Fatalf("listing answered %d %v", code, list)
+	}
+	sha := strings.Repeat("cd", 20)
+	if code := e.deliverGitLab("merge_request_open.json", "with-secret", secret, mergeRequestHook(t, 12, sha, glProject)); code != http.StatusAccepted {
+		t.Fatalf("a delivery with the registered secret answered %d", code)
+	}
+	if code, _ := call("DELETE", fmt.Sprintf("/admin/gitlab-secrets/%v", reg["id"]), ""); code != http.StatusNoContent {
+		t.Fatalf("removing answered %d", code)
+	}
+	if code := e.deliverGitLab("merge_request_open.json", "after-removal", secret, mergeRequestHook(t, 12, sha, glProject)); code != http.StatusUnauthorized {
+		t.Fatalf("a delivery with a removed secret answered %d", code)
+	}
 }

@@ -96,7 +96,7 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 	s := &Service{
 		cfg: cfg, store: d.Store, queue: d.Queue, forges: forges, catalogues: catalogues,
 		keys: d.Keys, tokens: d.Tokens, log: d.Logger, metrics: d.Metrics, now: d.Now,
-		report:  &report.Reporter{Forges: forges, Store: d.Store, BaseURL: cfg.BaseURL(), Metrics: d.Metrics, Now: d.Now},
+		report:  &report.Reporter{Forges: forges, Store: d.Store, BaseURL: cfg.BaseURL(), Metrics: d.Metrics, Now: d.Now, Locker: d.Locker},
 		publish: &publish.Publisher{Feeds: d.Feeds, Store: d.Store, Data: data, QuotaMB: cfg.RepoQuotaMB, Metrics: d.Metrics},
 		guard:   &keys.ReadGuard{Tokens: d.Tokens, Repos: d.Store, Admin: cfg.AdminToken.Reveal(), Now: d.Now},
 		images:  &imageDigests{},

@@ -41,7 +41,7 @@ func (rt *Runtime) Web() (http.Handler, error) {
 		History: rt.Store, Logs: rt.Logs, LogDir: filepath.Join(cfg.Data, "logs"),
 		Feeds:     &feedLister{feeds: rt.Feeds, keys: rt.Keys},
 		FeedFiles: rt.Service.filesHandler(rt.Hooks.Feeds),
-		Rebuilder: rt.Service.events, Authorizer: authorizer{rt.Service},
+		Rebuilder: rt.Service.events, Authorizer: authorizer{rt.Service}, WebhookSecrets: rt.Store,
 		PublicURL: cfg.BaseURL(), SessionSecret: secret, AdminToken: cfg.AdminToken.Reveal(),
 		OAuth: oauth, LogStreamName: jobs.LogStreamName, Logger: rt.log, ReadToken: rt.Service.tokens.Token,
 	})

@@ -47,6 +47,10 @@ func (r *eventRun) onRebuildComment(ctx context.Context) error {
 		}
 		sha = p.HeadSHA
 		r.ev.Pull = &p
+		if why := r.headMovedAfter(repo, n, sha); why != "" {
+			r.log.Info("/rebuild not run: the head moved after the comment", "head", sha)
+			return r.reply(ctx, fmt.Sprintf("@%s, %s, so nothing was built on your word. Look at the new commits and comment `/rebuild` again to build them.", r.ev.Actor.Login, why))
+		}
 	}
 	var only map[string]bool
 	if r.ev.Kind == forge.KindRebuildFailed {
@@ -167,4 +171,23 @@ func (s *Processor) Rebuild(ctx context.Context, repoID int64, ref store.Ref, ac
 		return 0, fmt.Errorf("the rebuild did not start: the configuration at %s may have a mistake (see the commit's checks): %w", model.Short(last.CommitSHA), store.ErrInvalid)
 	}
 	return after.ID, nil
+}
+
+// headMovedAfter says why the pull request's head sha may not be what the comment's author saw
+// when writing it ("" when it was): a fork's author can push between a maintainer's /rebuild and
+// its handling (retries widen that to an hour). The heads the service was told of, with the
+// times their deliveries give, decide; the forge's API says only what the head is now.
+func (r *eventRun) headMovedAfter(repo store.Repository, n int, sha string) string {
+	written := r.ev.SentAt
+	if written.IsZero() {
+		return "" // not from a comment's delivery (tests, internal work)
+	}
+	seen, ok := r.data.PullHeadOf(repo.ID, n)
+	switch {
+	case !ok || seen.SHA != sha:
+		return fmt.Sprintf("the pull request's head is now %s, whose push I have not been told of yet", model.Short(sha))
+	case seen.At.After(written):
+		return fmt.Sprintf("the pull request's head became %s after your comment", model.Short(sha))
+	}
+	return ""
 }

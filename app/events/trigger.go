@@ -1,6 +1,7 @@
 package events
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -98,6 +99,12 @@ func (r *eventRun) onPull(ctx context.Context) error {
 	}
 	if r.ev.Kind == forge.KindPullReopened {
 		r.data.UnmarkPRClosed(repo.ID, pr.Number) // reopened: its feed stays
+	}
+	if at := cmp.Or(r.ev.SentAt, r.received); !at.IsZero() && r.ev.SHA != "" {
+		// A /rebuild later builds the head only if it was there before the comment.
+		if err := r.data.NotePullHead(repo.ID, pr.Number, r.ev.SHA, at); err != nil {
+			r.log.Warn("recording the pull request's head", "err", err)
+		}
 	}
 	if pr.FromFork {
 		if r.ev.Kind == forge.KindPullOpened {

@@ -24,7 +24,13 @@ type Reporter struct {
 	BaseURL string // the service's public URL, without a trailing slash
 	Metrics *metrics.Metrics
 	Now     func() time.Time
+	// Locker serialises the first reports of a job (the event stage's "queued", a worker's "in
+	// progress"), so one check is created per job; nil: store.ClaimCheckRun alone decides.
+	Locker store.Locker
 }
+
+// checkLockTTL bounds how long a reporter that died holds a job's first report.
+const checkLockTTL = 30 * time.Second
 
 // Job sends a job's check to its forge and keeps the check's id with the job. A forge that does
 // not answer does not stop the build: the next report tries again.
@@ -33,11 +39,68 @@ func (r *Reporter) Job(ctx context.Context, repo store.Repository, b store.Build
 	if err != nil {
 		return err
 	}
-	id, err := f.ReportCheck(ctx, model.ForgeRepo(repo), forge.Check{
+	if j.CheckRunID != "" {
+		return r.send(ctx, f, repo, b, j, state, title, summary)
+	}
+	if r.Locker == nil {
+		return r.first(ctx, f, repo, b, j, state, title, summary)
+	}
+	return store.WithLock(ctx, r.Locker, "check:"+strconv.FormatInt(j.ID, 10), checkLockTTL, func(ctx context.Context) error {
+		return r.first(ctx, f, repo, b, j, state, title, summary)
+	})
+}
+
+// first is a report of a job whose caller knows no check yet: another reporter (a worker in
+// another process) may have made it meanwhile. The stored job says; a "queued" that the job has
+// left behind is not sent at all, and a check made by two reporters at once (the lock expired,
+// or there is none) is closed in favour of the one the store kept.
+func (r *Reporter) first(ctx context.Context, f forge.Forge, repo store.Repository, b store.Build, j *store.Job, state forge.CheckState, title, summary string) error {
+	if cur, err := r.Store.Job(ctx, j.ID); err == nil {
+		if state == forge.CheckQueued && cur.Status != store.StatusQueued {
+			return nil // a worker took it since: its report is newer
+		}
+		j.CheckRunID = cur.CheckRunID
+	}
+	if j.CheckRunID != "" {
+		return r.send(ctx, f, repo, b, j, state, title, summary)
+	}
+	c := r.check(repo, b, j, state, title, summary)
+	id, err := f.ReportCheck(ctx, model.ForgeRepo(repo), c)
+	if err != nil {
+		return fmt.Errorf("reporting check %q: %w", model.CheckName(j), err)
+	}
+	if id == "" {
+		return nil
+	}
+	won, err := store.ClaimCheckRun(ctx, r.Store, j.ID, id)
+	if err != nil {
+		return fmt.Errorf("keeping check id: %w", err)
+	}
+	j.CheckRunID = won
+	if won == id {
+		return nil
+	}
+	// Another reporter's check came first: this report goes to it, and ours is closed so that
+	// the commit shows no check that never ends.
+	c.ID, c.State, c.Title, c.Summary = id, forge.CheckCancelled, "superseded", "This job reports on another check of the same name."
+	if _, err := f.ReportCheck(ctx, model.ForgeRepo(repo), c); err != nil {
+		return fmt.Errorf("closing a duplicate check %q: %w", model.CheckName(j), err)
+	}
+	return r.send(ctx, f, repo, b, j, state, title, summary)
+}
+
+// check is the report of a job's state.
+func (r *Reporter) check(repo store.Repository, b store.Build, j *store.Job, state forge.CheckState, title, summary string) forge.Check {
+	return forge.Check{
 		ID: j.CheckRunID, Name: model.CheckName(j), SHA: b.CommitSHA, Ref: model.GitRef(b.Ref), State: state,
 		Title: title, Summary: summary, DetailsURL: r.BuildURL(repo, b.ID),
 		FeedURL: r.FeedURL(repo, b.Ref, j.Series, j.Arch), ExternalID: strconv.FormatInt(j.ID, 10),
-	})
+	}
+}
+
+// send reports to the job's check (or creates one, for a forge that names checks itself).
+func (r *Reporter) send(ctx context.Context, f forge.Forge, repo store.Repository, b store.Build, j *store.Job, state forge.CheckState, title, summary string) error {
+	id, err := f.ReportCheck(ctx, model.ForgeRepo(repo), r.check(repo, b, j, state, title, summary))
 	if err != nil {
 		return fmt.Errorf("reporting check %q: %w", model.CheckName(j), err)
 	}

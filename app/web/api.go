@@ -37,6 +37,9 @@ func apiTable() []apiRoute {
 		{"GET", "/repos/{owner}/{repo}/jobs/{id}/log", (*Handler).apiJobLog, true},
 		{"GET", "/repos/{owner}/{repo}/jobs/{id}/events", (*Handler).apiJobEvents, true},
 		{"GET", "/openapi.yaml", (*Handler).apiSpec, false},
+		{"POST", "/admin/gitlab-secrets", (*Handler).apiAddGitLabSecret, false},
+		{"GET", "/admin/gitlab-secrets", (*Handler).apiGitLabSecrets, false},
+		{"DELETE", "/admin/gitlab-secrets/{id}", (*Handler).apiRemoveGitLabSecret, false},
 	}
 }
 

@@ -24,6 +24,8 @@ type Options struct {
 	FeedFiles  http.Handler // serves DIR/feeds at the URL root; gets every path web does not own
 	Rebuilder  Rebuilder
 	Authorizer Authorizer
+	// WebhookSecrets keeps the GitLab webhook secrets the admin API registers; nil: none.
+	WebhookSecrets store.WebhookSecretStore
 
 	// PublicURL is the base of the links routers and READMEs get (https://ppa.example.org).
 	PublicURL string
