@@ -11,8 +11,6 @@
 #                      the fetch phase left)
 #   OPENWRT_PPA_SDK    a read-only folder holding an SDK fetched once by setup.sh (optional)
 #   OPENWRT_PPA_GITHUB_FEEDS  1: fetch the standard feeds from github.com/openwrt, as gh-action-sdk
-#   OPENWRT_PPA_FEED_LINKS  "name commit dir …": pinned feeds the service's mirror lays read-only
-#                      at dir; a feeds.conf.default line pinning name at commit links dir instead
 # Per-package progress goes to logs/openwrt-ppa-results.txt ("unit DIR start|ok|failed|skipped STEP",
 # "unit DIR seconds N", "unit DIR reason TEXT", "job failed STEP"). The build could forge that
 # file, but only about its own packages: what is published is decided from the package files.
@@ -50,24 +48,16 @@ if [ "$PHASE" != build ]; then
 	fi
 	say "step feeds"
 	{
-		# A pinned feed the mirror serves becomes a src-link to its read-only tree, when the
-		# commit is the one this SDK pins; any other keeps its line (GitHub URLs if asked).
 		if [ -f feeds.conf.default ]; then
-			awk -v feed="$FEED" -v gh="${OPENWRT_PPA_GITHUB_FEEDS:-}" -v links="${OPENWRT_PPA_FEED_LINKS:-}" '
-			BEGIN { n = split(links, l, " "); for (i = 1; i + 2 <= n; i += 3) dir[l[i] " " l[i + 1]] = l[i + 2] }
-			$1 ~ /^src-/ && $2 == feed { next }
-			($1 == "src-git" || $1 == "src-git-full") && NF == 3 && index($3, "^") > 0 {
-				c = substr($3, index($3, "^") + 1)
-				if (($2 " " c) in dir) { print "src-link " $2 " " dir[$2 " " c]; next }
-			}
-			gh == "1" { sub(/https:\/\/git\.openwrt\.org\/(feed|openwrt|project)\//, "https://github.com/openwrt/") }
-			{ print }' feeds.conf.default
+			if [ "${OPENWRT_PPA_GITHUB_FEEDS:-}" = 1 ]; then
+				sed -e 's,https://git.openwrt.org/feed/,https://github.com/openwrt/,' \
+					-e 's,https://git.openwrt.org/openwrt/,https://github.com/openwrt/,' \
+					-e 's,https://git.openwrt.org/project/,https://github.com/openwrt/,' feeds.conf.default
+			else cat feeds.conf.default; fi | grep -v "^src-[a-z-]* $FEED "
 		fi
 		printf 'src-link %s %s\n' "$FEED" "$OPENWRT_PPA_SRC"
 		if [ -n "${OPENWRT_PPA_EXTRA_FEEDS:-}" ]; then printf '%s\n' "$OPENWRT_PPA_EXTRA_FEEDS"; fi
 	} > feeds.conf || jobfail feeds
-	m=$(sed -n 's,^src-link \([^ ]*\) /openwrt-ppa/feeds/.*,\1,p' feeds.conf | tr '\n' ' ')
-	if [ -n "$m" ]; then say "feeds from the mirror (read-only, no network): ${m% }"; fi
 	./scripts/feeds update -a || jobfail feeds-update
 	for u in $OPENWRT_PPA_UNITS; do
 		d=${u%%:*}

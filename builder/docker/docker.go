@@ -26,7 +26,6 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
-	"github.com/openwrt-ppa/openwrt-ppa/builder/feedmirror"
 )
 
 var _ builder.Executor = (*Executor)(nil)
@@ -69,13 +68,6 @@ type Options struct {
 	// GitHubFeeds fetches the standard feeds from github.com/openwrt instead of git.openwrt.org,
 	// as gh-action-sdk does (the GitHub mirrors are faster and better connected).
 	GitHubFeeds bool
-	// FeedMirror serves the standard feeds the SDK's feeds.conf.default pins (base, packages,
-	// luci, routing, telephony on 24.10) from trees the service keeps outside every build: the
-	// job's feeds.conf links each read-only ("src-link"), so feeds need no network and a new
-	// cache volume (a new arch, a new trust scope) clones nothing. A pin is fetched, once, when
-	// the mirror lacks it, before the job starts; GitHubFeeds fetches it from GitHub. nil:
-	// scripts/feeds clones every pinned feed in full into each cache volume, with the network.
-	FeedMirror *feedmirror.Mirror
 	// Pull lets the executor pull an image that is not present (production); tests build theirs.
 	Pull bool
 	// LockDir holds the lock files that keep processes on this host from using the same cache
@@ -90,9 +82,8 @@ type Executor struct {
 	opts Options
 
 	mu       sync.Mutex
-	caches   map[string]chan struct{}    // one job at a time per cache volume pair
-	sdkLocks map[string]*sync.Mutex      // one fetch at a time per SDK volume
-	pins     map[string][]feedmirror.Pin // the feeds each SDK pins, by image ID and SDK volume
+	caches   map[string]chan struct{} // one job at a time per cache volume pair
+	sdkLocks map[string]*sync.Mutex   // one fetch at a time per SDK volume
 }
 
 // New returns an executor using cli, which should negotiate the API version
@@ -110,8 +101,7 @@ func New(cli *client.Client, opts Options) *Executor {
 	if opts.LockDir == "" {
 		opts.LockDir = os.TempDir()
 	}
-	return &Executor{cli: cli, opts: opts, caches: map[string]chan struct{}{}, sdkLocks: map[string]*sync.Mutex{},
-		pins: map[string][]feedmirror.Pin{}}
+	return &Executor{cli: cli, opts: opts, caches: map[string]chan struct{}{}, sdkLocks: map[string]*sync.Mutex{}}
 }
 
 var (
@@ -226,24 +216,8 @@ func (e *Executor) Start(ctx context.Context, spec builder.JobSpec) (builder.Run
 		}
 		_, _ = e.cli.VolumeRemove(rctx, ws, client.VolumeRemoveOptions{Force: true})
 	}
-	var trees []feedmirror.Tree
-	if e.opts.FeedMirror != nil {
-		labels := map[string]string{LabelJob: job.Key, LabelSeries: job.Series, LabelArch: job.Arch}
-		for k, v := range e.opts.Labels {
-			labels[k] = v
-		}
-		if trees, err = e.mirrorFeeds(ctx, job, img, ws, holder, sdkVol, labels); err != nil {
-			cleanup()
-			return nil, err
-		}
-	}
 	for _, p := range plan {
 		cfg, host := e.containerConfig(spec, limits, workdir, src, ws, dlVol, feedsVol, sdkVol, p.name)
-		if len(trees) > 0 {
-			ms, links := feedMounts(trees)
-			host.Mounts = append(host.Mounts, ms...)
-			cfg.Env = append(cfg.Env, "OPENWRT_PPA_FEED_LINKS="+links)
-		}
 		c, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host, Name: base + "-" + p.name})
 		if err != nil {
 			cleanup()

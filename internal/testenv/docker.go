@@ -297,35 +297,3 @@ func standinContext(dir, busybox string) ([]byte, string, error) {
 	sum := sha256.Sum256(buf.Bytes())
 	return buf.Bytes(), hex.EncodeToString(sum[:]), nil
 }
-
-// StandinArchImage is StandinImage pretending to be another architecture ($ARCH): what a job
-// for a new arch runs in. It is built on the stand-in once per content and arch.
-func StandinArchImage(t testing.TB, arch string) string {
-	t.Helper()
-	base := StandinImage(t)
-	cli := NeedDocker(t)
-	tag := base + "-" + arch
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if _, err := cli.ImageInspect(ctx, tag); err == nil {
-		return tag
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	df := []byte("FROM " + base + "\nENV ARCH=" + arch + "\n")
-	if err := tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(df)), Typeflag: tar.TypeReg}); err != nil {
-		t.Fatal(err)
-	}
-	_, _ = tw.Write(df)
-	_ = tw.Close()
-	res, err := cli.ImageBuild(ctx, &buf, client.ImageBuildOptions{Tags: []string{tag}, Remove: true, ForceRemove: true, NetworkMode: "none",
-		Labels: map[string]string{TestLabel: "1"}})
-	if err == nil {
-		err = readBuildStream(res.Body)
-		res.Body.Close()
-	}
-	if err != nil {
-		t.Fatalf("building %s: %v", tag, err)
-	}
-	return tag
-}

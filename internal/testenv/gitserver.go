@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // GitServer is a real git smart-HTTP server (git http-backend behind net/http/cgi) on loopback,
@@ -22,29 +21,8 @@ type GitServer struct {
 	Root string
 	git  string
 
-	mu      sync.Mutex
-	auth    func(user, password string) bool
-	fetches int   // git-upload-pack requests answered (clones and fetches)
-	served  int64 // bytes those answers held (the packs)
-}
-
-// Served reports how many fetches (git-upload-pack requests) the server answered and how many
-// bytes they held: a test measures what a client took from "upstream".
-func (s *GitServer) Served() (fetches int, bytes int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.fetches, s.served
-}
-
-type countingWriter struct {
-	http.ResponseWriter
-	n int64
-}
-
-func (w *countingWriter) Write(b []byte) (int, error) {
-	n, err := w.ResponseWriter.Write(b)
-	w.n += int64(n)
-	return n, err
+	mu   sync.Mutex
+	auth func(user, password string) bool
 }
 
 // RequireAuth makes the server answer 401 to requests whose basic auth check refuses, as a
@@ -68,16 +46,7 @@ func (s *GitServer) serve(h http.Handler) http.Handler {
 				return
 			}
 		}
-		if !strings.HasSuffix(r.URL.Path, "/git-upload-pack") {
-			h.ServeHTTP(w, r)
-			return
-		}
-		cw := &countingWriter{ResponseWriter: w}
-		h.ServeHTTP(cw, r)
-		s.mu.Lock()
-		s.fetches++
-		s.served += cw.n
-		s.mu.Unlock()
+		h.ServeHTTP(w, r)
 	})
 }
 
@@ -117,19 +86,6 @@ func (s *GitServer) RepoURL(name string) string { return s.URL + "/" + name + ".
 // the content), and returns the commit hash.
 func (s *GitServer) Commit(t testing.TB, name, branch string, files map[string]string) string {
 	t.Helper()
-	return s.commit(t, name, branch, files, nil)
-}
-
-// CommitAt is Commit with a fixed author and committer date: the same files make the same
-// commit hash every time, so a fixture (the stand-in's feeds.conf.default) can pin it.
-func (s *GitServer) CommitAt(t testing.TB, name, branch string, files map[string]string, when time.Time) string {
-	t.Helper()
-	d := when.UTC().Format(time.RFC3339)
-	return s.commit(t, name, branch, files, []string{"GIT_AUTHOR_DATE=" + d, "GIT_COMMITTER_DATE=" + d})
-}
-
-func (s *GitServer) commit(t testing.TB, name, branch string, files map[string]string, env []string) string {
-	t.Helper()
 	bare := filepath.Join(s.Root, name+".git")
 	if _, err := os.Stat(bare); os.IsNotExist(err) {
 		runGit(t, s.git, "", "init", "-q", "--bare", "-b", branch, bare)
@@ -138,7 +94,7 @@ func (s *GitServer) commit(t testing.TB, name, branch string, files map[string]s
 	runGit(t, s.git, work, "init", "-q", "-b", branch)
 	writeTree(t, work, files)
 	runGit(t, s.git, work, "add", "-A")
-	runGitEnv(t, s.git, work, env, "commit", "-q", "-m", "test commit")
+	runGit(t, s.git, work, "commit", "-q", "-m", "test commit")
 	runGit(t, s.git, work, "push", "-q", "-f", bare, "HEAD:refs/heads/"+branch)
 	return strings.TrimSpace(runGit(t, s.git, work, "rev-parse", "HEAD"))
 }
@@ -209,14 +165,9 @@ func writeTree(t testing.TB, dir string, files map[string]string) {
 
 func runGit(t testing.TB, gitPath, dir string, args ...string) string {
 	t.Helper()
-	return runGitEnv(t, gitPath, dir, nil, args...)
-}
-
-func runGitEnv(t testing.TB, gitPath, dir string, env []string, args ...string) string {
-	t.Helper()
 	cmd := exec.Command(gitPath, args...)
 	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), env...),
+	cmd.Env = append(os.Environ(),
 		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
 		"GIT_AUTHOR_NAME=test", "GIT_AUTHOR_EMAIL=test@example.org",
 		"GIT_COMMITTER_NAME=test", "GIT_COMMITTER_EMAIL=test@example.org",
