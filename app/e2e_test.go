@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openwrt-ppa/openwrt-ppa/feeds/usign"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
@@ -101,9 +102,14 @@ func TestEndToEnd(t *testing.T) {
 	prSHA := e.git.Commit(t, e2eRepo, "feature", repoFiles(e2eConfig, map[string]string{"hello": "1.1", "world": "2.0"}))
 	testenv.Git(t, e.git.Root+"/"+e2eRepo+".git", "update-ref", "refs/pull/5/head", prSHA)
 	e.gh.SetFile(e2eFull, prSHA, ".openwrt-ppa.yml", []byte(e2eConfig))
-	e.gh.SetPull(e2eFull, 5, prSHA, "feature", "main", 424242, e2eRepoID)
+	e.gh.SetPull(e2eFull, 5, prSHA, "feature", "main", forkRepoID, e2eRepoID)
 	e.gh.SetPermission(e2eFull, "stranger", "read")
 	e.gh.SetPermission(e2eFull, "maintainer", "write")
+	// The fork's pull request opens (it does not build: forks wait for /rebuild); the service
+	// notes its head and when it was pushed, which a later /rebuild is held to.
+	if code := e.pullFrom("pr5", "opened", 5, prSHA, time.Now().Add(-time.Minute), true); code != http.StatusAccepted {
+		t.Fatalf("pull request webhook answered %d", code)
+	}
 	if code := e.comment("c1", 5, "stranger", "/rebuild"); code != http.StatusAccepted {
 		t.Fatalf("comment webhook answered %d", code)
 	}
