@@ -57,7 +57,9 @@ wait $!
 // deleted; its deadline ends it otherwise.
 const ioScript = `trap 'exit 0' TERM INT; sleep 2147483647 & wait`
 
-func metav1CreateOptions() metav1.CreateOptions { return metav1.CreateOptions{FieldManager: fieldManager} }
+func metav1CreateOptions() metav1.CreateOptions {
+	return metav1.CreateOptions{FieldManager: fieldManager}
+}
 
 // labelsFor are the labels of a job's Job and pod.
 func (e *Executor) labelsFor(spec builder.JobSpec) map[string]string {
