@@ -195,7 +195,7 @@ func (r *run) signal(sig string) {
 	defer cancel()
 	var stderr strings.Builder
 	err := r.e.exec(ctx, r.pod, ctrBuild, []string{"/bin/sh", "-c", "kill -" + sig + " 1"}, nil, nil, &stderr)
-	if err != nil && !isExitError(err) {
+	if err != nil && !isExitError(err) && !r.buildTerminated(ctx) {
 		// The API cannot reach the pod: deleting the Job stops it, at the cost of its outputs.
 		r.e.opts.Logger.Warn("could not signal the build; deleting its Job", "job", r.job, "err", err, "stderr", stderr.String())
 		_ = r.e.deleteJob(ctx, r.job)

@@ -26,7 +26,9 @@ const (
 	ctrBuild = "build"
 
 	fieldManager = "openwrt-ppa"
-	buildUID     = int64(1000)
+	// podTimerSlack is how much later than the executor's the pod's own time limit fires.
+	podTimerSlack = 5 * time.Second
+	buildUID      = int64(1000)
 )
 
 // Exit statuses of the build container's PID 1 (buildWrapper) when it stopped the build.
@@ -56,6 +58,11 @@ wait $!
 // ioScript keeps the io container (and with it the pod) alive for exec until the Job is
 // deleted; its deadline ends it otherwise.
 const ioScript = `trap 'exit 0' TERM INT; sleep 2147483647 & wait`
+
+// masterServiceEnv are the variables of the "kubernetes" service, which enableServiceLinks
+// false does not leave out.
+var masterServiceEnv = []string{"KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KUBERNETES_SERVICE_PORT_HTTPS",
+	"KUBERNETES_PORT", "KUBERNETES_PORT_443_TCP", "KUBERNETES_PORT_443_TCP_PROTO", "KUBERNETES_PORT_443_TCP_PORT", "KUBERNETES_PORT_443_TCP_ADDR"}
 
 func metav1CreateOptions() metav1.CreateOptions {
 	return metav1.CreateOptions{FieldManager: fieldManager}
@@ -144,10 +151,17 @@ func (e *Executor) jobFor(spec builder.JobSpec, l builder.Limits, name string) *
 		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: medium, SizeLimit: wsSize}}},
 		{Name: "in", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: inSize}}},
 	}
-	env := []corev1.EnvVar{{Name: "OPENWRT_PPA_TIMEOUT", Value: strconv.FormatInt(int64((l.Timeout+time.Second-1)/time.Second), 10)}}
+	// The pod's own timer is for a build nobody watches any more: a little later than the
+	// executor's, which comes first while it lives.
+	env := []corev1.EnvVar{{Name: "OPENWRT_PPA_TIMEOUT", Value: strconv.FormatInt(int64((l.Timeout+podTimerSlack+time.Second-1)/time.Second), 10)}}
 	for _, kv := range builder.DriverEnv(spec, l, srcDir, "all") {
 		k, v, _ := strings.Cut(kv, "=")
 		env = append(env, corev1.EnvVar{Name: k, Value: v})
+	}
+	// The kubelet always puts the API server's address in, even with service links off; the
+	// build has no use for it.
+	for _, k := range masterServiceEnv {
+		env = append(env, corev1.EnvVar{Name: k, Value: ""})
 	}
 	if e.opts.GitHubFeeds {
 		env = append(env, corev1.EnvVar{Name: "OPENWRT_PPA_GITHUB_FEEDS", Value: "1"})
