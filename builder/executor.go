@@ -46,6 +46,10 @@ type JobSpec struct {
 	// gives each repository, and within it pull requests apart from branches and tags, a scope of
 	// its own. Lower-case letters and digits, at most 32; empty shares one cache (the CLI).
 	CacheScope string
+	// BuildID and JobID name the service's build and job ("" outside the service). Executors
+	// label what they make with them; the Kubernetes executor adopts the Job that a worker which
+	// died left running for the same JobID instead of starting the build again.
+	BuildID, JobID string
 }
 
 // DefaultFeedName is the feeds.conf name of the repository's own feed inside the SDK.
