@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openwrt-ppa/openwrt-ppa/feeds/usign"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
@@ -104,6 +105,10 @@ func TestEndToEnd(t *testing.T) {
 	e.gh.SetPull(e2eFull, 5, prSHA, "feature", "main", 424242, e2eRepoID)
 	e.gh.SetPermission(e2eFull, "stranger", "read")
 	e.gh.SetPermission(e2eFull, "maintainer", "write")
+	// The fork's pull request is opened (and not built) before anyone comments on it.
+	if code := e.pullFrom("pr5", "opened", 5, prSHA, time.Now().Add(-time.Minute), true); code != http.StatusAccepted {
+		t.Fatalf("pull request webhook answered %d", code)
+	}
 	if code := e.comment("c1", 5, "stranger", "/rebuild"); code != http.StatusAccepted {
 		t.Fatalf("comment webhook answered %d", code)
 	}
