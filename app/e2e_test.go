@@ -102,11 +102,10 @@ func TestEndToEnd(t *testing.T) {
 	prSHA := e.git.Commit(t, e2eRepo, "feature", repoFiles(e2eConfig, map[string]string{"hello": "1.1", "world": "2.0"}))
 	testenv.Git(t, e.git.Root+"/"+e2eRepo+".git", "update-ref", "refs/pull/5/head", prSHA)
 	e.gh.SetFile(e2eFull, prSHA, ".openwrt-ppa.yml", []byte(e2eConfig))
-	e.gh.SetPull(e2eFull, 5, prSHA, "feature", "main", forkRepoID, e2eRepoID)
+	e.gh.SetPull(e2eFull, 5, prSHA, "feature", "main", 424242, e2eRepoID)
 	e.gh.SetPermission(e2eFull, "stranger", "read")
 	e.gh.SetPermission(e2eFull, "maintainer", "write")
-	// The fork's pull request opens (it does not build: forks wait for /rebuild); the service
-	// notes its head and when it was pushed, which a later /rebuild is held to.
+	// The fork's pull request is opened (and not built) before anyone comments on it.
 	if code := e.pullFrom("pr5", "opened", 5, prSHA, time.Now().Add(-time.Minute), true); code != http.StatusAccepted {
 		t.Fatalf("pull request webhook answered %d", code)
 	}

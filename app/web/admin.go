@@ -1,14 +1,12 @@
 package web
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
@@ -25,7 +23,7 @@ type gitLabSecretJSON struct {
 
 func secretJSON(s store.WebhookSecret) gitLabSecretJSON {
 	return gitLabSecretJSON{ID: s.ID, ScopeKind: s.ScopeKind, ScopeID: s.ScopeID, Note: s.Note, CreatedBy: s.CreatedBy,
-		Created: s.Created.UTC().Format("2006-01-02T15:04:05Z")}
+		Created: s.Created.UTC().Format(time.RFC3339)}
 }
 
 // adminOnly answers 401 unless the admin token called, and 404 when the service keeps no
@@ -61,12 +59,8 @@ func (h *Handler) apiAddGitLabSecret(w http.ResponseWriter, r *http.Request, a a
 		apiError(w, http.StatusBadRequest, "bad_request", `the body must be JSON like {"scope_kind": "project", "scope_id": 42, "note": "who it is for"}: `+err.Error())
 		return
 	}
-	raw := make([]byte, 32)
-	_, _ = rand.Read(raw)
-	secret := "glwh-" + hex.EncodeToString(raw)
-	sum := sha256.Sum256([]byte(secret))
-	reg, err := h.opt.WebhookSecrets.AddWebhookSecret(r.Context(), store.WebhookSecret{Forge: "gitlab", ScopeKind: body.ScopeKind,
-		ScopeID: body.ScopeID, SHA256: hex.EncodeToString(sum[:]), Note: body.Note, CreatedBy: a.User.Login})
+	secret, reg := store.NewWebhookSecret("gitlab", body.ScopeKind, body.ScopeID, body.Note, a.User.Login)
+	reg, err := h.opt.WebhookSecrets.AddWebhookSecret(r.Context(), reg)
 	if errors.Is(err, store.ErrInvalid) {
 		apiError(w, http.StatusBadRequest, "bad_request", err.Error()+` (scope_kind is "project" or "group", scope_id GitLab's id of it)`)
 		return

@@ -27,6 +27,7 @@ func commands() []command {
 		{"keygen", "create a usign signing key pair", runKeygen},
 		{"index", "write the opkg index files (Packages, Packages.gz, index.json, …) of a folder", runIndex},
 		{"keys", "export or import the per-repository signing keys", runKeys},
+		{"gitlab-secrets", "register, list or remove per-project GitLab webhook secrets", runGitLabSecrets},
 		{"version", "print the version", runVersion},
 	}
 }

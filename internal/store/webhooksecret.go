@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"time"
@@ -59,4 +61,16 @@ func CheckWebhookSecret(s WebhookSecret) error {
 		return fmt.Errorf("webhook secret hash %q is no hex SHA-256: %w", s.SHA256, ErrInvalid)
 	}
 	return nil
+}
+
+// NewWebhookSecret makes a random webhook secret for forge, scope kind and id, and returns it
+// with the registration to store (its SHA-256 only). The secret is shown once to whoever
+// registers it and never kept.
+func NewWebhookSecret(forge, scopeKind string, scopeID int64, note, createdBy string) (string, WebhookSecret) {
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw) // crypto/rand never fails on the systems Go supports
+	secret := "ppawh-" + hex.EncodeToString(raw)
+	sum := sha256.Sum256([]byte(secret))
+	return secret, WebhookSecret{Forge: forge, ScopeKind: scopeKind, ScopeID: scopeID, SHA256: hex.EncodeToString(sum[:]),
+		Note: note, CreatedBy: createdBy}
 }
