@@ -105,8 +105,9 @@ type Options struct {
 	PriorityClass string
 	// GitHubFeeds fetches the standard feeds from github.com/openwrt, as gh-action-sdk does.
 	GitHubFeeds bool
-	// Labels are added to every Job and pod (the worker's identity; tests mark theirs). Adoption
-	// and RemoveJobs only consider Jobs that carry all of them.
+	// Labels are added to every Job and pod (an installation's name; tests mark theirs), and
+	// adoption and RemoveJobs only consider Jobs that carry all of them: so they must be the same
+	// for every worker that may take over another's job — no per-process values here.
 	Labels map[string]string
 	Logger *slog.Logger
 }
