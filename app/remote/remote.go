@@ -124,3 +124,6 @@ func (r *Remotes) Wake() {
 	default:
 	}
 }
+
+// Store is the store the stage keeps remotes in.
+func (r *Remotes) Store() store.Store { return r.store }

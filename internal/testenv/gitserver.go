@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"crypto/tls"
+	"encoding/pem"
 	"io"
 	"net"
 	"net/http"
@@ -25,7 +26,8 @@ type GitServer struct {
 
 	// TLS, for a server from StartGitServerTLS, is a client configuration that trusts its
 	// certificate (issued for 127.0.0.1); nil for plain HTTP.
-	TLS *tls.Config
+	TLS     *tls.Config
+	CertPEM []byte // its certificate, PEM: a CA file for programs that read one
 
 	mu   sync.Mutex
 	auth func(user, password string) bool
@@ -91,6 +93,7 @@ func startGitServer(t testing.TB, useTLS bool) *GitServer {
 		srv.StartTLS()
 		t.Cleanup(srv.Close)
 		gs.URL = srv.URL
+		gs.CertPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 		gs.TLS = &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs, MinVersion: tls.VersionTLS12}
 		return gs
 	}
