@@ -39,31 +39,6 @@ func (e *e2e) api(method, path, body string) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
-// waitRepoBuilds waits until owner/name has n finished builds and returns them newest first.
-func (e *e2e) waitRepoBuilds(owner, name string, n int) []store.Build {
-	e.t.Helper()
-	ctx := context.Background()
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		var bs []store.Build
-		repo, err := e.rt.Store.RepositoryByPath(ctx, owner, name)
-		if err == nil {
-			bs, err = e.rt.Store.ListBuilds(ctx, store.BuildQuery{RepoID: repo.ID})
-		}
-		done := err == nil && len(bs) >= n
-		for _, b := range bs {
-			done = done && b.Status.Final()
-		}
-		if done {
-			return bs
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("waiting for %d finished builds of %s/%s: have %+v (err %v)", n, owner, name, bs, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // giteaPush is a push webhook body in the shape Gitea and Forgejo send (their documented
 // push payload: ref, before, after, the commits, the repository with its clone URL, the
 // pusher), written for this test.
