@@ -155,7 +155,7 @@ func prepare(opt Options) (source, string, *builder.Catalogue, error) {
 	return where, ref, cat, CheckFlags(cat, opt.Series, opt.Archs, nil)
 }
 
-// Build clones SOURCE, plans, builds each job in a container and publishes a signed feed per
+// Build checks SOURCE out (or copies a folder that is not a git repository), plans, builds each job in a container and publishes a signed feed per
 // (series, arch) into OutDir. The error is for what stopped it altogether; failed packages are
 // in the results (see OK), and the packages that were built are published all the same.
 func Build(ctx context.Context, opt Options) (Result, error) {
@@ -258,6 +258,9 @@ func Build(ctx context.Context, opt Options) (Result, error) {
 		r, err := builder.Execute(ctx, opt.Executor, builder.JobSpec{Job: job, SourceDir: src, Limits: opt.Limits, Log: sink}, out)
 		if err != nil {
 			return res, err
+		}
+		if err := ctx.Err(); err != nil {
+			return res, err // stopped: what was half built is not published
 		}
 		res.Results = append(res.Results, r)
 		reportJob(progress, r, time.Since(jobStart))

@@ -25,7 +25,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the service: webhooks, builds, feeds, web UI and API", runServe},
 		{"worker", "run build jobs from a shared Redis queue (scale-out mode)", runWorker},
-		{"build", "build the packages of a git repository into a signed feed", runBuild},
+		{"build", "build the packages of a git repository or a folder into a signed feed", runBuild},
 		{"keygen", "create a usign signing key pair", runKeygen},
 		{"index", "write the opkg index files (Packages, Packages.gz, index.json, …) of a folder", runIndex},
 		{"keys", "export or import the per-repository signing keys", runKeys},
