@@ -69,12 +69,31 @@ func newBuildEnv(t *testing.T) *buildEnv {
 	t.Helper()
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	e := &buildEnv{t: t, image: testenv.StandinImage(t), cli: testenv.NeedDocker(t), bin: ppaBinary(t),
+	e := &buildEnv{t: t, cli: testenv.NeedDocker(t), bin: ppaBinary(t),
 		id: hex.EncodeToString(b), home: t.TempDir(), tmp: t.TempDir(), out: filepath.Join(t.TempDir(), "feed")}
+	e.image = e.holdStandin()
 	e.cachePrefix = "openwrt-ppa-test-cli-" + e.id
 	e.label = testenv.TestLabel + "=" + e.id
 	t.Cleanup(e.checkNothingLeft)
 	return e
+}
+
+// holdStandin tags the stand-in image for this test alone: on a shared engine, a test run from a
+// tree whose stand-in differs removes the others' stand-in images as stale, but not one that
+// carries a second tag.
+func (e *buildEnv) holdStandin() string {
+	e.t.Helper()
+	ctx := context.Background()
+	tag := "openwrt-ppa-test-cli/standin:" + e.id
+	var err error
+	for range 3 {
+		if _, err = e.cli.ImageTag(ctx, client.ImageTagOptions{Source: testenv.StandinImage(e.t), Target: tag}); err == nil {
+			e.t.Cleanup(func() { _, _ = e.cli.ImageRemove(ctx, tag, client.ImageRemoveOptions{}) })
+			return tag
+		}
+	}
+	e.t.Fatalf("tagging the stand-in image: %v", err)
+	return ""
 }
 
 func (e *buildEnv) command(ctx context.Context, args ...string) *exec.Cmd {
