@@ -241,6 +241,7 @@ func (rt *Runtime) Serve(ctx context.Context, ln net.Listener, web http.Handler)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	rt.log.Info("serving", "listen", ln.Addr().String(), "public_url", rt.Config.BaseURL(), "data", rt.Config.Data, "redis", rt.Config.Redis != "")
+	rt.logFirstSteps(ctx)
 
 	if _, err := rt.Service.janitor.Reconcile(ctx, rt.Config.Redis == ""); err != nil {
 		rt.log.Error("reconciling the queue with the store; pending jobs may wait", "err", err)

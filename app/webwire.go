@@ -44,5 +44,6 @@ func (rt *Runtime) Web() (http.Handler, error) {
 		Rebuilder: rt.Service.events, Authorizer: authorizer{rt.Service}, WebhookSecrets: rt.Store,
 		PublicURL: cfg.BaseURL(), SessionSecret: secret, AdminToken: cfg.AdminToken.Reveal(),
 		OAuth: oauth, LogStreamName: jobs.LogStreamName, Logger: rt.log, ReadToken: rt.Service.tokens.Token,
+		FirstSteps: cfg.FirstSteps(),
 	})
 }
