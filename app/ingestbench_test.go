@@ -86,12 +86,7 @@ func newIngestServer(b *testing.B) *ingestServer {
 	if err := os.WriteFile(keyFile, gh.PrivateKeyPEM(), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	cfg := app.Config{
-		Data: b.TempDir(), Listen: "127.0.0.1:0", Network: "none", Workers: 0, JobTimeout: time.Minute,
-		QueueLimit: 100, KeepBuilds: 20, PRFeedTTL: time.Hour, ShutdownGrace: time.Second,
-		GitHubAppID: forgetest.GitHubAppID, GitHubPrivateKeyFile: keyFile, GitHubAPIURL: gh.URL,
-		GitHubWebhookSecret: e2eSecret,
-	}
+	cfg := ingestConfig(b.TempDir(), "127.0.0.1:0", keyFile, gh.URL)
 	ctx, cancel := context.WithCancel(context.Background())
 	// serve logs a line per delivery: formatting it is part of the work.
 	rt, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -118,14 +113,22 @@ func newIngestServer(b *testing.B) *ingestServer {
 		}
 		_ = rt.Close()
 	})
-	s := &ingestServer{url: "http://" + ln.Addr().String() + "/webhooks/github"}
+	s := ingestBodies(b)
+	s.url = "http://" + ln.Addr().String() + "/webhooks/github"
+	return s
+}
+
+// ingestBodies makes the push template the deliveries are written from.
+func ingestBodies(t testing.TB) *ingestServer {
+	t.Helper()
+	s := &ingestServer{}
 	const mark = "feedfacefeedfacefeedfacefeedfacefeedface"
 	// A push of several commits is about 6 KB, as the issue measured: commits are added until
 	// the body is that large.
 	for n := 1; len(s.tmpl) < 6<<10 && n < 50; n++ {
-		s.tmpl = forgetest.Rewrite(b, forgetest.Payload(b, "github/push/branch-updated.json"), func(doc map[string]any) {
+		s.tmpl = forgetest.Rewrite(t, forgetest.Payload(t, "github/push/branch-updated.json"), func(doc map[string]any) {
 			doc["ref"], doc["after"] = "refs/heads/ingest", mark
-			forgetest.Obj(b, doc, "head_commit")["id"] = mark
+			forgetest.Obj(t, doc, "head_commit")["id"] = mark
 			doc["installation"] = map[string]any{"id": e2eInstall}
 			commits, _ := doc["commits"].([]any)
 			for len(commits) > 0 && len(commits) < n {
@@ -143,9 +146,19 @@ func newIngestServer(b *testing.B) *ingestServer {
 		i += j + len(mark)
 	}
 	if len(s.at) < 2 || len(s.tmpl) < 6<<10 {
-		b.Fatalf("the push body is %d bytes with %d commit ids to vary, want about 6 KB and 2", len(s.tmpl), len(s.at))
+		t.Fatalf("the push body is %d bytes with %d commit ids to vary, want about 6 KB and 2", len(s.tmpl), len(s.at))
 	}
 	return s
+}
+
+// ingestConfig is serve's configuration for these deliveries: the GitHub App at a fake GitHub.
+func ingestConfig(data, listen, keyFile, apiURL string) app.Config {
+	return app.Config{
+		Data: data, Listen: listen, Network: "none", Workers: 0, JobTimeout: time.Minute,
+		QueueLimit: 100, KeepBuilds: 20, PRFeedTTL: time.Hour, ShutdownGrace: time.Second,
+		GitHubAppID: forgetest.GitHubAppID, GitHubPrivateKeyFile: keyFile, GitHubAPIURL: apiURL,
+		GitHubWebhookSecret: e2eSecret,
+	}
 }
 
 // body writes delivery i's push into buf: the template with commit id i, so no two bodies are
@@ -165,7 +178,7 @@ func (s *ingestServer) sign(body []byte) string {
 	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
-func (s *ingestServer) post(b *testing.B, c *http.Client, delivery, sig string, body []byte) int {
+func (s *ingestServer) post(b testing.TB, c *http.Client, delivery, sig string, body []byte) int {
 	req, _ := http.NewRequest(http.MethodPost, s.url, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-GitHub-Event", "push")
