@@ -170,7 +170,7 @@ func newBenchService(b *testing.B, redis bool) *benchService {
 		}
 		_ = rt.Close()
 	})
-	s.base = forgetest.ReadFile(b, forgetest.SharedTestdata(b, "webhooks", "github", "go-playground", "push.json"))
+	s.base = forgetest.Payload(b, "github/push/branch-updated.json")
 	return s
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -236,12 +237,14 @@ func (rt *Runtime) Close() error {
 func (rt *Runtime) Serve(ctx context.Context, ln net.Listener, web http.Handler) error {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
+	atLeastTwoProcs()
 	h := rt.Hooks
 	h.Web = web
 	srv := newHTTPServer(rt.Service.Router(h), rt.log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	rt.log.Info("serving", "listen", ln.Addr().String(), "public_url", rt.Config.BaseURL(), "data", rt.Config.Data, "redis", rt.Config.Redis != "")
+	rt.logFirstSteps(ctx)
 
 	if _, err := rt.Service.janitor.Reconcile(ctx, rt.Config.Redis == ""); err != nil {
 		rt.log.Error("reconciling the queue with the store; pending jobs may wait", "err", err)
@@ -278,6 +281,17 @@ func (rt *Runtime) Serve(ctx context.Context, ln net.Listener, web http.Handler)
 	_ = srv.Shutdown(sctx)
 	wg.Wait()
 	return err
+}
+
+// atLeastTwoProcs lets serve run Go code on two threads even when it is pinned to one core
+// (GOMAXPROCS follows the CPU affinity). The store's commit waits in fsync inside a plain
+// syscall, which keeps its P until the runtime's monitor takes it back — up to milliseconds
+// later when it has been idle; with one P the HTTP handlers stall for that long behind every
+// commit. A GOMAXPROCS the operator set is left as it is.
+func atLeastTwoProcs() {
+	if os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) < 2 {
+		runtime.GOMAXPROCS(2)
+	}
 }
 
 // readTimeout bounds the reading of a whole request, body included: a client that sends a

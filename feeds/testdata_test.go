@@ -22,7 +22,7 @@ func sharedTestdata(t testing.TB, rel string) string {
 	if d := os.Getenv("OPENWRT_PPA_TESTDATA"); d != "" {
 		p := filepath.Join(d, rel)
 		if _, err := os.Stat(p); err != nil {
-			testenv.Missing(t, "shared test data "+rel, "the real feed "+p+" (from OPENWRT_PPA_TESTDATA); "+ownDataCover[rel])
+			testenv.MissingData(t, "shared test data "+rel, "the real feed "+p+" (from OPENWRT_PPA_TESTDATA); "+ownDataCover[rel])
 		}
 		return p
 	}
@@ -37,7 +37,7 @@ func sharedTestdata(t testing.TB, rel string) string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			testenv.Missing(t, "shared test data "+rel, "the real feed ../shared/testdata/"+rel+" beside the repository (or OPENWRT_PPA_TESTDATA); "+ownDataCover[rel])
+			testenv.MissingData(t, "shared test data "+rel, "the real feed ../shared/testdata/"+rel+" beside the repository (or OPENWRT_PPA_TESTDATA); "+ownDataCover[rel])
 		}
 		dir = parent
 	}

@@ -39,16 +39,22 @@ func (in *inbox) Put(ctx context.Context, ev *forge.Event) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("encoding event: %w", err)
 	}
-	stored, err := in.store.AddEvent(ctx, store.Event{
-		Forge: string(ev.Forge), DeliveryID: ev.DeliveryID, Kind: string(ev.Kind), Payload: payload,
-	})
+	e := store.Event{Forge: string(ev.Forge), DeliveryID: ev.DeliveryID, Kind: string(ev.Kind), Payload: payload}
+	var replay bool
+	if ga, ok := in.store.(guardedAdder); ok && ev.BodySHA256 != "" {
+		_, replay, err = ga.AddEventGuarded(ctx, e, replayGuard(ev))
+	} else {
+		var stored store.Event
+		if stored, err = in.store.AddEvent(ctx, e); err == nil {
+			replay = in.replayed(ctx, ev, stored)
+		}
+	}
 	switch {
 	case errors.Is(err, store.ErrDuplicate):
 		return true, nil
 	case err != nil:
 		return false, err
-	}
-	if in.replayed(ctx, ev, stored) {
+	case replay:
 		return true, nil
 	}
 	if in.wake != nil {
@@ -57,23 +63,34 @@ func (in *inbox) Put(ctx context.Context, ev *forge.Event) (bool, error) {
 	return false, nil
 }
 
+// guardedAdder is a store that writes an event and its replay guard in one durable commit (the
+// embedded store): a delivery then costs one shared fsync instead of three. replay reports that
+// the guard was there before; the event is then stored as processed.
+type guardedAdder interface {
+	AddEventGuarded(ctx context.Context, e, guard store.Event) (stored store.Event, replay bool, err error)
+}
+
 // replayKind marks the records that guard against replays; they are no events to handle.
 const replayKind = "replay-guard"
 
-// replayed reports whether the same request body was stored before under another delivery id: the delivery id is not covered by GitHub's signature, so a captured delivery could be
-// sent again under a new id to build an old commit once more. The replay is then dropped. The
-// real event is stored first, so a crash in between loses nothing.
+// replayGuard is the record that says a body was taken: the delivery id is not covered by
+// GitHub's signature, so a captured delivery could be sent again under a new id to build an old
+// commit once more. It is stored processed: there is nothing to handle in it.
+func replayGuard(ev *forge.Event) store.Event {
+	return store.Event{Forge: string(ev.Forge), DeliveryID: "body:" + ev.BodySHA256, Kind: replayKind, Processed: true}
+}
+
+// replayed reports whether the same request body was stored before under another delivery id,
+// for stores without AddEventGuarded. The replay is then dropped. The real event is stored
+// first, so a crash in between loses nothing.
 func (in *inbox) replayed(ctx context.Context, ev *forge.Event, stored store.Event) bool {
 	if ev.BodySHA256 == "" {
 		return false // not from a webhook body (tests, internal events)
 	}
-	guard, err := in.store.AddEvent(ctx, store.Event{Forge: string(ev.Forge), DeliveryID: "body:" + ev.BodySHA256, Kind: replayKind})
+	_, err := in.store.AddEvent(ctx, replayGuard(ev))
 	if errors.Is(err, store.ErrDuplicate) {
 		_ = in.store.MarkEventProcessed(ctx, stored.ID)
 		return true
-	}
-	if err == nil {
-		_ = in.store.MarkEventProcessed(ctx, guard.ID)
 	}
 	return false
 }

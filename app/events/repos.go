@@ -63,6 +63,11 @@ func (r *eventRun) repository(ctx context.Context) (store.Repository, error) {
 	case !errors.Is(err, store.ErrNotFound):
 		return old, model.Retry(err)
 	}
+	if old.ID != 0 && unchanged(old, sr) {
+		// Nearly every event finds its repository as it was: no write (and no fsync that the
+		// webhooks' commits would wait behind).
+		return old, nil
+	}
 	repo, err := r.store.PutRepository(ctx, sr)
 	if err != nil && !errors.Is(err, store.ErrPathTaken) && !errors.Is(err, store.ErrInvalid) {
 		return repo, model.Retry(err)
@@ -71,6 +76,13 @@ func (r *eventRun) repository(ctx context.Context) (store.Repository, error) {
 		r.moveFeeds(old, repo)
 	}
 	return repo, err
+}
+
+// unchanged reports whether storing sr would leave old as it is.
+func unchanged(old, sr store.Repository) bool {
+	return old.Forge == sr.Forge && old.ForgeID == sr.ForgeID && old.Owner == sr.Owner && old.Name == sr.Name &&
+		old.DefaultBranch == sr.DefaultBranch && old.CloneURL == sr.CloneURL && old.Private == sr.Private &&
+		old.InstallationID == sr.InstallationID && old.Disabled == sr.Disabled
 }
 
 // moveFeeds follows a renamed or transferred repository: its feeds move to the new path, so

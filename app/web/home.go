@@ -16,9 +16,10 @@ type homeRepo struct {
 }
 
 type homeData struct {
-	Search  string
-	Repos   []homeRepo
-	NextURL string
+	Search     string
+	Repos      []homeRepo
+	NextURL    string
+	FirstSteps []FirstStep // shown when the service has no repository at all
 }
 
 // home is /: the repositories, searchable and paged by path.
@@ -36,6 +37,9 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := homeData{Search: search}
+	if len(repos) == 0 && search == "" && q.Get("after") == "" {
+		d.FirstSteps = h.opt.FirstSteps
+	}
 	if len(repos) > homePage {
 		repos = repos[:homePage]
 		nq := r.URL.Query()

@@ -43,6 +43,9 @@ type Options struct {
 	ReadToken func(repo store.Repository) string
 	// LogStreamName names a job's stream in Logs; nil means JobStreamName.
 	LogStreamName func(jobID int64) string
+	// FirstSteps are the ways to a first repository that the home page of an empty service
+	// shows (see FirstStep).
+	FirstSteps []FirstStep
 
 	Logger *slog.Logger
 	Now    func() time.Time // nil means time.Now

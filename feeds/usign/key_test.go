@@ -23,7 +23,7 @@ func realFeed(t *testing.T) string {
 			return p
 		}
 		if filepath.Dir(dir) == dir {
-			testenv.Missing(t, "shared test data feeds/sdk-23.05.4-mips_24kc", "the real SDK feed ../shared/testdata/feeds/sdk-23.05.4-mips_24kc beside the repository, to verify the SDK's own signature; TestVerifyOwnFeed covers the same code on a feed signed here")
+			testenv.MissingData(t, "shared test data feeds/sdk-23.05.4-mips_24kc", "the real SDK feed ../shared/testdata/feeds/sdk-23.05.4-mips_24kc beside the repository, to verify the SDK's own signature; TestVerifyOwnFeed covers the same code on a feed signed here")
 		}
 		dir = filepath.Dir(dir)
 	}

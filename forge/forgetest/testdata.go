@@ -43,8 +43,8 @@ func SharedTestdata(t testing.TB, parts ...string) string {
 		if d := os.Getenv(EnvTestdata); d != "" {
 			where = filepath.Join(d, rel) + " (" + EnvTestdata + " is set)"
 		}
-		testenv.Missing(t, "shared/testdata/"+rel, "no "+where+": "+what+
-			"; it is not part of the repository, CI lays it beside the clone; the project-made bodies in forge/forgetest/testdata cover the same code")
+		testenv.MissingData(t, "shared/testdata/"+rel, "no "+where+": "+what+
+			"; the project-made bodies in forge/forgetest/testdata cover the same code")
 	}
 	return p
 }

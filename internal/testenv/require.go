@@ -24,6 +24,17 @@ func Missing(t testing.TB, part, why string) {
 	t.Skip("SKIPPED — " + msg)
 }
 
+// MissingData is Missing for test data that lives outside the repository (the real-world corpus
+// in ../shared/testdata): it cannot be installed, only laid beside the clone, as CI does.
+func MissingData(t testing.TB, part, why string) {
+	t.Helper()
+	msg := "MISSING " + part + ": " + why + " (it is not part of the repository: CI lays ../shared beside the clone; elsewhere set OPENWRT_PPA_TESTDATA to a copy of shared/testdata)"
+	if InCI() {
+		t.Fatal(msg)
+	}
+	t.Skip("SKIPPED — " + msg)
+}
+
 // NeedCommand returns the path of an executable the test needs, or skips/fails through Missing.
 func NeedCommand(t testing.TB, name string) string {
 	t.Helper()

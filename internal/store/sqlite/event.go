@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -43,16 +44,46 @@ func (db *DB) AddEvent(ctx context.Context, e store.Event) (store.Event, error) 
 	return req.e, req.err
 }
 
+// AddEventGuarded stores e and, in the same transaction, its replay guard: a second row, already
+// processed, whose (Forge, DeliveryID) names what must be new (a body's hash). When the guard
+// is a duplicate, e is still stored but as processed, and replay is true. One commit per
+// delivery instead of three, shared with every delivery that arrived meanwhile; a crash
+// leaves both rows or neither.
+func (db *DB) AddEventGuarded(ctx context.Context, e, guard store.Event) (stored store.Event, replay bool, err error) {
+	if err := store.CheckEvent(e); err != nil {
+		return store.Event{}, false, err
+	}
+	if err := store.CheckEvent(guard); err != nil {
+		return store.Event{}, false, err
+	}
+	if err := ctx.Err(); err != nil {
+		return store.Event{}, false, fmt.Errorf("storing %s delivery %s: %w", e.Forge, e.DeliveryID, err)
+	}
+	if e.Received.IsZero() {
+		e.Received = now()
+	}
+	e.Received = e.Received.UTC()
+	guard.Received, guard.Processed = e.Received, true
+	req := &eventReq{e: e, guard: &guard, done: make(chan struct{})}
+	db.events.add(db, req)
+	<-req.done
+	return req.e, req.replay, req.err
+}
+
 // maxEventBatch bounds one group commit, so a flood of deliveries still gets answers in steps.
 const maxEventBatch = 512
 
 type eventReq struct {
-	e    store.Event
-	err  error
-	done chan struct{}
+	mark  int64 // MarkEventProcessed's event, or 0 for an insert
+	e     store.Event
+	guard *store.Event // AddEventGuarded's second row, or nil
+	// replay: the guard was there before, so e was stored as processed.
+	replay bool
+	err    error
+	done   chan struct{}
 }
 
-// eventBatcher collects AddEvent calls. While a commit runs, new calls queue; the committer
+// eventBatcher collects AddEvent, AddEventGuarded and MarkEventProcessed calls. While a commit runs, new calls queue; the committer
 // then takes all of them in the next transaction. It runs only while there is work.
 type eventBatcher struct {
 	mu      sync.Mutex
@@ -92,23 +123,32 @@ func (b *eventBatcher) run(db *DB) {
 	}
 }
 
-// commitEvents inserts a batch in one transaction. Each row has its own savepoint, so one
+// commitEvents writes a batch in one transaction. Each row has its own savepoint, so one
 // caller's duplicate or failure is that caller's alone; a failed commit fails them all.
 func (db *DB) commitEvents(batch []*eventReq) {
 	// The transaction is every caller's: none of their contexts may cut it short.
 	ctx := context.Background()
 	err := db.Write(ctx, func(tx *sql.Tx) error {
 		for _, r := range batch {
-			r.err = insertEvent(ctx, tx, &r.e)
+			switch {
+			case r.mark != 0:
+				r.err = markProcessed(ctx, tx, r.mark)
+			case r.guard == nil:
+				r.err = insertEvent(ctx, tx, &r.e)
+			default:
+				r.replay, r.err = insertGuarded(ctx, tx, &r.e, r.guard)
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		for _, r := range batch {
-			if r.err == nil {
+			if r.err == nil && r.mark != 0 {
+				r.err = fmt.Errorf("marking event %d processed: %w", r.mark, err)
+			} else if r.err == nil {
 				r.err = fmt.Errorf("storing %s delivery %s: %w", r.e.Forge, r.e.DeliveryID, err)
 			}
-			r.e.ID = 0
+			r.e.ID, r.replay = 0, false
 		}
 	}
 }
@@ -141,18 +181,62 @@ func insertEvent(ctx context.Context, tx *sql.Tx, e *store.Event) error {
 	return nil
 }
 
-// MarkEventProcessed implements store.Store.
-func (db *DB) MarkEventProcessed(ctx context.Context, id int64) error {
-	return db.Write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE events SET processed = 1 WHERE id = ?`, id)
+// insertGuarded inserts e and its guard within one savepoint: both, or (on an error) neither.
+// A guard that is already there makes e processed: the body was taken before.
+func insertGuarded(ctx context.Context, tx *sql.Tx, e, guard *store.Event) (replay bool, err error) {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT pair`); err != nil {
+		return false, fmt.Errorf("storing %s delivery %s: %w", e.Forge, e.DeliveryID, err)
+	}
+	defer func() {
 		if err != nil {
-			return fmt.Errorf("marking event %d processed: %w", id, err)
+			_, _ = tx.ExecContext(ctx, `ROLLBACK TO pair`)
+			e.ID, replay = 0, false
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("event %d: %w", id, store.ErrNotFound)
+		if _, rerr := tx.ExecContext(ctx, `RELEASE pair`); rerr != nil && err == nil {
+			err, e.ID, replay = fmt.Errorf("storing %s delivery %s: %w", e.Forge, e.DeliveryID, rerr), 0, false
 		}
-		return nil
-	})
+	}()
+	if err := insertEvent(ctx, tx, e); err != nil {
+		return false, err
+	}
+	gerr := insertEvent(ctx, tx, guard)
+	if !errors.Is(gerr, store.ErrDuplicate) {
+		// Stored, or a guard that cannot be written for another reason: that guards nothing,
+		// and the event is taken as new (losing a delivery is worse than a rare replay).
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE events SET processed = 1 WHERE id = ?`, e.ID); err != nil {
+		return false, fmt.Errorf("storing %s delivery %s: %w", e.Forge, e.DeliveryID, err)
+	}
+	e.Processed = true
+	return true, nil
+}
+
+// MarkEventProcessed implements store.Store. It shares AddEvent's group commit: the event loop
+// and the webhooks' inserts wait for one fsync together.
+func (db *DB) MarkEventProcessed(ctx context.Context, id int64) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("marking event %d processed: %w", id, err)
+	}
+	if id == 0 {
+		return fmt.Errorf("event %d: %w", id, store.ErrNotFound)
+	}
+	req := &eventReq{mark: id, done: make(chan struct{})}
+	db.events.add(db, req)
+	<-req.done
+	return req.err
+}
+
+// markProcessed marks one event processed; a missing one is an error only for its caller.
+func markProcessed(ctx context.Context, tx *sql.Tx, id int64) error {
+	res, err := tx.ExecContext(ctx, `UPDATE events SET processed = 1 WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("marking event %d processed: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("event %d: %w", id, store.ErrNotFound)
+	}
+	return nil
 }
 
 // UnprocessedEvents implements store.Store.

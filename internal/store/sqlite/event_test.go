@@ -138,3 +138,102 @@ func TestAddEventCommitFailureReachesEveryone(t *testing.T) {
 		t.Errorf("%d events stored by a failed commit", len(got))
 	}
 }
+
+// AddEventGuarded and MarkEventProcessed share AddEvent's group commit: concurrent deliveries
+// with their replay guards and the event loop's marks take few transactions, yet each caller
+// learns its own outcome and finds it in the file after reopening — a replayed body's event is
+// stored processed, a guard is never an event to handle, a mark of a missing event fails alone.
+func TestGuardedAddsAndMarksShareCommits(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db.sqlite")
+	db, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marked, err := db.AddEvent(t.Context(), store.Event{Forge: "github", DeliveryID: "to-mark", Kind: "push"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	type result struct {
+		e      store.Event
+		replay bool
+		err    error
+	}
+	results := make([]result, n)
+	var markErr, missingErr error
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			body := fmt.Sprint("body:", i)
+			if i%4 == 1 {
+				body = "body:shared" // 50 deliveries of one body under different ids: one is new
+			}
+			e, replay, err := db.AddEventGuarded(t.Context(),
+				store.Event{Forge: "github", DeliveryID: fmt.Sprint("d-", i), Kind: "push", Payload: []byte(`{}`)},
+				store.Event{Forge: "github", DeliveryID: body, Kind: "replay-guard"})
+			results[i] = result{e, replay, err}
+		})
+	}
+	wg.Go(func() { <-start; markErr = db.MarkEventProcessed(t.Context(), marked.ID) })
+	wg.Go(func() { <-start; missingErr = db.MarkEventProcessed(t.Context(), 1<<40) })
+	close(start)
+	wg.Wait()
+
+	if markErr != nil || !errors.Is(missingErr, store.ErrNotFound) {
+		t.Errorf("marks: %v; missing event: %v (want ErrNotFound)", markErr, missingErr)
+	}
+	replays, stored := 0, map[int64]bool{}
+	for i, r := range results {
+		if r.err != nil || r.e.ID == 0 {
+			t.Errorf("delivery %d: %d, %v", i, r.e.ID, r.err)
+			continue
+		}
+		stored[r.e.ID] = r.replay
+		if r.replay {
+			replays++
+			if i%4 != 1 {
+				t.Errorf("delivery %d with its own body was taken for a replay", i)
+			}
+		}
+	}
+	if replays != n/4-1 {
+		t.Errorf("%d replays, want %d (every delivery of the shared body but one)", replays, n/4-1)
+	}
+	db.events.mu.Lock()
+	commits := db.events.commits
+	db.events.mu.Unlock()
+	if commits >= n/2 {
+		t.Errorf("%d guarded saves and 2 marks took %d transactions: they were not grouped", n, commits)
+	}
+	t.Logf("%d guarded saves and 2 marks in %d transactions", n, commits)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err = Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	left, err := db.UnprocessedEvents(t.Context(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range left {
+		if e.Kind != "push" || stored[e.ID] || e.ID == marked.ID {
+			t.Errorf("left to handle after reopening: %d %s %s (a guard, a replay or a marked event)", e.ID, e.Kind, e.DeliveryID)
+		}
+	}
+	if want := n - replays; len(left) != want {
+		t.Errorf("%d events left to handle, want %d", len(left), want)
+	}
+	var guards, all int
+	if err := db.Reader().QueryRowContext(t.Context(), `SELECT COUNT(*) FILTER (WHERE kind = 'replay-guard'), COUNT(*) FROM events`).Scan(&guards, &all); err != nil {
+		t.Fatal(err)
+	}
+	if guards != n-replays || all != n+1+guards {
+		t.Errorf("%d guards and %d rows in the file, want %d and %d", guards, all, n-replays, n+1+n-replays)
+	}
+}
