@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -53,6 +54,9 @@ type Config struct {
 	// gives the same, so any of them adopts or removes what another left; two installations in
 	// one namespace give different ones.
 	KubeInstance string
+	// KubeCPURequest and KubeMemoryRequest are what the scheduler reserves for a build pod
+	// (quantities, "500m", "1Gi"); empty: its limits.
+	KubeCPURequest, KubeMemoryRequest string
 
 	Workers        int
 	JobTimeout     time.Duration
@@ -141,6 +145,8 @@ func (c *Config) options() []option {
 		{name: "kubeconfig", usage: "kube executor: kubeconfig file of the cluster (empty: in a pod its service account, else $KUBECONFIG or ~/.kube/config)", bind: str(&c.Kubeconfig, "")},
 		{name: "kube-namespace", usage: "kube executor: namespace of the build Jobs (empty: the kubeconfig context's, or in a pod its own)", bind: str(&c.KubeNamespace, "")},
 		{name: "kube-instance", usage: "kube executor: label value naming this installation on its build Jobs; the same for all its workers, different per installation sharing a namespace", bind: str(&c.KubeInstance, "openwrt-ppa")},
+		{name: "kube-cpu-request", usage: "kube executor: CPU the scheduler reserves for a build pod, e.g. 500m (empty: its limit, 2 CPUs: builds never compete for what they were promised)", bind: str(&c.KubeCPURequest, "")},
+		{name: "kube-memory-request", usage: "kube executor: memory the scheduler reserves for a build pod, e.g. 1Gi (empty: its limit, 4Gi)", bind: str(&c.KubeMemoryRequest, "")},
 		{name: "workers", usage: "build jobs run at once by this process (0 = none: serve only)", bind: num(&c.Workers, 1)},
 		{name: "job-timeout", usage: "wall-clock limit of one build job", bind: dur(&c.JobTimeout, 2*time.Hour)},
 		{name: "queue-limit", usage: "queued jobs beyond which new non-forced jobs wait (0 = no limit)", bind: num(&c.QueueLimit, 100)},
@@ -256,8 +262,8 @@ func (c *Config) validateExecutor() []error {
 	var errs []error
 	switch c.Executor {
 	case ExecutorDocker:
-		if c.Kubeconfig != "" || c.KubeNamespace != "" {
-			errs = append(errs, errors.New("--kubeconfig and --kube-namespace are settings of the kube executor: add --executor kube, or drop them"))
+		if c.Kubeconfig != "" || c.KubeNamespace != "" || c.KubeCPURequest != "" || c.KubeMemoryRequest != "" {
+			errs = append(errs, errors.New("--kubeconfig, --kube-namespace and --kube-*-request are settings of the kube executor: add --executor kube, or drop them"))
 		}
 	case ExecutorKube:
 		if c.KubeNamespace != "" {
@@ -267,6 +273,14 @@ func (c *Config) validateExecutor() []error {
 		}
 		if msgs := validation.IsValidLabelValue(c.KubeInstance); c.KubeInstance == "" || len(msgs) > 0 {
 			errs = append(errs, fmt.Errorf("--kube-instance %q is not a label value: give at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit (e.g. the Helm release's name)", c.KubeInstance))
+		}
+		for _, q := range []struct{ flag, v string }{{"kube-cpu-request", c.KubeCPURequest}, {"kube-memory-request", c.KubeMemoryRequest}} {
+			if q.v == "" {
+				continue
+			}
+			if n, err := resource.ParseQuantity(q.v); err != nil || n.Sign() <= 0 {
+				errs = append(errs, fmt.Errorf("--%s %q is not a positive Kubernetes quantity: give one like 500m (CPU) or 1Gi (memory), or leave it empty for the limit", q.flag, q.v))
+			}
 		}
 		if c.Network != "bridge" && c.Network != "" {
 			errs = append(errs, fmt.Errorf("--network %q is a Docker network mode and means nothing to the kube executor: restrict build pods with a NetworkPolicy (the Helm chart has one), and drop --network", c.Network))

@@ -64,8 +64,8 @@ func TestConfigPrecedence(t *testing.T) {
 			}
 			return nil
 		}},
-		{"kube flags", []string{"--executor", "kube", "--kube-namespace", "b"}, nil, func(c *Config) error {
-			if c.Executor != ExecutorKube || c.KubeNamespace != "b" || c.Kubeconfig != "" {
+		{"kube flags", []string{"--executor", "kube", "--kube-namespace", "b", "--kube-cpu-request", "250m", "--kube-memory-request", "1Gi"}, nil, func(c *Config) error {
+			if c.Executor != ExecutorKube || c.KubeNamespace != "b" || c.Kubeconfig != "" || c.KubeCPURequest != "250m" || c.KubeMemoryRequest != "1Gi" {
 				return fmt.Errorf("executor settings %q %q %q", c.Executor, c.KubeNamespace, c.Kubeconfig)
 			}
 			return nil
@@ -115,6 +115,9 @@ func TestConfigRefusesWithAdvice(t *testing.T) {
 		{"bad namespace", []string{"--executor", "kube", "--kube-namespace", "Builds_1"}, nil, "not a namespace name"},
 		{"bad instance", []string{"--executor", "kube", "--kube-instance", "my install"}, nil, "not a label value"},
 		{"empty instance", []string{"--executor", "kube", "--kube-instance", ""}, nil, "not a label value"},
+		{"bad cpu request", []string{"--executor", "kube", "--kube-cpu-request", "half"}, nil, "--kube-cpu-request \"half\" is not a positive Kubernetes quantity"},
+		{"negative memory request", []string{"--executor", "kube", "--kube-memory-request", "-1Gi"}, nil, "--kube-memory-request"},
+		{"request without kube", []string{"--kube-cpu-request", "100m"}, nil, "add --executor kube"},
 		{"docker network on kube", []string{"--executor", "kube", "--network", "none"}, nil, "NetworkPolicy"},
 		{"rootfs size on kube", []string{"--executor", "kube", "--rootfs-size", "20G"}, nil, "sizeLimit"},
 	}

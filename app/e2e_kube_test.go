@@ -41,7 +41,8 @@ func TestEndToEndKube(t *testing.T) {
 	var parsed app.Config
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	err := parsed.Parse(fs, []string{"--executor", "kube", "--kubeconfig", kubeconfig, "--kube-instance", instance, "--workspace-tmpfs"},
+	err := parsed.Parse(fs, []string{"--executor", "kube", "--kubeconfig", kubeconfig, "--kube-instance", instance, "--workspace-tmpfs",
+		"--kube-cpu-request", "50m", "--kube-memory-request", "64Mi"},
 		func(key string) (string, bool) {
 			if key == app.EnvName("kube-namespace") {
 				return k.Namespace, true
@@ -53,6 +54,8 @@ func TestEndToEndKube(t *testing.T) {
 	}
 	e.cfg.Executor, e.cfg.Kubeconfig, e.cfg.KubeNamespace, e.cfg.KubeInstance = parsed.Executor, parsed.Kubeconfig, parsed.KubeNamespace, parsed.KubeInstance
 	e.cfg.WorkspaceTmpfs, e.cfg.Network = parsed.WorkspaceTmpfs, parsed.Network
+	// The one node has 2 CPUs: the pod reserves less than its limits.
+	e.cfg.KubeCPURequest, e.cfg.KubeMemoryRequest = parsed.KubeCPURequest, parsed.KubeMemoryRequest
 	if e.cfg.KubeNamespace != k.Namespace {
 		t.Fatalf("namespace %q from the environment, want %q", e.cfg.KubeNamespace, k.Namespace)
 	}

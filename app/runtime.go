@@ -16,6 +16,7 @@ import (
 
 	"github.com/moby/moby/client"
 	goredis "github.com/redis/go-redis/v9"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/openwrt-ppa/openwrt-ppa/app/internal/metrics"
 	"github.com/openwrt-ppa/openwrt-ppa/app/jobs"
@@ -247,8 +248,21 @@ func (rt *Runtime) openKube(ctx context.Context) error {
 	if c.WorkspaceTmpfs {
 		medium = kube.MediumMemory
 	}
-	ex, err := kube.New(rc, kube.Options{Namespace: ns, WorkspaceMedium: medium, GitHubFeeds: c.GitHubFeeds,
-		Labels: map[string]string{kube.LabelInstance: c.KubeInstance}, Logger: rt.log})
+	opts := kube.Options{Namespace: ns, WorkspaceMedium: medium, GitHubFeeds: c.GitHubFeeds,
+		Labels: map[string]string{kube.LabelInstance: c.KubeInstance}, Logger: rt.log}
+	for _, q := range []struct {
+		v   string
+		dst **resource.Quantity
+	}{{c.KubeCPURequest, &opts.CPURequest}, {c.KubeMemoryRequest, &opts.MemoryRequest}} {
+		if q.v != "" {
+			n, err := resource.ParseQuantity(q.v)
+			if err != nil {
+				return fmt.Errorf("--kube-cpu-request or --kube-memory-request %q: %w", q.v, err)
+			}
+			*q.dst = &n
+		}
+	}
+	ex, err := kube.New(rc, opts)
 	if err != nil {
 		return fmt.Errorf("the kube executor: %w", err)
 	}
