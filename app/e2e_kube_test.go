@@ -14,7 +14,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
@@ -60,21 +59,25 @@ func TestEndToEndKube(t *testing.T) {
 		t.Fatalf("namespace %q from the environment, want %q", e.cfg.KubeNamespace, k.Namespace)
 	}
 
-	// Every Job made in the namespace, as the API server announces it.
+	// Every Job made in the namespace, looked at every 100 ms (a build Job lives seconds).
 	ctx, stopWatch := context.WithCancel(context.Background())
 	defer stopWatch()
-	w, err := k.Client.BatchV1().Jobs(k.Namespace).Watch(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	made := map[string]map[string]string{}
 	go func() {
-		for ev := range w.ResultChan() {
-			if j, ok := ev.Object.(*batchv1.Job); ok && ev.Type == watch.Added {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for ctx.Err() == nil {
+			if list, err := k.Client.BatchV1().Jobs(k.Namespace).List(ctx, metav1.ListOptions{}); err == nil {
 				mu.Lock()
-				made[j.Name] = j.Labels
+				for _, j := range list.Items {
+					made[j.Name] = j.Labels
+				}
 				mu.Unlock()
+			}
+			select {
+			case <-ctx.Done():
+			case <-t.C:
 			}
 		}
 	}()
@@ -98,6 +101,7 @@ func TestEndToEndKube(t *testing.T) {
 		t.Fatalf("check run %v", run)
 	}
 
+	stopWatch()
 	mu.Lock()
 	if len(made) != 1 {
 		t.Errorf("%d Jobs made for one build job: %v", len(made), made)
