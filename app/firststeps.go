@@ -11,7 +11,7 @@ import (
 
 // FirstSteps are the ways to get a first repository built on this service, with the exact
 // settings its configuration still lacks: the home page of an empty service and serve's start-up
-// log show them. A new way (adding a repository by its URL) is one more entry here.
+// log show them. A new way is one more entry here.
 func (c *Config) FirstSteps() []web.FirstStep {
 	base := c.BaseURL()
 	gh := web.FirstStep{Key: "github_app", Title: "Install the GitHub App", Ready: c.GitHubAppID != 0}
@@ -48,7 +48,20 @@ func (c *Config) FirstSteps() []web.FirstStep {
 			"openwrt-ppa build <git URL or folder>",
 			"openwrt-ppa build --series 24.10 --arch x86_64 https://github.com/you/packages.git",
 		}}
-	return []web.FirstStep{gh, gl, local}
+	steps := []web.FirstStep{gh, gl}
+	if c.ReposAllow != "off" {
+		who := "a signed-in user or the admin token"
+		if c.ReposAllow == "admins" {
+			who = "the admin token (--repos-allow admins)"
+		}
+		steps = append(steps, web.FirstStep{Key: "repo_url", Title: "Add a repository by its URL", Ready: true,
+			Text: "Any git server, no forge App: give the service an https or ssh URL (" + who + "); it polls the repository and offers it a push webhook:",
+			Lines: []string{
+				"openwrt-ppa repos add <https or ssh URL> --server " + base + " --token ADMIN_TOKEN",
+				"or POST " + base + "/api/v1/repos {\"url\": \"https://codeberg.org/you/packages.git\"}",
+			}})
+	}
+	return append(steps, local)
 }
 
 // logFirstSteps prints the ways to a first repository when the store has none: the line a new

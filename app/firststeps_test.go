@@ -30,6 +30,7 @@ func TestFirstStepsOnAnEmptyService(t *testing.T) {
 			"https://ppa.example.org/webhooks/gitlab", "--gitlab-token TOKEN", "openwrt-ppa gitlab-secrets add --data ",
 			"Push events, Tag push events, Comments, Merge request events",
 			"openwrt-ppa build &lt;git URL or folder&gt;",
+			"openwrt-ppa repos add &lt;https or ssh URL&gt; --server https://ppa.example.org --token ADMIN_TOKEN",
 		}},
 		{"GitLab configured", func(c *app.Config) { c.GitLabToken = "glpat-test" }, []string{
 			"https://ppa.example.org/webhooks/gitlab", "This service talks to https://gitlab.example.org/",
