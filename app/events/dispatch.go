@@ -46,9 +46,6 @@ func (r *eventRun) startBuild(ctx context.Context, spec buildSpec, cfg builder.C
 	jobs := make([]store.Job, len(cells))
 	for i, c := range cells {
 		jobs[i] = store.Job{BuildID: b.ID, Series: c.Series, Arch: c.Arch, Image: c.Image, Status: store.StatusQueued}
-		if c.Unsupported != "" {
-			continue
-		}
 		key, err := model.ContentKey(model.ContentInput{Repo: spec.repo, Ref: spec.ref, Commit: spec.sha,
 			Series: c.Series, Arch: c.Arch, Image: c.Image, ImageDigest: model.Digest(ctx, r.images, c.Image),
 			Config: cfg, ConfigRaw: raw})
@@ -85,13 +82,9 @@ func (r *eventRun) startBuild(ctx context.Context, spec buildSpec, cfg builder.C
 	return errors.Join(errs...)
 }
 
-// dispatchJob decides a new job's first step: fail at once (apk series), reuse an identical
-// job's result, or queue it; and reports the check.
+// dispatchJob decides a new job's first step: reuse an identical job's result, or queue it; and
+// reports the check.
 func (r *eventRun) dispatchJob(ctx context.Context, spec buildSpec, b store.Build, j *store.Job, c cell) error {
-	if c.Unsupported != "" {
-		return r.report.Finish(ctx, spec.repo, b, j, model.Outcome{Status: store.StatusFailure,
-			Title: "not built: apk series", Text: c.Unsupported})
-	}
 	if !spec.forced && j.ContentKey != "" {
 		prev, err := r.store.LatestSuccessfulJob(ctx, j.ContentKey)
 		if err == nil && prev.ID != j.ID {
