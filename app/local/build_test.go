@@ -16,10 +16,10 @@ import (
 
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/builder/buildertest"
+	"github.com/openwrt-ppa/openwrt-ppa/builder/docker"
 	"github.com/openwrt-ppa/openwrt-ppa/feeds/adb"
 	"github.com/openwrt-ppa/openwrt-ppa/feeds/apksign"
 	"github.com/openwrt-ppa/openwrt-ppa/feeds/apktest"
-	"github.com/openwrt-ppa/openwrt-ppa/builder/docker"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/testenv"
 )
 
