@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/openwrt-ppa/openwrt-ppa/app/publish"
 	"github.com/openwrt-ppa/openwrt-ppa/app/internal/model"
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
@@ -157,7 +158,7 @@ func (s *Processor) reuseJob(ctx context.Context, repo store.Repository, b store
 	for _, p := range res.Packages {
 		known = append(known, p.Name)
 	}
-	if _, err := s.publish.Job(ctx, repo, b, j, files, known, res.IndexJSON); err != nil {
+	if _, err := s.publish.Job(ctx, repo, b, j, files, known, publish.IndexOf(res.Format, res.IndexJSON)); err != nil {
 		s.log.Warn("publishing a reused result failed; building instead", "job", j.ID, "reused", prev.ID, "err", err)
 		return s.queueJob(ctx, repo, b, j)
 	}
