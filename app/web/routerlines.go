@@ -30,8 +30,10 @@ func APKKeyName(repo store.Repository) string { return FeedName(repo) + ".pem" }
 func apkPreviewKeyName(repo store.Repository) string { return FeedName(repo) + "-preview.pem" }
 
 // Lines writes the router lines for the feed at feedURL (no trailing slash) of repo, whose
-// repository URL (with a private repository's read token) is base. keyID is the usign
-// fingerprint of an opkg feed's key ("" when none exists yet; apk lines need none).
+// repository URL (with a private repository's read token) is base. keyID is the key's
+// fingerprint (apk: its key id); "" when the repository has none yet, and then an opkg feed gets
+// no key line (its file name is the fingerprint). An apk key's file name is free, so its line
+// is always there.
 func Lines(format string, repo store.Repository, base, feedURL, keyID string, preview bool) RouterLines {
 	if format == FormatAPK {
 		keyFile, name := "key.pem", APKKeyName(repo)
@@ -40,9 +42,7 @@ func Lines(format string, repo store.Repository, base, feedURL, keyID string, pr
 		}
 		l := RouterLines{Update: "apk update", KeyFile: "/etc/apk/keys/" + name,
 			Feed: "echo '" + feedURL + "/packages.adb' >> /etc/apk/repositories.d/customfeeds.list"}
-		if keyID != "" {
-			l.Key = "wget -O " + l.KeyFile + " " + base + "/-/" + keyFile
-		}
+		l.Key = "wget -O " + l.KeyFile + " " + base + "/-/" + keyFile
 		return l
 	}
 	keyFile := "key.pub"
