@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/openwrt-ppa/openwrt-ppa/app/publish"
 	"github.com/openwrt-ppa/openwrt-ppa/app/internal/model"
+	"github.com/openwrt-ppa/openwrt-ppa/app/publish"
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
