@@ -34,19 +34,21 @@ func (l *listFlag) Set(v string) error {
 // runBuild builds a repository's packages in SDK containers and publishes a signed feed.
 func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fl := commandFlags("build", stderr,
-		"usage: openwrt-ppa build [--series S]... [--arch A]... [--image IMG] [--out DIR] [--key KEY] [--ref REF] [--base-url URL] SOURCE[@REF]",
+		"usage: openwrt-ppa build [--series S]... [--arch A]... [--image IMG] [--out DIR] [--key KEY] [--apk-key PEM] [--ref REF] [--base-url URL] SOURCE[@REF]",
 		"\nClones SOURCE (a git URL: https, ssh, git@host:o/r.git; or a local path), finds its OpenWrt",
 		"package Makefiles, builds them with the OpenWrt SDK in Docker containers for each series and",
-		"arch, and publishes a signed opkg feed into DIR/<series>/<arch>/ with the public key at",
-		"DIR/key.pub. Prints the lines to paste on a router. Needs a Docker engine.",
+		"arch, and publishes a signed feed into DIR/<series>/<arch>/ (apk for 25.12 and snapshots, opkg",
+		"for 24.10 and older) with the public keys at DIR/key.pem and DIR/key.pub. Prints the lines to",
+		"paste on a router. Needs a Docker engine.",
 		"Exit status 0 only when every package was built and published.")
 	var series, archs listFlag
-	fl.Var(&series, "series", "release series to build for (repeatable; default: the repository's .openwrt-ppa.yml, else 24.10)")
+	fl.Var(&series, "series", "release series to build for (repeatable; default: the repository's .openwrt-ppa.yml, else 25.12)")
 	fl.Var(&archs, "arch", "package architecture to build for (repeatable; default: the repository's config, else five common ones)")
 	image := fl.String("image", "", "SDK image for every job instead of ghcr.io/openwrt/sdk:<arch>-<release> (e.g. openwrt-ppa/sdk-standin:latest)")
 	registry := fl.String("registry", "", "SDK image repository to use instead of ghcr.io/openwrt/sdk (a mirror)")
-	out := fl.String("out", "feed", "folder for the feed: DIR/<series>/<arch>/ and DIR/key.pub")
-	key := fl.String("key", "", "usign secret key file to sign with (default: one made once in the user's configuration folder)")
+	out := fl.String("out", "feed", "folder for the feed: DIR/<series>/<arch>/, DIR/key.pem and DIR/key.pub")
+	key := fl.String("key", "", "usign secret key file to sign opkg feeds with (default: one made once in the user's configuration folder)")
+	apkKey := fl.String("apk-key", "", "PEM secret key file to sign apk feeds with (default: one made once in the user's configuration folder)")
 	ref := fl.String("ref", "", "branch, tag or commit to build (or write SOURCE@REF)")
 	baseURL := fl.String("base-url", "", "URL where DIR will be served, for the printed router lines (default: a placeholder to replace)")
 	network := fl.String("network", "bridge", "network of the build containers (downloads need one; \"none\" for offline builds)")
@@ -74,7 +76,7 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	opt := local.Options{
 		Source: fl.Arg(0), Ref: *ref, Series: series, Archs: archs, Image: *image, Registry: *registry,
-		OutDir: *out, KeyFile: *key, ConfigDir: cfgDir, CacheDir: cacheDir, BaseURL: *baseURL,
+		OutDir: *out, KeyFile: *key, APKKeyFile: *apkKey, ConfigDir: cfgDir, CacheDir: cacheDir, BaseURL: *baseURL,
 		Limits:   builder.Limits{Timeout: *timeout},
 		Executor: docker.New(cli, docker.Options{Network: *network, Pull: true}),
 		Progress: stderr,
