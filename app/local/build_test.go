@@ -110,7 +110,7 @@ func TestLocalBuildFromGitServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	res, err := Build(ctx, Options{
-		Source: srv.RepoURL("acme/pkgs") + "@main", Image: image, OutDir: out, ConfigDir: keys, CacheDir: t.TempDir(),
+		Source: srv.RepoURL("acme/pkgs") + "@main", Series: []string{"24.10"}, Image: image, OutDir: out, ConfigDir: keys, CacheDir: t.TempDir(),
 		BaseURL: "https://feeds.example.org/acme", Limits: builder.Limits{Timeout: time.Minute}, Executor: ex, Progress: &progress,
 	})
 	if err != nil {
