@@ -7,6 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openwrt-ppa/openwrt-ppa/app/web"
+	"github.com/openwrt-ppa/openwrt-ppa/feeds/apksign"
+	"github.com/openwrt-ppa/openwrt-ppa/feeds/usign"
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
@@ -62,7 +65,7 @@ func (s *Service) filesHandler(feedFiles http.Handler) http.Handler {
 		if len(segs) >= 2 && !s.guard.Allow(w, r, segs[0], segs[1]) {
 			return
 		}
-		if len(segs) == 4 && segs[2] == "-" && (segs[3] == "key.pub" || segs[3] == "preview-key.pub") {
+		if len(segs) == 4 && segs[2] == "-" && keyFiles[segs[3]] {
 			s.serveKey(w, r, segs[0], segs[1], segs[3])
 			return
 		}
@@ -70,7 +73,11 @@ func (s *Service) filesHandler(feedFiles http.Handler) http.Handler {
 	})
 }
 
-// serveKey answers /<owner>/<repo>/-/key.pub and preview-key.pub: the public keys routers trust.
+// keyFiles are the public key files of a repository: usign for opkg feeds, PEM for apk feeds.
+var keyFiles = map[string]bool{"key.pub": true, "preview-key.pub": true, "key.pem": true, "preview-key.pem": true}
+
+// serveKey answers /<owner>/<repo>/-/key.pub, preview-key.pub, key.pem and preview-key.pem:
+// the public keys routers trust.
 func (s *Service) serveKey(w http.ResponseWriter, r *http.Request, owner, name, file string) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		http.Error(w, "only GET and HEAD", http.StatusMethodNotAllowed)
@@ -86,19 +93,35 @@ func (s *Service) serveKey(w http.ResponseWriter, r *http.Request, owner, name, 
 		return
 	}
 	kind := store.KeyMain
-	if file == "preview-key.pub" {
+	if strings.HasPrefix(file, "preview-") {
 		kind = store.KeyPreview
 	}
-	pub, text, err := s.keys.Public(r.Context(), repo.ID, kind)
+	var text []byte
+	if strings.HasSuffix(file, ".pem") {
+		// apk matches a signature to its key by the key itself, so the file name on the router
+		// is free: /etc/apk/keys/<owner>_<repo>.pem.
+		var pub *apksign.PublicKey
+		pub, text, err = s.keys.APKPublic(r.Context(), repo.ID, kind)
+		if err == nil {
+			w.Header().Set("X-Key-Id", pub.ID.String())
+			w.Header().Set("Content-Disposition", `attachment; filename="`+web.APKKeyName(repo)+`"`)
+		}
+	} else {
+		// Routers install the key as /etc/opkg/keys/<fingerprint>.
+		var pub *usign.PublicKey
+		pub, text, err = s.keys.Public(r.Context(), repo.ID, kind)
+		if err == nil {
+			w.Header().Set("X-Key-Fingerprint", pub.Fingerprint.String())
+			w.Header().Set("Content-Disposition", `attachment; filename="`+pub.Fingerprint.String()+`"`)
+		}
+	}
 	if err != nil {
-		s.log.Error("reading public key", "repo", repo.Path(), "err", err)
+		w.Header().Del("Content-Disposition")
+		s.log.Error("reading public key", "repo", repo.Path(), "file", file, "err", err)
 		http.Error(w, "the key cannot be read right now; try again later", http.StatusServiceUnavailable)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	// Routers install the key as /etc/opkg/keys/<fingerprint>.
-	w.Header().Set("X-Key-Fingerprint", pub.Fingerprint.String())
-	w.Header().Set("Content-Disposition", `attachment; filename="`+pub.Fingerprint.String()+`"`)
 	http.ServeContent(w, r, "", time.Time{}, strings.NewReader(string(text)))
 }
 

@@ -45,15 +45,15 @@ func (l *feedLister) Feeds(ctx context.Context, repo store.Repository) ([]web.Fe
 				return err
 			}
 			for _, a := range archs {
-				fi, err := os.Stat(filepath.Join(dir, s, a, "Packages"))
-				if err != nil {
+				fi, format, ok := feedIndex(filepath.Join(dir, s, a))
+				if !ok {
 					continue
 				}
 				pkgs, err := l.feeds.List(ctx, model.FeedRef(repo, ref, s, a))
 				if err != nil {
 					continue
 				}
-				out = append(out, web.Feed{Ref: ref, Series: s, Arch: a, Packages: len(pkgs), Updated: fi.ModTime()})
+				out = append(out, web.Feed{Ref: ref, Series: s, Arch: a, Format: format, Packages: len(pkgs), Updated: fi.ModTime()})
 			}
 		}
 		return nil
@@ -90,6 +90,17 @@ func (l *feedLister) Feeds(ctx context.Context, repo store.Repository) ([]web.Fe
 	return out, nil
 }
 
+// feedIndex finds a feed folder's index: Packages (opkg) or packages.adb (apk).
+func feedIndex(dir string) (os.FileInfo, string, bool) {
+	if fi, err := os.Stat(filepath.Join(dir, "Packages")); err == nil {
+		return fi, web.FormatOPKG, true
+	}
+	if fi, err := os.Stat(filepath.Join(dir, feeds.FileAPKIndex)); err == nil {
+		return fi, web.FormatAPK, true
+	}
+	return nil, "", false
+}
+
 // readDirNames lists the visible sub-folders of dir; a missing dir is empty.
 func readDirNames(dir string) ([]string, error) {
 	ents, err := os.ReadDir(dir)
@@ -119,7 +130,7 @@ func (l *feedLister) Packages(ctx context.Context, repo store.Repository, ref st
 		return nil, fmt.Errorf("%v: %w", err, store.ErrNotFound)
 	}
 	full := filepath.Join(l.feeds.Root(), filepath.FromSlash(dir))
-	if _, err := os.Stat(filepath.Join(full, "Packages")); err != nil {
+	if _, _, ok := feedIndex(full); !ok {
 		return nil, fmt.Errorf("feed %s is not published: %w", fr, store.ErrNotFound)
 	}
 	infos, err := l.feeds.List(ctx, fr)
@@ -137,16 +148,14 @@ func (l *feedLister) Packages(ctx context.Context, repo store.Repository, ref st
 	return out, nil
 }
 
-// KeyFingerprint is the fingerprint of a repository's key, "" before its first build.
+// KeyFingerprint is the fingerprint (apk: the key id) of a repository's key, "" before its
+// first build of that format.
 func (l *feedLister) KeyFingerprint(ctx context.Context, repo store.Repository, kind store.KeyKind) (string, error) {
-	sk, err := l.keys.Existing(ctx, repo.ID, kind)
+	id, err := l.keys.KeyID(ctx, repo.ID, kind)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", nil
 	}
-	if err != nil {
-		return "", err
-	}
-	return sk.Fingerprint.String(), nil
+	return id, err
 }
 
 // authorizer asks the repository's forge who may do what.

@@ -3,7 +3,6 @@ package builder
 import (
 	_ "embed"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -19,10 +18,6 @@ const (
 	FormatAPK = "apk"
 )
 
-// ErrAPKUnsupported marks a job whose series builds apk packages, which the project cannot
-// publish yet; such jobs fail at once instead of making a half feed.
-var ErrAPKUnsupported = errors.New("this series builds apk packages (OpenWrt 25.12 and later, and snapshots); OpenWrt PPA publishes opkg (ipk) feeds only for now: build for 23.05 or 24.10")
-
 // Catalogue maps release series and architectures to SDK images. It is read-only once loaded.
 type Catalogue struct {
 	Registry string                `json:"registry"`
@@ -36,7 +31,7 @@ type Catalogue struct {
 type SeriesInfo struct {
 	Release   string  `json:"release"`    // the newest point release known to the table, e.g. "24.10.6"
 	Format    string  `json:"format"`     // FormatIPK or FormatAPK
-	IndexJSON int     `json:"index_json"` // the index.json version this series' SDK writes (ipk only)
+	IndexJSON int     `json:"index_json"` // the index.json version this series' SDK writes (apk feeds: always 2)
 	TagSuffix *string `json:"tag_suffix"` // overrides "-<release>" in the image tag; "" for snapshot
 	// ArchsExtra are the architectures only this series has SDK images for (25.12 dropped
 	// mips_4kec and renamed riscv64_riscv64 to riscv64_generic).
@@ -104,8 +99,7 @@ func (c *Catalogue) TargetArch(target string) (string, error) {
 	return a, nil
 }
 
-// Image resolves the SDK image for series and arch. A series that builds apk packages returns
-// the image together with an error wrapping ErrAPKUnsupported, so callers can report the job.
+// Image resolves the SDK image for series and arch; its Format says which packages it builds.
 func (c *Catalogue) Image(series, arch string, opt ImageOptions) (SDKImage, error) {
 	info, ok := c.Series[series]
 	if !ok {
@@ -128,9 +122,6 @@ func (c *Catalogue) Image(series, arch string, opt ImageOptions) (SDKImage, erro
 	img := SDKImage{Ref: repo + ":" + tag, Series: series, Release: release, Arch: arch, Format: info.Format, IndexJSON: info.IndexJSON}
 	if opt.Image != "" {
 		img.Ref = opt.Image
-	}
-	if info.Format == FormatAPK {
-		return img, fmt.Errorf("series %s: %w", series, ErrAPKUnsupported)
 	}
 	return img, nil
 }

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -26,7 +28,7 @@ var (
 )
 
 // Collector writes what it accepts from a build's output archives (tar streams) into a folder:
-// dir/packages/<file>.ipk, dir/logs/<unit>/<step>.txt and dir/logs/results.txt. The archives come
+// dir/packages/<file>.ipk (.apk for an apk series), dir/logs/<unit>/<step>.txt and dir/logs/results.txt. The archives come
 // from the build, so every entry is checked: only regular files with expected names and sizes are
 // written, with O_EXCL|O_NOFOLLOW; symlinks, links, devices, odd names, duplicates and oversize
 // files are refused and listed. Executors feed it the archives of the SDK's
@@ -37,6 +39,8 @@ type Collector struct {
 	feed   string
 	units  map[string]bool
 	wanted map[string]bool // the job's package names
+	names  []string
+	ext    string // the package files the job's SDK makes: ".ipk", or ".apk" for an apk series
 	arch   string
 	limits Limits
 	budget int64
@@ -58,7 +62,12 @@ func NewCollector(dir string, spec JobSpec) *Collector {
 			wanted[p] = true
 		}
 	}
-	return &Collector{dir: dir, feed: feed, units: units, wanted: wanted, arch: spec.Job.Arch, limits: l, budget: l.OutputBytes, col: Collected{Logs: map[string]string{}}}
+	ext := ".ipk"
+	if spec.Job.Format == FormatAPK {
+		ext = ".apk"
+	}
+	return &Collector{dir: dir, feed: feed, units: units, wanted: wanted, names: slices.Sorted(maps.Keys(wanted)), ext: ext, arch: spec.Job.Arch,
+		limits: l, budget: l.OutputBytes, col: Collected{Logs: map[string]string{}}}
 }
 
 // Collected is what was accepted and refused so far.
@@ -91,6 +100,8 @@ func (c *Collector) addPackage(file string, h *tar.Header, tr io.Reader) error {
 		c.refuse("%s: not a regular file (%s), not collected", file, describe(h))
 	case !pkgFileRe.MatchString(file):
 		c.refuse("%s: not a package file name, not collected", file)
+	case !strings.HasSuffix(file, c.ext):
+		c.refuse("%s: this series' SDK makes %s packages, not collected", file, c.ext)
 	case h.Size > c.limits.FileBytes:
 		c.refuse("%s: %d bytes is more than the %d bytes a package may have", file, h.Size, c.limits.FileBytes)
 	case h.Size > c.budget:
@@ -116,7 +127,7 @@ func (c *Collector) TargetPackages(r io.Reader) error {
 			return nil
 		}
 		file := parts[4]
-		if !c.wanted[packageOfFile(file, c.arch)] {
+		if !c.wanted[packageName(file, c.arch, c.names)] {
 			return nil
 		}
 		return c.addPackage(file, h, tr)

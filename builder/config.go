@@ -39,11 +39,15 @@ type ExtraFeed struct {
 	Ref  string `json:"ref,omitempty"`
 }
 
+// DefaultSeries is the release series a repository without a series list builds.
+const DefaultSeries = "25.12"
+
 // DefaultConfig returns the configuration of a repository without .openwrt-ppa.yml: the
-// matrix of DESIGN.md.
+// matrix of DESIGN.md, on the current stable series (25.12, apk feeds); a repository that
+// wants 24.10 (opkg) lists it in series.
 func DefaultConfig() Config {
 	return Config{
-		Series: []string{"24.10"},
+		Series: []string{DefaultSeries},
 		Archs:  []string{"x86_64", "aarch64_cortex-a53", "mipsel_24kc", "mips_24kc", "arm_cortex-a7_neon-vfpv4"},
 	}
 }

@@ -25,11 +25,11 @@ func TestParseConfig(t *testing.T) {
 		},
 		"targets alone replace default archs": {
 			in:   "targets: [ramips/mt7621]\n",
-			want: Config{Series: []string{"24.10"}, Targets: []string{"ramips/mt7621"}},
+			want: Config{Series: []string{"25.12"}, Targets: []string{"ramips/mt7621"}},
 		},
 		"feeds": {
 			in: "feeds:\n  - name: extra\n    url: https://example.org/feed.git\n    ref: main\n",
-			want: Config{Series: []string{"24.10"}, Archs: DefaultConfig().Archs,
+			want: Config{Series: []string{"25.12"}, Archs: DefaultConfig().Archs,
 				Feeds: []ExtraFeed{{Name: "extra", URL: "https://example.org/feed.git", Ref: "main"}}},
 		},
 		"single value as list":     {in: "series: 23.05\n", want: Config{Series: []string{"23.05"}, Archs: DefaultConfig().Archs}},

@@ -18,10 +18,6 @@ const cleanupTimeout = 30 * time.Second
 // kills the build and returns a JobCanceled result.
 func Execute(ctx context.Context, ex Executor, spec JobSpec, outDir string) (Result, error) {
 	res := Result{Job: spec.Job, Started: time.Now()}
-	if spec.Job.Unsupported != "" {
-		res.Status, res.Message, res.Finished = JobUnsupported, spec.Job.Unsupported, time.Now()
-		return res, nil
-	}
 	tail := NewLogTail(50)
 	spec.Log = MultiSink{spec.Log, tail}
 	run, err := ex.Start(ctx, spec)

@@ -26,8 +26,6 @@ type Job struct {
 	Packages  []string    `json:"packages"`             // sorted package names to build
 	Units     []Unit      `json:"units"`                // the package folders that make them
 	Feeds     []ExtraFeed `json:"feeds,omitempty"`
-	// Unsupported, when set, says why the job fails at once without running (apk series).
-	Unsupported string `json:"unsupported,omitempty"`
 	// Trust is the scope the job builds in; results of one scope never stand for another's.
 	Trust TrustScope `json:"trust"`
 	// ImageDigest is the content digest Image resolved to, when known.
@@ -227,10 +225,7 @@ func MakePlan(in PlanInput) (Plan, error) {
 				Image: img.Ref, Format: img.Format, IndexJSON: img.IndexJSON,
 				Packages: pkgs, Units: units, Feeds: feeds, Trust: trust, ImageDigest: in.ImageDigests[img.Ref],
 			}
-			switch {
-			case errors.Is(err, ErrAPKUnsupported):
-				job.Unsupported = err.Error()
-			case err != nil:
+			if err != nil {
 				return plan, cfgErr("%v", err)
 			}
 			job.Key = jobKey(job, cfgSum[:])

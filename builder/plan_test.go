@@ -32,15 +32,15 @@ func TestMakePlan(t *testing.T) {
 		wantErr  string
 		apkJobs  int
 	}{
-		"defaults":                 {cfg: DefaultConfig(), wantJobs: []string{"24.10/x86_64", "24.10/aarch64_cortex-a53", "24.10/mipsel_24kc", "24.10/mips_24kc", "24.10/arm_cortex-a7_neon-vfpv4"}, wantPkgs: []string{"alpha", "alpha-extra", "beta"}},
-		"targets merge archs":      {cfg: mustCfg("series: [23.05]\narchs: [x86_64]\ntargets: [ramips/mt7621, x86/64]\n"), wantJobs: []string{"23.05/x86_64", "23.05/mipsel_24kc"}, wantPkgs: []string{"alpha", "alpha-extra", "beta"}},
-		"package filter":           {cfg: mustCfg("archs: [x86_64]\npackages: [beta]\n"), wantJobs: []string{"24.10/x86_64"}, wantPkgs: []string{"beta"}},
-		"flags override":           {cfg: DefaultConfig(), series: []string{"23.05"}, archs: []string{"mips_24kc"}, wantJobs: []string{"23.05/mips_24kc"}, wantPkgs: []string{"alpha", "alpha-extra", "beta"}},
-		"apk series fails at once": {cfg: mustCfg("series: [24.10, 25.12]\narchs: [x86_64]\n"), wantJobs: []string{"24.10/x86_64", "25.12/x86_64"}, wantPkgs: []string{"alpha", "alpha-extra", "beta"}, apkJobs: 1},
-		"unknown package":          {cfg: mustCfg("packages: [gamma]\n"), wantErr: ".openwrt-ppa.yml: packages: gamma is not defined"},
-		"refused package":          {cfg: mustCfg("packages: [kmod-x]\n"), wantErr: "kmod-x is refused: kernel module"},
-		"unknown series":           {cfg: mustCfg("series: [22.03]\n"), wantErr: "series \"22.03\" is not in the SDK catalogue"},
-		"unknown target":           {cfg: mustCfg("targets: [foo/bar]\n"), wantErr: "target \"foo/bar\" is not in the SDK catalogue"},
+		"defaults":            {cfg: DefaultConfig(), wantJobs: []string{"25.12/x86_64", "25.12/aarch64_cortex-a53", "25.12/mipsel_24kc", "25.12/mips_24kc", "25.12/arm_cortex-a7_neon-vfpv4"}, wantPkgs: []string{"alpha", "alpha-extra", "beta"}, apkJobs: 5},
+		"targets merge archs": {cfg: mustCfg("series: [23.05]\narchs: [x86_64]\ntargets: [ramips/mt7621, x86/64]\n"), wantJobs: []string{"23.05/x86_64", "23.05/mipsel_24kc"}, wantPkgs: []string{"alpha", "alpha-extra", "beta"}},
+		"package filter":      {cfg: mustCfg("archs: [x86_64]\npackages: [beta]\n"), wantJobs: []string{"25.12/x86_64"}, wantPkgs: []string{"beta"}, apkJobs: 1},
+		"flags override":      {cfg: DefaultConfig(), series: []string{"23.05"}, archs: []string{"mips_24kc"}, wantJobs: []string{"23.05/mips_24kc"}, wantPkgs: []string{"alpha", "alpha-extra", "beta"}},
+		"both formats":        {cfg: mustCfg("series: [24.10, 25.12]\narchs: [x86_64]\n"), wantJobs: []string{"24.10/x86_64", "25.12/x86_64"}, wantPkgs: []string{"alpha", "alpha-extra", "beta"}, apkJobs: 1},
+		"unknown package":     {cfg: mustCfg("packages: [gamma]\n"), wantErr: ".openwrt-ppa.yml: packages: gamma is not defined"},
+		"refused package":     {cfg: mustCfg("packages: [kmod-x]\n"), wantErr: "kmod-x is refused: kernel module"},
+		"unknown series":      {cfg: mustCfg("series: [22.03]\n"), wantErr: "series \"22.03\" is not in the SDK catalogue"},
+		"unknown target":      {cfg: mustCfg("targets: [foo/bar]\n"), wantErr: "target \"foo/bar\" is not in the SDK catalogue"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -64,7 +64,7 @@ func TestMakePlan(t *testing.T) {
 				if len(j.Key) != 64 {
 					t.Errorf("job %s key %q", j.Name(), j.Key)
 				}
-				if j.Unsupported != "" {
+				if j.Format == FormatAPK {
 					apk++
 				}
 			}

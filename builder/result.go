@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,11 +17,10 @@ type JobStatus string
 
 // Job statuses.
 const (
-	JobSucceeded   JobStatus = "succeeded"   // every package that applies to the arch was built
-	JobFailed      JobStatus = "failed"      // a package or a job step failed
-	JobTimedOut    JobStatus = "timed out"   // killed at the wall-clock limit
-	JobCanceled    JobStatus = "canceled"    // killed on request
-	JobUnsupported JobStatus = "unsupported" // not run: the series builds apk packages
+	JobSucceeded JobStatus = "succeeded" // every package that applies to the arch was built
+	JobFailed    JobStatus = "failed"    // a package or a job step failed
+	JobTimedOut  JobStatus = "timed out" // killed at the wall-clock limit
+	JobCanceled  JobStatus = "canceled"  // killed on request
 )
 
 // PackageStatus is how one package of a job ended.
@@ -138,7 +138,7 @@ func packageResults(job Job, col Collected, dir string, states map[string]unitSt
 		for _, name := range u.Packages {
 			pr := PackageResult{Name: name, Unit: u.Name, Duration: time.Duration(st.seconds) * time.Second}
 			for _, f := range col.Packages {
-				if packageOfFile(filepath.Base(f), job.Arch) == name {
+				if packageName(filepath.Base(f), job.Arch, u.Packages) == name {
 					pr.Files = append(pr.Files, filepath.Join(dir, f))
 				}
 			}
@@ -199,11 +199,40 @@ func stepLog(col Collected, dir, unit, step string) []string {
 	return out
 }
 
-// packageOfFile returns the package name of "<name>_<version>_<arch>.ipk" (or .apk, or arch
-// "all"); names may hold "_", versions do not. "" when the file is not named so.
+// packageName returns which of names a package file is: packageOfFile for an .ipk,
+// apkPackageOfFile for an .apk. "" when it is none of them.
+func packageName(file, arch string, names []string) string {
+	if strings.HasSuffix(file, ".apk") {
+		return apkPackageOfFile(file, names)
+	}
+	return packageOfFile(file, arch)
+}
+
+// apkVersionRe is the shape of an apk version in a file name: it starts with a digit and holds
+// no "-" but before the release ("-r1"), so "<name>-<version>.apk" splits one way only.
+var apkVersionRe = regexp.MustCompile(`^[0-9][0-9A-Za-z._~+]*(-r[0-9]+)?$`)
+
+// apkPackageOfFile returns which of names "<name>-<version>.apk" (apk's default file name, as
+// the 25.12 SDK writes it) is; names may hold "-", so the file is matched against each.
+func apkPackageOfFile(file string, names []string) string {
+	base, ok := strings.CutSuffix(file, ".apk")
+	if !ok {
+		return ""
+	}
+	best := ""
+	for _, n := range names {
+		if v, ok := strings.CutPrefix(base, n+"-"); ok && apkVersionRe.MatchString(v) && len(n) > len(best) {
+			best = n
+		}
+	}
+	return best
+}
+
+// packageOfFile returns the package name of "<name>_<version>_<arch>.ipk" (or arch "all");
+// names may hold "_", versions do not. "" when the file is not named so.
 func packageOfFile(file, arch string) string {
-	base := strings.TrimSuffix(strings.TrimSuffix(file, ".ipk"), ".apk")
-	if base == file {
+	base, ok := strings.CutSuffix(file, ".ipk")
+	if !ok {
 		return ""
 	}
 	rest, ok := strings.CutSuffix(base, "_"+arch)

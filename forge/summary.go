@@ -25,7 +25,7 @@ type SummaryInput struct {
 	Packages []PackageRow
 	LogURL   string
 	FeedURL  string
-	FeedLine string // the customfeeds.conf line for routers, if any
+	FeedLine string // what a router adds (the customfeeds.conf line, or an apk router's lines), if any
 }
 
 // Summary renders a check summary: intro, a Markdown table of packages, links to the log and

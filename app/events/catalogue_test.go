@@ -20,7 +20,7 @@ func TestPushUsesTheNewestPointReleaseTheRegistryLists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := builder.NewCatalogueSource(cat, "ghcr.io/openwrt/sdk", tagList{"x86_64-24.10.6", "x86_64-v24.10.9", "x86_64-24.10.7"}, nil)
+	src := builder.NewCatalogueSource(cat, "ghcr.io/openwrt/sdk", tagList{"x86_64-25.12.3", "x86_64-v25.12.9", "x86_64-25.12.7"}, nil)
 	h.svc.catalogue = src
 	if err := src.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
@@ -32,10 +32,10 @@ func TestPushUsesTheNewestPointReleaseTheRegistryLists(t *testing.T) {
 			continue
 		}
 		found = true
-		if j.Image != "ghcr.io/openwrt/sdk:x86_64-v24.10.9" {
+		if j.Image != "ghcr.io/openwrt/sdk:x86_64-v25.12.9" {
 			t.Errorf("x86_64 job image %q, want the registry's newest point release", j.Image)
 		}
-		if r := builder.ReleaseOfImage(j.Image); r != "24.10.9" {
+		if r := builder.ReleaseOfImage(j.Image); r != "25.12.9" {
 			t.Errorf("release of %q = %q", j.Image, r)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/openwrt-ppa/openwrt-ppa/app/internal/model"
+	"github.com/openwrt-ppa/openwrt-ppa/app/publish"
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
@@ -46,9 +47,6 @@ func (r *eventRun) startBuild(ctx context.Context, spec buildSpec, cfg builder.C
 	jobs := make([]store.Job, len(cells))
 	for i, c := range cells {
 		jobs[i] = store.Job{BuildID: b.ID, Series: c.Series, Arch: c.Arch, Image: c.Image, Status: store.StatusQueued}
-		if c.Unsupported != "" {
-			continue
-		}
 		key, err := model.ContentKey(model.ContentInput{Repo: spec.repo, Ref: spec.ref, Commit: spec.sha,
 			Series: c.Series, Arch: c.Arch, Image: c.Image, ImageDigest: model.Digest(ctx, r.images, c.Image),
 			Config: cfg, ConfigRaw: raw})
@@ -85,13 +83,9 @@ func (r *eventRun) startBuild(ctx context.Context, spec buildSpec, cfg builder.C
 	return errors.Join(errs...)
 }
 
-// dispatchJob decides a new job's first step: fail at once (apk series), reuse an identical
-// job's result, or queue it; and reports the check.
+// dispatchJob decides a new job's first step: reuse an identical job's result, or queue it; and
+// reports the check.
 func (r *eventRun) dispatchJob(ctx context.Context, spec buildSpec, b store.Build, j *store.Job, c cell) error {
-	if c.Unsupported != "" {
-		return r.report.Finish(ctx, spec.repo, b, j, model.Outcome{Status: store.StatusFailure,
-			Title: "not built: apk series", Text: c.Unsupported})
-	}
 	if !spec.forced && j.ContentKey != "" {
 		prev, err := r.store.LatestSuccessfulJob(ctx, j.ContentKey)
 		if err == nil && prev.ID != j.ID {
@@ -164,7 +158,7 @@ func (s *Processor) reuseJob(ctx context.Context, repo store.Repository, b store
 	for _, p := range res.Packages {
 		known = append(known, p.Name)
 	}
-	if _, err := s.publish.Job(ctx, repo, b, j, files, known, res.IndexJSON); err != nil {
+	if _, err := s.publish.Job(ctx, repo, b, j, files, known, publish.IndexOf(res.Format, res.IndexJSON)); err != nil {
 		s.log.Warn("publishing a reused result failed; building instead", "job", j.ID, "reused", prev.ID, "err", err)
 		return s.queueJob(ctx, repo, b, j)
 	}

@@ -1,7 +1,6 @@
 package events
 
 import (
-	"errors"
 	"path"
 	"slices"
 
@@ -13,8 +12,6 @@ type cell struct {
 	Series string
 	Arch   string
 	Image  string
-	// Unsupported says why the job fails at once (an apk series).
-	Unsupported string
 }
 
 func (c cell) name() string { return c.Series + "/" + c.Arch }
@@ -39,14 +36,10 @@ func matrix(cfg builder.Config, cat *builder.Catalogue, opt builder.ImageOptions
 	for _, s := range cfg.Series {
 		for _, a := range archs {
 			img, err := cat.Image(s, a, opt)
-			c := cell{Series: s, Arch: a, Image: img.Ref}
-			switch {
-			case errors.Is(err, builder.ErrAPKUnsupported):
-				c.Unsupported = err.Error()
-			case err != nil:
+			if err != nil {
 				return nil, &builder.ConfigError{File: builder.ConfigFile, Msg: err.Error()}
 			}
-			cells = append(cells, c)
+			cells = append(cells, cell{Series: s, Arch: a, Image: img.Ref})
 		}
 	}
 	return cells, nil

@@ -243,7 +243,7 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 	if err != nil {
 		return model.Outcome{}, err
 	}
-	jr := &model.Result{Message: res.Message, IndexJSON: bj.IndexJSON, Packages: refusedRows(plan.Refused)}
+	jr := &model.Result{Message: res.Message, IndexJSON: bj.IndexJSON, Format: bj.Format, Packages: refusedRows(plan.Refused)}
 	out := model.Outcome{Result: jr, Text: res.Message}
 	switch res.Status {
 	case builder.JobSucceeded:
@@ -276,7 +276,7 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 	pub := arts
 	if len(pub) > 0 && out.Status != store.StatusCancelled {
 		jl.Printf("publishing %d package files", len(pub))
-		pr, err := w.publish.Job(ctx, repo, b, j, pub, bj.Packages, bj.IndexJSON)
+		pr, err := w.publish.Job(ctx, repo, b, j, pub, bj.Packages, publish.IndexOf(bj.Format, bj.IndexJSON))
 		if errors.Is(err, publish.ErrOverQuota) {
 			jl.Printf("not published: %v", err)
 			out.Status, out.Title, out.Text = store.StatusFailure, "not published: disk quota", "The packages built but were not published: "+err.Error()

@@ -1,18 +1,16 @@
 package keys
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 
-	"github.com/openwrt-ppa/openwrt-ppa/feeds/usign"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
 
-// Backup is one signing key in a backup, named by its repository's forge identity (store ids
+// Backup is one signing key in a backup (usign keys in signify's text form, apk keys in PEM), named by its repository's forge identity (store ids
 // differ between installations).
 type Backup struct {
 	Forge   string        `json:"forge"`
@@ -41,18 +39,16 @@ func Export(ctx context.Context, repos store.RepositoryStore, ring *Ring, w io.W
 	}
 	out := keyBackupFile{Format: keyBackupFormat, Keys: []Backup{}}
 	for _, r := range list {
-		for _, kind := range []store.KeyKind{store.KeyMain, store.KeyPreview} {
-			sk, err := ring.Existing(ctx, r.ID, kind)
+		for _, kind := range store.KeyKinds {
+			p, err := ring.existing(ctx, r.ID, kind)
 			if errors.Is(err, store.ErrNotFound) {
 				continue
 			}
 			if err != nil {
 				return 0, fmt.Errorf("%s %s key: %w", r.Path(), kind, err)
 			}
-			sec, _ := sk.MarshalText()
-			pub, _ := sk.Public().MarshalText()
 			out.Keys = append(out.Keys, Backup{Forge: r.Forge, ForgeID: r.ForgeID, Owner: r.Owner, Name: r.Name,
-				Kind: kind, Public: string(pub), Secret: string(sec)})
+				Kind: kind, Public: string(p.pub), Secret: string(p.sec)})
 		}
 	}
 	enc := json.NewEncoder(w)
@@ -76,7 +72,11 @@ func Import(ctx context.Context, repos store.RepositoryStore, ring *Ring, r io.R
 	n := 0
 	var errs []error
 	for _, k := range in.Keys {
-		sk, err := usign.ParseSecretKey([]byte(k.Secret))
+		if err := checkKind(k.Kind); err != nil {
+			errs = append(errs, fmt.Errorf("%s/%s: %w", k.Owner, k.Name, err))
+			continue
+		}
+		p, err := checkPair(k.Kind, []byte(k.Secret))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s/%s %s key: %w", k.Owner, k.Name, k.Kind, err))
 			continue
@@ -89,7 +89,7 @@ func Import(ctx context.Context, repos store.RepositoryStore, ring *Ring, r io.R
 			errs = append(errs, fmt.Errorf("%s/%s: %w", k.Owner, k.Name, err))
 			continue
 		}
-		if err := ring.install(ctx, repo.ID, k.Kind, sk, replace); err != nil {
+		if err := ring.install(ctx, repo.ID, k.Kind, p, replace); err != nil {
 			errs = append(errs, fmt.Errorf("%s/%s %s key: %w", k.Owner, k.Name, k.Kind, err))
 			continue
 		}
@@ -100,7 +100,3 @@ func Import(ctx context.Context, repos store.RepositoryStore, ring *Ring, r io.R
 
 // errKeyDiffers refuses to replace a repository's key with another one.
 var errKeyDiffers = errors.New("the repository already has a different key of this kind; routers trust that one (pass --replace to overwrite it anyway)")
-
-func sameKey(a, b *usign.SecretKey) bool {
-	return a.Fingerprint == b.Fingerprint && bytes.Equal(a.Key, b.Key)
-}

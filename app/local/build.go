@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
+	"github.com/openwrt-ppa/openwrt-ppa/feeds/apksign"
+	"github.com/openwrt-ppa/openwrt-ppa/feeds/usign"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/atomicfile"
 )
 
@@ -27,9 +29,12 @@ type Options struct {
 	Archs    []string
 	Image    string // SDK image for every job (e.g. the stand-in)
 	Registry string // SDK image repository (a mirror)
-	OutDir   string // the feed lands in OutDir/<series>/<arch>/, the public key at OutDir/key.pub
-	KeyFile  string // usign secret key; empty: ConfigDir/key-build, made once
-	SSHKey   string // private key file for an ssh URL; empty: the user's ssh agent
+	// OutDir receives the feeds, OutDir/<series>/<arch>/, and the public keys: OutDir/key.pub
+	// (usign, opkg feeds) and OutDir/key.pem (ECDSA, apk feeds).
+	OutDir     string
+	KeyFile    string // usign secret key of opkg feeds; empty: ConfigDir/key-build, made once
+	APKKeyFile string // PEM secret key of apk feeds; empty: ConfigDir/private-key.pem, made once
+	SSHKey     string // private key file for an ssh URL; empty: the user's ssh agent
 	// AsIs builds a local git folder's files as they are, uncommitted changes included, instead
 	// of its commit. A folder that is not a git repository is always built as it is.
 	AsIs bool
@@ -47,6 +52,7 @@ type Options struct {
 // Feed is one published feed folder.
 type Feed struct {
 	Series, Arch string
+	Format       string // builder.FormatIPK or builder.FormatAPK
 	Dir          string
 	Packages     []string // names published
 	Refused      []string // packages the index refused, with the reason
@@ -58,7 +64,8 @@ type Result struct {
 	Plan        builder.Plan
 	Results     []builder.Result
 	Feeds       []Feed
-	Fingerprint string   // the signing key's, the router's /etc/opkg/keys/<fingerprint>
+	Fingerprint string   // the usign key's, the router's /etc/opkg/keys/<fingerprint> ("" without opkg feeds)
+	APKKeyID    string   // the apk key's id ("" without apk feeds)
 	Lines       []string // what a router owner pastes
 }
 
@@ -83,9 +90,6 @@ func (r Result) Closing(outDir string) string {
 	var failed, skipped []string
 	built := 0
 	for _, res := range r.Results {
-		if res.Status == builder.JobUnsupported {
-			failed = append(failed, res.Job.Name()+" ("+res.Message+")")
-		}
 		for _, p := range res.Packages {
 			switch p.Status {
 			case builder.PackageBuilt:
@@ -96,7 +100,7 @@ func (r Result) Closing(outDir string) string {
 				skipped = append(skipped, p.Name+" for "+res.Job.Name()+": "+p.Reason)
 			}
 		}
-		if res.Status != builder.JobSucceeded && res.Status != builder.JobUnsupported && len(res.Packages) == 0 {
+		if res.Status != builder.JobSucceeded && len(res.Packages) == 0 {
 			failed = append(failed, res.Job.Name()+" ("+res.Message+")")
 		}
 	}
@@ -174,12 +178,6 @@ func Build(ctx context.Context, opt Options) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	key, err := loadOrCreateKey(opt.KeyFile, opt.ConfigDir)
-	if err != nil {
-		return res, err
-	}
-	res.Fingerprint = key.Fingerprint.String()
-
 	work, err := os.MkdirTemp("", "openwrt-ppa-build-")
 	if err != nil {
 		return res, fmt.Errorf("making a work folder: %w", err)
@@ -242,6 +240,16 @@ func Build(ctx context.Context, opt Options) (Result, error) {
 		return res, err
 	}
 	res.Plan = plan
+	keys, err := loadKeys(plan, opt)
+	if err != nil {
+		return res, err
+	}
+	if keys.usign != nil {
+		res.Fingerprint = keys.usign.Fingerprint.String()
+	}
+	if keys.apk != nil {
+		res.APKKeyID = keys.apk.ID.String()
+	}
 	fmt.Fprintf(progress, "%d job(s), packages: %s\n", len(plan.Jobs), strings.Join(plan.Jobs[0].Packages, ", "))
 
 	if err := os.MkdirAll(opt.OutDir, 0o755); err != nil {
@@ -267,7 +275,7 @@ func Build(ctx context.Context, opt Options) (Result, error) {
 		if len(r.Built()) == 0 {
 			continue
 		}
-		feed, err := publishLocal(ctx, opt.OutDir, job, r, key)
+		feed, err := publishLocal(ctx, opt.OutDir, job, r, keys)
 		if err != nil {
 			return res, err
 		}
@@ -277,14 +285,8 @@ func Build(ctx context.Context, opt Options) (Result, error) {
 			fmt.Fprintf(progress, "    refused by the index: %s\n", ref)
 		}
 	}
-	if len(res.Feeds) > 0 {
-		pub, err := key.Public().MarshalText()
-		if err != nil {
-			return res, err
-		}
-		if err := atomicfile.WriteFile(filepath.Join(opt.OutDir, "key.pub"), pub, 0o644); err != nil {
-			return res, fmt.Errorf("writing the public key: %w", err)
-		}
+	if err := keys.writePublic(opt.OutDir, res.Feeds); err != nil {
+		return res, err
 	}
 	res.Lines = routerLines(where.url, opt.BaseURL, res.Fingerprint, res.Feeds)
 	return res, nil
@@ -313,4 +315,52 @@ func readConfig(src string) ([]byte, error) {
 		return nil, &builder.ConfigError{File: builder.ConfigFile, Msg: "must be a regular file, not a symlink or folder"}
 	}
 	return os.ReadFile(p)
+}
+
+// signingKeys are the keys of a build by hand: usign for opkg feeds, ECDSA for apk feeds, each
+// loaded (or made) only when the plan has a job of its format.
+type signingKeys struct {
+	usign *usign.SecretKey
+	apk   *apksign.SecretKey
+}
+
+func loadKeys(plan builder.Plan, opt Options) (signingKeys, error) {
+	var k signingKeys
+	var err error
+	for _, j := range plan.Jobs {
+		switch {
+		case j.Format == builder.FormatAPK && k.apk == nil:
+			if k.apk, err = loadOrCreateAPKKey(opt.APKKeyFile, opt.ConfigDir); err != nil {
+				return k, err
+			}
+		case j.Format != builder.FormatAPK && k.usign == nil:
+			if k.usign, err = loadOrCreateKey(opt.KeyFile, opt.ConfigDir); err != nil {
+				return k, err
+			}
+		}
+	}
+	return k, nil
+}
+
+// writePublic writes the public key of each format that has a feed: key.pub, key.pem.
+func (k signingKeys) writePublic(outDir string, fs []Feed) error {
+	for _, f := range fs {
+		var name string
+		var pub []byte
+		var err error
+		if f.Format == builder.FormatAPK {
+			name = "key.pem"
+			pub, err = k.apk.Public().MarshalPEM()
+		} else {
+			name = "key.pub"
+			pub, err = k.usign.Public().MarshalText()
+		}
+		if err != nil {
+			return err
+		}
+		if err := atomicfile.WriteFile(filepath.Join(outDir, name), pub, 0o644); err != nil {
+			return fmt.Errorf("writing the public key: %w", err)
+		}
+	}
+	return nil
 }

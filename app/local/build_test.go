@@ -17,6 +17,9 @@ import (
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/builder/buildertest"
 	"github.com/openwrt-ppa/openwrt-ppa/builder/docker"
+	"github.com/openwrt-ppa/openwrt-ppa/feeds/adb"
+	"github.com/openwrt-ppa/openwrt-ppa/feeds/apksign"
+	"github.com/openwrt-ppa/openwrt-ppa/feeds/apktest"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/testenv"
 )
 
@@ -107,7 +110,7 @@ func TestLocalBuildFromGitServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	res, err := Build(ctx, Options{
-		Source: srv.RepoURL("acme/pkgs") + "@main", Image: image, OutDir: out, ConfigDir: keys, CacheDir: t.TempDir(),
+		Source: srv.RepoURL("acme/pkgs") + "@main", Series: []string{"24.10"}, Image: image, OutDir: out, ConfigDir: keys, CacheDir: t.TempDir(),
 		BaseURL: "https://feeds.example.org/acme", Limits: builder.Limits{Timeout: time.Minute}, Executor: ex, Progress: &progress,
 	})
 	if err != nil {
@@ -148,6 +151,7 @@ func TestLocalBuildFromGitServer(t *testing.T) {
 	wantLines := []string{
 		"echo 'src/gz acme_pkgs_2410 https://feeds.example.org/acme/24.10/x86_64' >> /etc/opkg/customfeeds.conf",
 		"wget -O /etc/opkg/keys/" + res.Fingerprint + " https://feeds.example.org/acme/key.pub",
+		"opkg update",
 	}
 	if strings.Join(res.Lines, "\n") != strings.Join(wantLines, "\n") {
 		t.Errorf("router lines:\n%s\nwant:\n%s", strings.Join(res.Lines, "\n"), strings.Join(wantLines, "\n"))
@@ -187,11 +191,11 @@ func removeTestObjects(t *testing.T, cli *client.Client, id string) {
 	}
 }
 
-// TestLocalBuildWithFakeExecutor covers the orchestration without Docker: an apk series is
-// reported unsupported, and a rebuild replaces the feed folder.
+// TestLocalBuildWithFakeExecutor covers the orchestration without Docker: an opkg and an apk
+// series each get their feed, key and router lines, and a rebuild replaces the feed folder.
 func TestLocalBuildWithFakeExecutor(t *testing.T) {
 	dir, _ := testenv.GitRepo(t, map[string]string{"pkgs/alpha/Makefile": mk("alpha", ""), "pkgs/alpha/files/readme": "x\n"})
-	ex := &buildertest.Executor{}
+	ex := &buildertest.Executor{APK: apktest.APK}
 	out := t.TempDir()
 	res, err := Build(context.Background(), Options{
 		Source: dir, Series: []string{"24.10", "25.12"}, Archs: []string{"mips_24kc"}, OutDir: out, ConfigDir: t.TempDir(),
@@ -200,14 +204,46 @@ func TestLocalBuildWithFakeExecutor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Results) != 2 || res.Results[1].Status != builder.JobUnsupported || res.OK() {
+	if len(res.Results) != 2 || !res.OK() {
 		t.Fatalf("results %+v", res.Results)
 	}
-	if len(res.Feeds) != 1 || strings.Join(res.Feeds[0].Packages, ",") != "alpha" {
+	if len(res.Feeds) != 2 || strings.Join(res.Feeds[0].Packages, ",") != "alpha" || strings.Join(res.Feeds[1].Packages, ",") != "alpha" {
 		t.Fatalf("feeds %+v", res.Feeds)
 	}
-	if !strings.Contains(res.Lines[0], PlaceholderBaseURL+"/24.10/mips_24kc") {
-		t.Errorf("lines %q lack the placeholder", res.Lines)
+	name := localFeedName(dir)
+	wantLines := []string{
+		"echo 'src/gz " + name + "_2410 " + PlaceholderBaseURL + "/24.10/mips_24kc' >> /etc/opkg/customfeeds.conf",
+		"wget -O /etc/opkg/keys/" + res.Fingerprint + " " + PlaceholderBaseURL + "/key.pub",
+		"opkg update",
+		"wget -O /etc/apk/keys/" + name + ".pem " + PlaceholderBaseURL + "/key.pem",
+		"echo '" + PlaceholderBaseURL + "/25.12/mips_24kc/packages.adb' >> /etc/apk/repositories.d/customfeeds.list",
+		"apk update",
+	}
+	if strings.Join(res.Lines, "\n") != strings.Join(wantLines, "\n") {
+		t.Errorf("router lines:\n%s\nwant:\n%s", strings.Join(res.Lines, "\n"), strings.Join(wantLines, "\n"))
+	}
+	// The apk feed is signed with the key published beside it.
+	pemText, err := os.ReadFile(filepath.Join(out, "key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := apksign.ParsePublicKey(pemText)
+	if err != nil || pub.ID.String() != res.APKKeyID {
+		t.Fatalf("key.pem: %v (id %v, want %s)", err, pub, res.APKKeyID)
+	}
+	adbFile, err := os.ReadFile(filepath.Join(out, "25.12", "mips_24kc", "packages.adb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := adb.ReadFile(bytes.NewReader(adbFile), adb.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Verify(f); err != nil {
+		t.Fatalf("packages.adb does not verify with key.pem: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "25.12", "mips_24kc", "alpha-1.0-r1.apk")); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(out, "24.10", "mips_24kc", "alpha_1.0-r1_mips_24kc.ipk")); err != nil {
 		t.Fatal(err)

@@ -13,13 +13,12 @@ import (
 
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/feeds"
-	"github.com/openwrt-ppa/openwrt-ppa/feeds/usign"
 )
 
 // publishLocal indexes and signs the built packages into OutDir/<series>/<arch>, replacing what
 // was there only once the new folder is complete.
-func publishLocal(ctx context.Context, outDir string, job builder.Job, r builder.Result, key *usign.SecretKey) (Feed, error) {
-	feed := Feed{Series: job.Series, Arch: job.Arch, Dir: filepath.Join(outDir, job.Series, job.Arch)}
+func publishLocal(ctx context.Context, outDir string, job builder.Job, r builder.Result, keys signingKeys) (Feed, error) {
+	feed := Feed{Series: job.Series, Arch: job.Arch, Format: job.Format, Dir: filepath.Join(outDir, job.Series, job.Arch)}
 	if err := os.MkdirAll(filepath.Dir(feed.Dir), 0o755); err != nil {
 		return feed, err
 	}
@@ -41,16 +40,29 @@ func publishLocal(ctx context.Context, outDir string, job builder.Job, r builder
 			}
 		}
 	}
-	ix, err := feeds.IndexDir(ctx, stage, feeds.DirOptions{Arch: job.Arch, IndexJSON: indexVersion(job), Signer: key, Sync: true})
-	if err != nil {
-		return feed, fmt.Errorf("indexing the %s feed: %w", job.Name(), err)
+	var refused []*feeds.PackageError
+	if job.Format == builder.FormatAPK {
+		ix, err := feeds.IndexAPKDir(ctx, stage, feeds.APKDirOptions{Arch: job.Arch, Signer: keys.apk, Sync: true})
+		if err != nil {
+			return feed, fmt.Errorf("indexing the %s feed: %w", job.Name(), err)
+		}
+		refused = ix.Refused
+		for _, e := range ix.Index.Entries {
+			feed.Packages = append(feed.Packages, e.Name)
+		}
+	} else {
+		ix, err := feeds.IndexDir(ctx, stage, feeds.DirOptions{Arch: job.Arch, IndexJSON: indexVersion(job), Signer: keys.usign, Sync: true})
+		if err != nil {
+			return feed, fmt.Errorf("indexing the %s feed: %w", job.Name(), err)
+		}
+		refused = ix.Refused
+		for _, e := range ix.Index.Entries {
+			feed.Packages = append(feed.Packages, e.Control.Get("Package"))
+		}
 	}
-	for _, ref := range ix.Refused {
+	for _, ref := range refused {
 		feed.Refused = append(feed.Refused, ref.Error())
 		_ = os.Remove(filepath.Join(stage, filepath.Base(ref.File)))
-	}
-	for _, e := range ix.Index.Entries {
-		feed.Packages = append(feed.Packages, e.Control.Get("Package"))
 	}
 	old := feed.Dir + ".old"
 	_ = os.RemoveAll(old)
@@ -113,6 +125,8 @@ func localFeedName(source string) string {
 	return name
 }
 
+// routerLines are what a router runs for the feeds: per format the key, each feed, the update.
+// An opkg router (24.10 and older) and an apk one (25.12, snapshots) each take their own lines.
 func routerLines(source, baseURL, fingerprint string, fs []Feed) []string {
 	if len(fs) == 0 {
 		return nil
@@ -122,10 +136,23 @@ func routerLines(source, baseURL, fingerprint string, fs []Feed) []string {
 	}
 	baseURL = strings.TrimRight(baseURL, "/")
 	name := localFeedName(source)
-	var lines []string
+	var opkg, apk []string
 	for _, f := range fs {
-		lines = append(lines, fmt.Sprintf("echo 'src/gz %s_%s %s/%s/%s' >> /etc/opkg/customfeeds.conf", name, strings.ReplaceAll(f.Series, ".", ""), baseURL, f.Series, f.Arch))
+		if f.Format == builder.FormatAPK {
+			apk = append(apk, fmt.Sprintf("echo '%s/%s/%s/packages.adb' >> /etc/apk/repositories.d/customfeeds.list", baseURL, f.Series, f.Arch))
+			continue
+		}
+		opkg = append(opkg, fmt.Sprintf("echo 'src/gz %s_%s %s/%s/%s' >> /etc/opkg/customfeeds.conf", name, strings.ReplaceAll(f.Series, ".", ""), baseURL, f.Series, f.Arch))
 	}
-	lines = append(lines, fmt.Sprintf("wget -O /etc/opkg/keys/%s %s/key.pub", fingerprint, baseURL))
+	var lines []string
+	if len(opkg) > 0 {
+		lines = append(lines, opkg...)
+		lines = append(lines, fmt.Sprintf("wget -O /etc/opkg/keys/%s %s/key.pub", fingerprint, baseURL), "opkg update")
+	}
+	if len(apk) > 0 {
+		lines = append(lines, fmt.Sprintf("wget -O /etc/apk/keys/%s.pem %s/key.pem", name, baseURL))
+		lines = append(lines, apk...)
+		lines = append(lines, "apk update")
+	}
 	return lines
 }

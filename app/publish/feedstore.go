@@ -15,7 +15,8 @@ import (
 const feedLockTTL = time.Minute
 
 // FeedStore publishes into the feeds folder with the repository's keys: pull request feeds
-// with the preview key, every other feed with the main key. Every publish and removal of a ref
+// with the preview key, every other feed with the main key; opkg feeds with the usign pair,
+// apk feeds with the apk (ECDSA) pair. Every publish and removal of a ref
 // holds the ref's one lock (in Redis mode shared by every process), so two processes never write one
 // feed at once.
 type FeedStore struct {
@@ -44,7 +45,13 @@ func (p *FeedStore) Publish(ctx context.Context, repo store.Repository, ref feed
 	if ref.Kind == feeds.PullRequest {
 		kind = store.KeyPreview
 	}
-	signer, err := p.Keys.Secret(ctx, repo.ID, kind)
+	pr := feeds.PublishRequest{Format: req.Format, Add: req.Add, Remove: req.Remove, IndexJSON: req.IndexJSON}
+	var err error
+	if req.Format == feeds.FormatAPK {
+		pr.ADBSigner, err = p.Keys.APKSecret(ctx, repo.ID, kind)
+	} else {
+		pr.Signer, err = p.Keys.Secret(ctx, repo.ID, kind)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +59,7 @@ func (p *FeedStore) Publish(ctx context.Context, repo store.Repository, ref feed
 	start := time.Now()
 	err = store.WithLock(ctx, p.Locker, lockKey(ref), feedLockTTL, func(ctx context.Context) error {
 		var err error
-		res, err = p.Feeds.Publish(ctx, ref, feeds.PublishRequest{Add: req.Add, Remove: req.Remove, Signer: signer, IndexJSON: req.IndexJSON})
+		res, err = p.Feeds.Publish(ctx, ref, pr)
 		return err
 	})
 	if p.Metrics != nil {

@@ -50,7 +50,7 @@ func TestPublishAndRemovalShareTheRefLock(t *testing.T) {
 	}
 	repo := store.Repository{ID: 1, Owner: "Alice", Name: "pkgs"}
 	branch := feeds.FeedRef{Owner: "Alice", Repo: "pkgs", Kind: feeds.BranchFeed, Name: "v1", Series: "24.10", Arch: "x86_64"}
-	if _, err := p.Publish(ctx, repo, branch, Files{Add: []string{file}, IndexJSON: 2}); err != nil {
+	if _, err := p.Publish(ctx, repo, branch, Files{Add: []string{file}, Index: Index{IndexJSON: 2}}); err != nil {
 		t.Fatal(err)
 	}
 	whole := feeds.FeedRef{Owner: "alice", Repo: "pkgs", Kind: feeds.BranchFeed, Name: "v1"}

@@ -54,7 +54,7 @@ func (s *Publisher) RefreshLatest(ctx context.Context, repo store.Repository) er
 			continue
 		}
 		latest.Series, latest.Arch = j.Series, j.Arch
-		if _, err := s.mirror(ctx, repo, latest, files, nil, res.IndexJSON); err != nil {
+		if _, err := s.mirror(ctx, repo, latest, files, nil, IndexOf(res.Format, res.IndexJSON)); err != nil {
 			return err
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/openwrt-ppa/openwrt-ppa/app/internal/datadir"
 	"github.com/openwrt-ppa/openwrt-ppa/app/internal/metrics"
 	"github.com/openwrt-ppa/openwrt-ppa/app/internal/model"
+	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/feeds"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
@@ -31,9 +32,25 @@ type Feeds interface {
 
 // Files is one change of a feed.
 type Files struct {
-	Add       []string // .ipk files to publish
-	Remove    []string // package names that leave the feed
-	IndexJSON int      // the index.json version of the series' SDK
+	Add    []string // package files to publish (.ipk, or .apk for an apk feed)
+	Remove []string // package names that leave the feed
+	Index
+}
+
+// Index is how a feed's index is written, as the series' SDK writes it: opkg (Packages, signed
+// with the usign key) or apk (packages.adb, signed with the apk key), and the index.json version.
+type Index struct {
+	Format    feeds.Format
+	IndexJSON int
+}
+
+// IndexOf is the index a job's packages go into: the format its series builds (builder's
+// "apk" or "ipk"; "" is ipk) and the index.json version.
+func IndexOf(format string, indexJSON int) Index {
+	if format == builder.FormatAPK {
+		return Index{Format: feeds.FormatAPK, IndexJSON: 2}
+	}
+	return Index{Format: feeds.FormatOPKG, IndexJSON: indexJSON}
 }
 
 // Publisher publishes jobs' packages into Feeds (nil: no feed storage, every publish fails).
@@ -48,7 +65,7 @@ type Publisher struct {
 // Job puts a job's packages into the feed of its build's ref. Packages the repository no longer
 // defines (not in known) leave the feed; a package that failed keeps its last good version. A
 // tag's packages also go to the repository's "latest" feed when the tag is its newest.
-func (s *Publisher) Job(ctx context.Context, repo store.Repository, b store.Build, j *store.Job, files, known []string, indexJSON int) (*feeds.PublishResult, error) {
+func (s *Publisher) Job(ctx context.Context, repo store.Repository, b store.Build, j *store.Job, files, known []string, ix Index) (*feeds.PublishResult, error) {
 	if s.Feeds == nil {
 		return nil, fmt.Errorf("no feed storage configured")
 	}
@@ -56,7 +73,7 @@ func (s *Publisher) Job(ctx context.Context, repo store.Repository, b store.Buil
 		return nil, err
 	}
 	ref := model.FeedRef(repo, b.Ref, j.Series, j.Arch)
-	res, err := s.mirror(ctx, repo, ref, files, known, indexJSON)
+	res, err := s.mirror(ctx, repo, ref, files, known, ix)
 	defer s.measureFeeds(repo)
 	if err != nil || b.Ref.Kind != store.RefTag {
 		return res, err
@@ -67,7 +84,7 @@ func (s *Publisher) Job(ctx context.Context, repo store.Repository, b store.Buil
 	}
 	latest := ref
 	latest.Kind, latest.Name = feeds.LatestFeed, ""
-	if _, err := s.mirror(ctx, repo, latest, files, nil, indexJSON); err != nil {
+	if _, err := s.mirror(ctx, repo, latest, files, nil, ix); err != nil {
 		return res, fmt.Errorf("updating the latest feed: %w", err)
 	}
 	return res, nil
@@ -75,7 +92,7 @@ func (s *Publisher) Job(ctx context.Context, repo store.Repository, b store.Buil
 
 // mirror publishes files into ref, removing packages not in known (or, without known,
 // every package the files do not bring: the latest feed is exactly its tag).
-func (s *Publisher) mirror(ctx context.Context, repo store.Repository, ref feeds.FeedRef, files, known []string, indexJSON int) (*feeds.PublishResult, error) {
+func (s *Publisher) mirror(ctx context.Context, repo store.Repository, ref feeds.FeedRef, files, known []string, ix Index) (*feeds.PublishResult, error) {
 	current, err := s.Feeds.List(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -86,7 +103,7 @@ func (s *Publisher) mirror(ctx context.Context, repo store.Repository, ref feeds
 	}
 	if known == nil {
 		for _, f := range files {
-			if name, _, ok := strings.Cut(filepath.Base(f), "_"); ok {
+			if name := packageOfFile(filepath.Base(f)); name != "" {
 				keep[name] = true
 			}
 		}
@@ -97,7 +114,25 @@ func (s *Publisher) mirror(ctx context.Context, repo store.Repository, ref feeds
 			remove = append(remove, p.Name)
 		}
 	}
-	return s.Feeds.Publish(ctx, repo, ref, Files{Add: files, Remove: remove, IndexJSON: indexJSON})
+	return s.Feeds.Publish(ctx, repo, ref, Files{Add: files, Remove: remove, Index: ix})
+}
+
+// packageOfFile is the package name of a file the builder kept: "<name>_<version>_<arch>.ipk"
+// or "<name>-<version>.apk". An apk version holds no "-" but the one before its release
+// ("1.0-r1"), so the name ends at the last "-" before that.
+func packageOfFile(file string) string {
+	base, ok := strings.CutSuffix(file, ".apk")
+	if !ok {
+		name, _, _ := strings.Cut(file, "_")
+		return name
+	}
+	if i := strings.LastIndex(base, "-r"); i > 0 && strings.Trim(base[i+2:], "0123456789") == "" && i+2 < len(base) {
+		base = base[:i]
+	}
+	if i := strings.LastIndexByte(base, '-'); i > 0 {
+		return base[:i]
+	}
+	return ""
 }
 
 // ErrOverQuota refuses a publish that would take a repository's feeds over its disk quota.

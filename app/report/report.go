@@ -187,6 +187,11 @@ func (r *Reporter) summary(repo store.Repository, b store.Build, j *store.Job, i
 	if j.Status == store.StatusSuccess {
 		in.FeedURL = feed
 		in.FeedLine = fmt.Sprintf("src/gz %s %s", web.FeedName(repo), trimSlash(feed))
+		if res.Format == builder.FormatAPK {
+			// An apk router's three lines: the key (any name ending .pem), the feed, update.
+			l := web.Lines(web.FormatAPK, repo, r.BaseURL+repoPath(repo), trimSlash(feed), "", b.Ref.Kind == store.RefPR)
+			in.FeedLine = l.Key + "\n" + l.Feed + "\n" + l.Update
+		}
 	}
 	return forge.Summary(in)
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"io"
@@ -247,29 +248,80 @@ func (h *Handler) apiRepo(w http.ResponseWriter, r *http.Request, a access) {
 	out := struct {
 		apiRepoJSON
 		KeyFingerprint string `json:"key_fingerprint"`
+		APKKeyID       string `json:"apk_key_id"` // of the apk key at apk_key_url; "" before its first apk feed
+		APKKeyURL      string `json:"apk_key_url"`
 	}{apiRepoJSON: h.repoJSON(a.Repo)}
 	fp, err := h.opt.Feeds.KeyFingerprint(r.Context(), a.Repo, store.KeyMain)
 	if err != nil {
 		h.apiInternal(w, r, err)
 		return
 	}
-	out.KeyFingerprint = fp
+	apkID, err := h.opt.Feeds.KeyFingerprint(r.Context(), a.Repo, store.KeyAPKMain)
+	if err != nil {
+		h.apiInternal(w, r, err)
+		return
+	}
+	out.KeyFingerprint, out.APKKeyID = fp, apkID
+	out.APKKeyURL = h.opt.PublicURL + RepoPath(a.Repo) + "/-/key.pem"
 	writeJSON(w, http.StatusOK, out)
 }
 
 type apiFeedJSON struct {
-	Series   string    `json:"series"`
-	Arch     string    `json:"arch"`
-	URL      string    `json:"url"`
-	Line     string    `json:"line"` // the customfeeds.conf line
-	Packages int       `json:"packages"`
-	Updated  time.Time `json:"updated"`
+	Series string `json:"series"`
+	Arch   string `json:"arch"`
+	Format string `json:"format"` // opkg or apk
+	URL    string `json:"url"`
+	// Line is what a router's feed list gets: the customfeeds.conf line (opkg) or the URL of
+	// packages.adb for /etc/apk/repositories.d/customfeeds.list (apk).
+	Line     string      `json:"line"`
+	KeyURL   string      `json:"key_url"`
+	Router   RouterLines `json:"router"` // the shell lines: key, feed, update
+	Packages int         `json:"packages"`
+	Updated  time.Time   `json:"updated"`
 }
 
-func (h *Handler) feedJSON(repo store.Repository, f Feed) apiFeedJSON {
+// keyIDs looks up a repository's key fingerprints once per kind for one answer; a lookup that
+// fails leaves the key line out (the repository answer reports the error).
+func (h *Handler) keyIDs(r *http.Request, repo store.Repository) func(store.KeyKind) string {
+	seen := map[store.KeyKind]string{}
+	return func(kind store.KeyKind) string {
+		if id, ok := seen[kind]; ok {
+			return id
+		}
+		id, err := h.opt.Feeds.KeyFingerprint(r.Context(), repo, kind)
+		if err != nil {
+			h.log.WarnContext(r.Context(), "reading a key fingerprint", "repo", repo.Path(), "kind", kind, "err", err)
+		}
+		seen[kind] = id
+		return id
+	}
+}
+
+func (h *Handler) feedJSON(repo store.Repository, f Feed, keyID func(store.KeyKind) string) apiFeedJSON {
 	u := h.opt.PublicURL + strings.TrimSuffix(FeedPath(repo, f.Ref, f.Series, f.Arch), "/")
-	return apiFeedJSON{Series: f.Series, Arch: f.Arch, URL: u, Line: "src/gz " + FeedName(repo) + " " + u,
-		Packages: f.Packages, Updated: f.Updated}
+	format := cmp.Or(f.Format, FormatOPKG)
+	preview := f.Ref.Kind == store.RefPR
+	key := "/-/key.pub"
+	if format == FormatAPK {
+		key = "/-/key.pem"
+	}
+	if preview {
+		key = strings.Replace(key, "key.", "preview-key.", 1)
+	}
+	out := apiFeedJSON{Series: f.Series, Arch: f.Arch, Format: format, URL: u, Line: "src/gz " + FeedName(repo) + " " + u,
+		KeyURL: h.opt.PublicURL + RepoPath(repo) + key, Packages: f.Packages, Updated: f.Updated}
+	if format == FormatAPK {
+		out.Line = u + "/packages.adb"
+	}
+	kind := store.KeyMain
+	if preview {
+		kind = store.KeyPreview
+	}
+	if format == FormatAPK {
+		kind = kind.APK()
+	}
+	out.Router = Lines(format, repo, h.opt.PublicURL+RepoPath(repo), u, keyID(kind), preview)
+	return out
 }
 
 // apiRefs lists branches, tags and pull requests with their latest build and feeds.
@@ -307,9 +359,10 @@ func (h *Handler) apiRefs(w http.ResponseWriter, r *http.Request, a access) {
 		bj := h.buildJSON(a.Repo, b)
 		get(b.Ref).LatestBuild = &bj
 	}
+	ids := h.keyIDs(r, a.Repo)
 	for _, f := range feeds {
 		v := get(f.Ref)
-		v.Feeds = append(v.Feeds, h.feedJSON(a.Repo, f))
+		v.Feeds = append(v.Feeds, h.feedJSON(a.Repo, f, ids))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -346,6 +399,7 @@ func (h *Handler) apiFeeds(w http.ResponseWriter, r *http.Request, a access) {
 		Ref   store.Ref  `json:"ref"`
 		Feeds []feedJSON `json:"feeds"`
 	}{Ref: ref, Feeds: []feedJSON{}}
+	ids := h.keyIDs(r, a.Repo)
 	for _, f := range feeds {
 		if f.Ref != ref {
 			continue
@@ -355,7 +409,7 @@ func (h *Handler) apiFeeds(w http.ResponseWriter, r *http.Request, a access) {
 			h.apiInternal(w, r, err)
 			return
 		}
-		fj := feedJSON{apiFeedJSON: h.feedJSON(a.Repo, f), Packages: []pkgJSON{}}
+		fj := feedJSON{apiFeedJSON: h.feedJSON(a.Repo, f, ids), Packages: []pkgJSON{}}
 		for _, p := range pkgs {
 			fj.Packages = append(fj.Packages, pkgJSON{Name: p.Name, Version: p.Version, Filename: p.Filename,
 				URL: fj.URL + "/" + p.Filename, Size: p.Size, Modified: p.Modified})

@@ -19,8 +19,9 @@ type listingData struct {
 	Folders  []crumb   // sub-folders (series, arches) of a ref or series folder
 	Packages []Package // the packages of an arch folder
 	Files    []crumb   // the index files of an arch folder
-	FeedLine string
-	Folder   string // the arch folder's path, with its slash: package links are absolute
+	FeedLine string    // the command that adds the feed on a router
+	Format   string    // FormatOPKG or FormatAPK
+	Folder   string    // the arch folder's path, with its slash: package links are absolute
 	RepoPath string
 }
 
@@ -113,9 +114,32 @@ func (h *Handler) listing(w http.ResponseWriter, r *http.Request, repo store.Rep
 	folder := FeedPath(repo, loc.Ref, loc.Series, loc.Arch)
 	d.Crumbs = append(d.Crumbs, crumb{loc.Series, FeedPath(repo, loc.Ref, loc.Series, "")}, crumb{loc.Arch, folder})
 	d.Packages, d.Folder = pkgs, folder
-	for _, f := range []string{"Packages", "Packages.gz", "Packages.sig", "Packages.manifest", "index.json"} {
+	d.Format = h.listingFormat(r, repo, loc, pkgs)
+	files := []string{"Packages", "Packages.gz", "Packages.sig", "Packages.manifest", "index.json"}
+	if d.Format == FormatAPK {
+		files = []string{"packages.adb", "index.json"}
+	}
+	for _, f := range files {
 		d.Files = append(d.Files, crumb{f, folder + f})
 	}
-	d.FeedLine = "src/gz " + FeedName(repo) + " " + h.opt.PublicURL + strings.TrimSuffix(folder, "/")
+	d.FeedLine = Lines(d.Format, repo, "", h.opt.PublicURL+strings.TrimSuffix(folder, "/"), "", false).Feed
 	h.render(w, r, http.StatusOK, "listing", "Feed "+repo.Path()+" "+refName+" "+loc.Series+"/"+loc.Arch, d)
+}
+
+// listingFormat is the format of the feed shown: by its package files, else (an empty feed) by
+// the lister's record of it.
+func (h *Handler) listingFormat(r *http.Request, repo store.Repository, loc feedLocation, pkgs []Package) string {
+	if f, ok := FormatOfFiles(pkgs); ok {
+		return f
+	}
+	all, err := h.opt.Feeds.Feeds(r.Context(), repo)
+	if err != nil {
+		return FormatOPKG
+	}
+	for _, f := range all {
+		if f.Ref == loc.Ref && f.Series == loc.Series && f.Arch == loc.Arch && f.Format != "" {
+			return f.Format
+		}
+	}
+	return FormatOPKG
 }

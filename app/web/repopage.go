@@ -23,7 +23,9 @@ type install struct {
 	Series, Arch         string
 	Refs                 []store.Ref
 	SeriesList, ArchList []string
-	Fingerprint          string // "" when the repository has no key yet
+	Fingerprint          string // "" when the repository has no key yet (apk: the key id)
+	Format               string // FormatOPKG or FormatAPK
+	Lines                RouterLines
 	KeyLine, FeedLine    string
 	FeedURL              string
 }
@@ -175,9 +177,14 @@ func (h *Handler) install(r *http.Request, repo store.Repository, d *repoData) (
 		}
 	}
 	in.Arch = feed.Arch
-	kind, keyFile := store.KeyMain, "key.pub"
-	if in.Ref.Kind == store.RefPR {
-		kind, keyFile = store.KeyPreview, "preview-key.pub"
+	in.Format = cmp.Or(feed.Format, FormatOPKG)
+	preview := in.Ref.Kind == store.RefPR
+	kind := store.KeyMain
+	if preview {
+		kind = store.KeyPreview
+	}
+	if in.Format == FormatAPK {
+		kind = kind.APK()
 	}
 	fp, err := h.opt.Feeds.KeyFingerprint(r.Context(), repo, kind)
 	if err != nil {
@@ -189,12 +196,9 @@ func (h *Handler) install(r *http.Request, repo store.Repository, d *repoData) (
 		// Only people who may read the repository see this page; the token lets their routers in.
 		public = withCredentials(public, "token", h.opt.ReadToken(repo))
 	}
-	base := public + RepoPath(repo)
-	if fp != "" {
-		in.KeyLine = "wget -O /etc/opkg/keys/" + fp + " " + base + "/-/" + keyFile
-	}
 	in.FeedURL = public + strings.TrimSuffix(FeedPath(repo, in.Ref, in.Series, in.Arch), "/")
-	in.FeedLine = "echo 'src/gz " + FeedName(repo) + " " + in.FeedURL + "' >> /etc/opkg/customfeeds.conf"
+	in.Lines = Lines(in.Format, repo, public+RepoPath(repo), in.FeedURL, fp, preview)
+	in.KeyLine, in.FeedLine = in.Lines.Key, in.Lines.Feed
 	return in, nil
 }
 

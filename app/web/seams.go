@@ -40,7 +40,8 @@ type FeedLister interface {
 	Packages(ctx context.Context, repo store.Repository, ref store.Ref, series, arch string) ([]Package, error)
 	// KeyFingerprint returns the 16-hex-digit fingerprint (the usign key number) of the
 	// repository's main or preview key, the file name routers keep it under in
-	// /etc/opkg/keys/; "" when the repository has no key of that kind yet.
+	// /etc/opkg/keys/, or for an apk kind (apk-main, apk-preview) the apk key id; "" when the
+	// repository has no key of that kind yet.
 	KeyFingerprint(ctx context.Context, repo store.Repository, kind store.KeyKind) (string, error)
 }
 
@@ -49,6 +50,7 @@ type Feed struct {
 	Ref      store.Ref
 	Series   string // "24.10"
 	Arch     string // "x86_64"
+	Format   string // FormatOPKG or FormatAPK
 	Packages int    // how many packages the index lists
 	Updated  time.Time
 }
@@ -57,7 +59,7 @@ type Feed struct {
 type Package struct {
 	Name     string
 	Version  string
-	Filename string // the .ipk's name inside the feed folder
+	Filename string // the .ipk's (or .apk's) name inside the feed folder
 	Size     int64
 	Modified time.Time
 }

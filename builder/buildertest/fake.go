@@ -31,6 +31,9 @@ type Outcome struct {
 // Executor is the fake. Script decides each job's outcome (nil: every package builds).
 type Executor struct {
 	Script func(spec builder.JobSpec) Outcome
+	// APK makes the .apk file of a package for a job of an apk series (builder cannot import
+	// feeds' writer: tests above pass feeds/apktest.APK). Without it such a job makes no files.
+	APK func(name, version, arch string, payload []byte) ([]byte, error)
 
 	mu      sync.Mutex
 	started []builder.JobSpec
@@ -207,8 +210,18 @@ func (r *run) Collect(_ context.Context, dir string) (builder.Collected, error) 
 				continue
 			}
 			name := p + "_" + version + "_" + r.spec.Job.Arch + ".ipk"
-			data, err := IPK(Control{Package: p, Version: version, Arch: r.spec.Job.Arch, Description: "fake build of " + p},
-				map[string]string{"usr/bin/" + p: "#!/bin/sh\necho " + p + "\n"})
+			var data []byte
+			var err error
+			if r.spec.Job.Format == builder.FormatAPK {
+				if r.e.APK == nil {
+					continue
+				}
+				name = p + "-" + version + ".apk"
+				data, err = r.e.APK(p, version, r.spec.Job.Arch, []byte("#!/bin/sh\necho "+p+"\n"))
+			} else {
+				data, err = IPK(Control{Package: p, Version: version, Arch: r.spec.Job.Arch, Description: "fake build of " + p},
+					map[string]string{"usr/bin/" + p: "#!/bin/sh\necho " + p + "\n"})
+			}
 			if err != nil {
 				return col, err
 			}

@@ -2,6 +2,7 @@ package buildertest_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,12 +76,29 @@ func TestFakeExecutorCancel(t *testing.T) {
 	}
 }
 
-func TestUnsupportedJobDoesNotRun(t *testing.T) {
-	ex := &buildertest.Executor{}
+// TestAPKJobMakesAPKFiles: a job of an apk series makes <name>-<version>.apk files with the
+// given writer, and the results name them.
+func TestAPKJobMakesAPKFiles(t *testing.T) {
+	ex := &buildertest.Executor{APK: func(name, version, arch string, _ []byte) ([]byte, error) {
+		return []byte("apk " + name + " " + version + " " + arch), nil
+	}}
 	j := job()
-	j.Unsupported = "apk"
+	j.Format = builder.FormatAPK
 	res, err := builder.Execute(context.Background(), ex, builder.JobSpec{Job: j}, t.TempDir())
-	if err != nil || res.Status != builder.JobUnsupported || len(ex.Started()) != 0 {
-		t.Fatalf("status %s, err %v, started %d", res.Status, err, len(ex.Started()))
+	if err != nil || res.Status != builder.JobSucceeded {
+		t.Fatalf("status %s (%s), err %v", res.Status, res.Message, err)
+	}
+	if len(res.Files) == 0 {
+		t.Fatal("no files")
+	}
+	for _, f := range res.Files {
+		if !strings.HasSuffix(f, "-1.0-r1.apk") {
+			t.Errorf("file %s is not <name>-<version>.apk", f)
+		}
+	}
+	for _, p := range res.Packages {
+		if p.Status != builder.PackageBuilt || len(p.Files) != 1 {
+			t.Errorf("package %+v: want built with its one .apk", p)
+		}
 	}
 }

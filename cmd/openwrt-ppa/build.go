@@ -35,10 +35,11 @@ func (l *listFlag) Set(v string) error {
 // runBuild builds a repository's packages in SDK containers and publishes a signed feed.
 func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fl := commandFlags("build", stderr,
-		"usage: openwrt-ppa build [--series S]... [--arch A]... [--image IMG] [--out DIR] [--key KEY] [--ref REF] [--base-url URL] SOURCE[@REF]",
+		"usage: openwrt-ppa build [--series S]... [--arch A]... [--image IMG] [--out DIR] [--key KEY] [--apk-key PEM] [--ref REF] [--base-url URL] SOURCE[@REF]",
 		"\nBuilds the OpenWrt packages of SOURCE with the OpenWrt SDK in Docker containers, for each",
-		"series and arch, and publishes a signed opkg feed into DIR/<series>/<arch>/ with the public",
-		"key at DIR/key.pub. Prints the lines to paste on a router. Needs a Docker engine.",
+		"series and arch, and publishes a signed feed into DIR/<series>/<arch>/ (apk for 25.12 and",
+		"snapshots, opkg for 24.10 and older) with the public keys at DIR/key.pem and DIR/key.pub.",
+		"Prints the lines to paste on a router. Needs a Docker engine.",
 		"",
 		"SOURCE is a git URL (https://…, ssh://…, git@host:o/r.git), a local git repository (a path or",
 		"file:///path), whose commit is built (HEAD, or REF), or a folder that is not a git",
@@ -49,12 +50,13 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		"it is not made for aside, as long as something was built); 1 when a package failed, nothing",
 		"was built or the build was interrupted; 2 for a mistake on the command line.")
 	var series, archs, labels listFlag
-	fl.Var(&series, "series", "release series to build for (repeatable; default: the repository's .openwrt-ppa.yml, else 24.10)")
+	fl.Var(&series, "series", "release series to build for (repeatable; default: the repository's .openwrt-ppa.yml, else 25.12)")
 	fl.Var(&archs, "arch", "package architecture to build for (repeatable; default: the repository's config, else five common ones)")
 	image := fl.String("image", "", "SDK image for every job instead of ghcr.io/openwrt/sdk:<arch>-<release> (e.g. openwrt-ppa/sdk-standin:latest)")
 	registry := fl.String("registry", "", "SDK image repository to use instead of ghcr.io/openwrt/sdk (a mirror)")
-	out := fl.String("out", "feed", "folder for the feed: DIR/<series>/<arch>/ and DIR/key.pub")
-	key := fl.String("key", "", "usign secret key file to sign with (default: one made once in the user's configuration folder)")
+	out := fl.String("out", "feed", "folder for the feed: DIR/<series>/<arch>/, DIR/key.pem and DIR/key.pub")
+	key := fl.String("key", "", "usign secret key file to sign opkg feeds with (default: one made once in the user's configuration folder)")
+	apkKey := fl.String("apk-key", "", "PEM secret key file to sign apk feeds with (default: one made once in the user's configuration folder)")
 	ref := fl.String("ref", "", "branch, tag or commit to build (or write SOURCE@REF)")
 	sshKey := fl.String("ssh-key", "", "private key `FILE` for an ssh SOURCE (default: the keys of the ssh agent)")
 	asIs := fl.Bool("as-is", false, "build a local git repository's folder as it is, uncommitted changes included, not its commit")
@@ -78,7 +80,7 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	opt := local.Options{
 		Source: fl.Arg(0), Ref: *ref, Series: series, Archs: archs, Image: *image, Registry: *registry,
-		OutDir: *out, KeyFile: *key, SSHKey: *sshKey, AsIs: *asIs, BaseURL: *baseURL,
+		OutDir: *out, KeyFile: *key, APKKeyFile: *apkKey, SSHKey: *sshKey, AsIs: *asIs, BaseURL: *baseURL,
 		Limits: builder.Limits{Timeout: *timeout}, Progress: stderr, Logger: slog.New(slog.DiscardHandler),
 	}
 	// What needs nothing fetched is checked before Docker is asked for anything.

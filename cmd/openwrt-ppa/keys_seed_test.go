@@ -10,7 +10,8 @@ import (
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
 
-// seedKeys registers a repository in the data dir and makes its two keys.
+// seedKeys registers a repository in the data dir and makes its four keys (usign and apk, main
+// and preview).
 func seedKeys(t *testing.T, data string) {
 	t.Helper()
 	ctx := context.Background()
@@ -25,6 +26,9 @@ func seedKeys(t *testing.T, data string) {
 	}
 	for _, kind := range []store.KeyKind{store.KeyMain, store.KeyPreview} {
 		if _, err := rt.Keys.Secret(ctx, repo.ID, kind); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rt.Keys.APKSecret(ctx, repo.ID, kind); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -22,7 +22,7 @@ func TestKeysExportImportRoundTrip(t *testing.T) {
 	if fi, err := os.Stat(backup); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("backup file %v %v: it holds secret keys and must be 0600", fi, err)
 	}
-	if !strings.Contains(errb.String(), "exported 2 keys") {
+	if !strings.Contains(errb.String(), "exported 4 keys") {
 		t.Fatalf("export said %q", errb.String())
 	}
 	dst := t.TempDir()
@@ -30,7 +30,7 @@ func TestKeysExportImportRoundTrip(t *testing.T) {
 	if code := runKeys(ctx, []string{"import", "--data", dst, backup}, &out, &errb); code != 0 {
 		t.Fatalf("import: %d %s", code, errb.String())
 	}
-	for _, kind := range []string{"main", "preview"} {
+	for _, kind := range []string{"main", "preview", "apk-main", "apk-preview"} {
 		a := readKey(t, src, kind)
 		b := readKey(t, dst, kind)
 		if a != b {

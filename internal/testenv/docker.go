@@ -114,7 +114,27 @@ func StandinDir() (string, error) {
 const (
 	StandinRelease  = "release"  // the SDK is in the image, setup.sh stays (RUN_SETUP=1)
 	StandinSnapshot = "snapshot" // only setup.sh is there; it fetches the SDK
+	// StandinAPK is a release image of an apk series (VERSION 25.12.3): its make writes .apk
+	// packages with `apk mkpkg` (the project's own helper, feeds/apktest/cmd/apk).
+	StandinAPK = "apk"
 )
+
+// StandinAPKImage is StandinImage in apk mode: a 25.12 SDK that makes .apk packages.
+func StandinAPKImage(t testing.TB) string {
+	t.Helper()
+	cli := NeedDocker(t)
+	busybox, err := StaticBusybox()
+	if err != nil {
+		Missing(t, "busybox-static", err.Error())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	tag, err := BuildStandinMode(ctx, cli, busybox, StandinAPK, "")
+	if err != nil {
+		t.Fatalf("building the SDK stand-in image: %v", err)
+	}
+	return tag
+}
 
 // StandinSnapshotImage is StandinImage in snapshot mode: the SDK must be fetched by setup.sh.
 func StandinSnapshotImage(t testing.TB) string {
@@ -159,8 +179,13 @@ func BuildStandinMode(ctx context.Context, cli *client.Client, busybox, mode, ex
 		for k, v := range map[string]string{"MODE": mode, "RUN_SETUP": "0", "VERSION": "SNAPSHOT", "VERSION_PATH": "snapshots"} {
 			args[k] = &v
 		}
+	case StandinAPK:
+		tag += "-apk"
+		for k, v := range map[string]string{"FORMAT": "apk", "VERSION": "25.12.3", "VERSION_PATH": "releases/25.12.3"} {
+			args[k] = &v
+		}
 	default:
-		return "", fmt.Errorf("stand-in mode %q: use %s or %s", mode, StandinRelease, StandinSnapshot)
+		return "", fmt.Errorf("stand-in mode %q: use %s, %s or %s", mode, StandinRelease, StandinSnapshot, StandinAPK)
 	}
 	if _, err := cli.ImageInspect(ctx, tag); err != nil {
 		res, err := cli.ImageBuild(ctx, bytes.NewReader(buildCtx), client.ImageBuildOptions{
@@ -246,6 +271,13 @@ func standinContext(dir, busybox string) ([]byte, string, error) {
 	if err := add("busybox", 0o755, bb, false); err != nil {
 		return nil, "", err
 	}
+	apk, err := buildAPKHelper(filepath.Join(dir, "..", "..", ".."))
+	if err != nil {
+		return nil, "", err
+	}
+	if err := add("apk", 0o755, apk, false); err != nil {
+		return nil, "", err
+	}
 	var paths []string
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -296,4 +328,23 @@ func standinContext(dir, busybox string) ([]byte, string, error) {
 	}
 	sum := sha256.Sum256(buf.Bytes())
 	return buf.Bytes(), hex.EncodeToString(sum[:]), nil
+}
+
+// buildAPKHelper builds the stand-in's /bin/apk (feeds/apktest/cmd/apk) from the module at
+// root: static (no libc in a FROM scratch image), reproducible (-trimpath, no build id), so the
+// image's content hash changes only with the code.
+func buildAPKHelper(root string) ([]byte, error) {
+	out, err := os.MkdirTemp("", "openwrt-ppa-standin-apk-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(out)
+	bin := filepath.Join(out, "apk")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-buildid= -s -w", "-o", bin, "./feeds/apktest/cmd/apk")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("building the stand-in's apk helper: %v\n%s", err, msg)
+	}
+	return os.ReadFile(bin)
 }

@@ -22,7 +22,7 @@ func (d Dir) Artifacts(name string) (string, error) {
 	return filepath.Join(d.ArtifactsRoot(), name), nil
 }
 
-// ArtifactFiles lists the .ipk files kept under name.
+// ArtifactFiles lists the package files (.ipk, .apk) kept under name.
 func (d Dir) ArtifactFiles(name string) ([]string, error) {
 	dir, err := d.Artifacts(name)
 	if err != nil {
@@ -34,7 +34,7 @@ func (d Dir) ArtifactFiles(name string) ([]string, error) {
 	}
 	var files []string
 	for _, e := range ents {
-		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), ".ipk") {
+		if e.Type().IsRegular() && isPackageFile(e.Name()) {
 			files = append(files, filepath.Join(dir, e.Name()))
 		}
 	}
@@ -70,7 +70,7 @@ func (d Dir) KeepArtifacts(name string, files []string) ([]string, error) {
 	var bases []string
 	for _, f := range files {
 		base := filepath.Base(f)
-		if base == "." || base == ".." || strings.ContainsAny(base, "/\\") || !strings.HasSuffix(base, ".ipk") {
+		if base == "." || base == ".." || strings.ContainsAny(base, "/\\") || !isPackageFile(base) {
 			continue
 		}
 		if err := os.Rename(f, filepath.Join(tmp, base)); err != nil {
@@ -93,4 +93,9 @@ func (d Dir) KeepArtifacts(name string, files []string) ([]string, error) {
 		out[i] = filepath.Join(dir, b)
 	}
 	return out, nil
+}
+
+// isPackageFile: an opkg (.ipk) or apk (.apk) package, what the builder collects.
+func isPackageFile(name string) bool {
+	return strings.HasSuffix(name, ".ipk") || strings.HasSuffix(name, ".apk")
 }

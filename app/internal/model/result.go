@@ -15,6 +15,9 @@ type Result struct {
 	Artifacts string `json:"artifacts,omitempty"`
 	// IndexJSON is the index.json version the feed was written with.
 	IndexJSON int `json:"index_json,omitempty"`
+	// Format is the packages' format, as the catalogue marks the series: "apk" (25.12,
+	// snapshots) or "ipk" ("" in results of before apk feeds: ipk).
+	Format string `json:"format,omitempty"`
 }
 
 // PackageResult is one package of a job.

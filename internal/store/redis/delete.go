@@ -36,8 +36,10 @@ func (s *Store) DeleteRepository(ctx context.Context, id int64) error {
 	}
 	del := []string{
 		s.key("repo", id, "builds"), s.key("repo", id, "refs"), s.key("repo", id, "logs"),
-		s.key("key", id, string(store.KeyMain)), s.key("key", id, string(store.KeyPreview)),
 		s.key("remote", id),
+	}
+	for _, kind := range store.KeyKinds {
+		del = append(del, s.key("key", id, string(kind)))
 	}
 	for _, m := range refs {
 		kind, name, _ := strings.Cut(m, ":")

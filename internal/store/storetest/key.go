@@ -39,6 +39,16 @@ var keyTests = []test{
 		if got, _ := ks.SigningKey(c, r.ID, store.KeyPreview); string(got.Secret) != "secret-prev" {
 			t.Fatalf("preview key secret = %q", got.Secret)
 		}
+		// The apk pair of the same role is a kind of its own, next to the usign one.
+		if err := ks.CreateSigningKey(c, store.SigningKey{RepoID: r.ID, Kind: store.KeyAPKMain, Public: []byte("pub-apk"), Secret: []byte("secret-apk")}); err != nil {
+			t.Fatalf("apk-main key beside main: %v", err)
+		}
+		if got, _ := ks.SigningKey(c, r.ID, store.KeyAPKMain); string(got.Secret) != "secret-apk" {
+			t.Fatalf("apk-main key secret = %q", got.Secret)
+		}
+		if got, _ := ks.SigningKey(c, r.ID, store.KeyMain); string(got.Secret) != "secret-main" {
+			t.Fatalf("main key secret after apk-main = %q", got.Secret)
+		}
 		if _, err := ks.SigningKey(c, 999, store.KeyMain); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("unknown repository: %v", err)
 		}

@@ -127,8 +127,10 @@ var repositoryTests = []test{
 		}
 		kb := build(t, s, keep.ID, mainRef, "1")
 		if ks, ok := s.(store.KeyStore); ok {
-			if err := ks.CreateSigningKey(c, store.SigningKey{RepoID: r.ID, Kind: store.KeyMain, Public: []byte("p"), Secret: []byte("s")}); err != nil {
-				t.Fatal(err)
+			for _, kind := range []store.KeyKind{store.KeyMain, store.KeyAPKMain} {
+				if err := ks.CreateSigningKey(c, store.SigningKey{RepoID: r.ID, Kind: kind, Public: []byte("p"), Secret: []byte("s")}); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		if err := s.DeleteRepository(c, r.ID); err != nil {
@@ -149,8 +151,10 @@ var repositoryTests = []test{
 			}
 		}
 		if ks, ok := s.(store.KeyStore); ok {
-			if _, err := ks.SigningKey(c, r.ID, store.KeyMain); !errors.Is(err, store.ErrNotFound) {
-				t.Errorf("signing key after delete: %v", err)
+			for _, kind := range []store.KeyKind{store.KeyMain, store.KeyAPKMain} {
+				if _, err := ks.SigningKey(c, r.ID, kind); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("%s signing key after delete: %v", kind, err)
+				}
 			}
 		}
 		if got, err := s.Build(c, kb.ID); err != nil || got.RepoID != keep.ID {
