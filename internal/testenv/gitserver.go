@@ -54,6 +54,13 @@ func (s *GitServer) serve(h http.Handler) http.Handler {
 // fails under CI) when git is missing.
 func StartGitServer(t testing.TB) *GitServer {
 	t.Helper()
+	return StartGitServerOn(t, "127.0.0.1")
+}
+
+// StartGitServerOn is StartGitServer listening on host (an address of this machine that pods of
+// a test cluster reach, e.g. the node's IP).
+func StartGitServerOn(t testing.TB, host string) *GitServer {
+	t.Helper()
 	gitPath := NeedCommand(t, "git")
 	root := t.TempDir()
 	h := &cgi.Handler{
@@ -67,9 +74,9 @@ func StartGitServer(t testing.TB) *GitServer {
 			"HOME=" + root,
 		},
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
-		t.Fatalf("git server: listening on loopback: %v", err)
+		t.Fatalf("git server: listening on %s: %v", host, err)
 	}
 	gs := &GitServer{URL: "http://" + ln.Addr().String(), Root: root, git: gitPath}
 	srv := &http.Server{Handler: gs.serve(h)}
