@@ -10,6 +10,9 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // EnvPrefix starts every environment variable the service reads.
@@ -38,6 +41,22 @@ type Config struct {
 	// RootfsSize caps a build container's writable layer ("20G"): needs Docker's overlay2 on XFS
 	// with project quotas; elsewhere cap the disk with a size-limited data-root.
 	RootfsSize string
+
+	// Executor runs the build jobs: ExecutorDocker (the local engine) or ExecutorKube.
+	Executor string
+	// Kubeconfig is the kubeconfig file of the kube executor; empty: the pod's own service
+	// account (in-cluster), else $KUBECONFIG or ~/.kube/config.
+	Kubeconfig string
+	// KubeNamespace holds the build Jobs; empty: the kubeconfig context's namespace, or in a pod
+	// its own.
+	KubeNamespace string
+	// KubeInstance labels this installation's build Jobs: every worker of one installation
+	// gives the same, so any of them adopts or removes what another left; two installations in
+	// one namespace give different ones.
+	KubeInstance string
+	// KubeCPURequest and KubeMemoryRequest are what the scheduler reserves for a build pod
+	// (quantities, "500m", "1Gi"); empty: its limits.
+	KubeCPURequest, KubeMemoryRequest string
 
 	Workers        int
 	JobTimeout     time.Duration
@@ -114,14 +133,20 @@ func (c *Config) options() []option {
 		{name: "public-url", usage: "public base URL of this service, used in feed and build links", bind: str(&c.PublicURL, "")},
 		{name: "redis", usage: "redis://… URL: queue and shared state in Redis (scale-out); empty = embedded SQLite", bind: str(&c.Redis, "")},
 		{name: "image", usage: "SDK image to use for every job instead of the catalogue's (e.g. the test stand-in)", bind: str(&c.Image, "")},
-		{name: "network", usage: "network mode of build containers (downloads need one; 'none' forbids all)", bind: str(&c.Network, "bridge")},
+		{name: "network", usage: "docker executor: network mode of build containers (downloads need one; 'none' forbids all); on Kubernetes a NetworkPolicy does this", bind: str(&c.Network, "bridge")},
 		{name: "registry", usage: "registry or mirror of the official SDK images", bind: str(&c.Registry, "ghcr.io/openwrt/sdk")},
 		{name: "catalogue-refresh", usage: "how often to ask the registry for the newest point release of each series (0 = never: use the embedded table)", bind: dur(&c.CatalogueRefresh, 24*time.Hour)},
-		{name: "workspace-tmpfs", usage: "give each job's SDK work dir (/builder) a size-capped tmpfs: a real disk cap, held in memory", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.WorkspaceTmpfs, n, false, u) }},
+		{name: "workspace-tmpfs", usage: "give each job's SDK work dir (/builder) a size-capped tmpfs: a real disk cap, held in memory (kube executor: the workspace emptyDir in memory, counted against the pod's memory)", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.WorkspaceTmpfs, n, false, u) }},
 		{name: "github-feeds", usage: "fetch the standard feeds from github.com/openwrt instead of git.openwrt.org (as OpenWrt's own CI action does)", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.GitHubFeeds, n, true, u) }},
-		{name: "build-tmpfs", usage: "mount a size-limited tmpfs on the SDK's build_dir (for the test stand-in; release SDK images need it off)", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.BuildTmpfs, n, false, u) }},
-		{name: "cache-volume-prefix", usage: "name prefix of the SDK cache volumes (dl/, feeds); give each worker process on one Docker engine its own", bind: str(&c.CachePrefix, "openwrt-ppa-cache")},
-		{name: "rootfs-size", usage: "disk cap of a build container's writable layer, e.g. 20G (needs Docker's overlay2 on XFS with project quotas); the SDK work dir /builder is a volume it does not cap: see --workspace-tmpfs", bind: str(&c.RootfsSize, "")},
+		{name: "build-tmpfs", usage: "docker executor: mount a size-limited tmpfs on the SDK's build_dir (for the test stand-in; release SDK images need it off)", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.BuildTmpfs, n, false, u) }},
+		{name: "cache-volume-prefix", usage: "docker executor: name prefix of the SDK cache volumes (dl/, feeds); give each worker process on one Docker engine its own", bind: str(&c.CachePrefix, "openwrt-ppa-cache")},
+		{name: "rootfs-size", usage: "docker executor: disk cap of a build container's writable layer, e.g. 20G (needs Docker's overlay2 on XFS with project quotas); the SDK work dir /builder is a volume it does not cap: see --workspace-tmpfs", bind: str(&c.RootfsSize, "")},
+		{name: "executor", usage: "where build jobs run: docker (the local Docker engine) or kube (a Kubernetes Job per build job)", bind: str(&c.Executor, ExecutorDocker)},
+		{name: "kubeconfig", usage: "kube executor: kubeconfig file of the cluster (empty: in a pod its service account, else $KUBECONFIG or ~/.kube/config)", bind: str(&c.Kubeconfig, "")},
+		{name: "kube-namespace", usage: "kube executor: namespace of the build Jobs (empty: the kubeconfig context's, or in a pod its own)", bind: str(&c.KubeNamespace, "")},
+		{name: "kube-instance", usage: "kube executor: label value naming this installation on its build Jobs; the same for all its workers, different per installation sharing a namespace", bind: str(&c.KubeInstance, "openwrt-ppa")},
+		{name: "kube-cpu-request", usage: "kube executor: CPU the scheduler reserves for a build pod, e.g. 500m (empty: its limit, 2 CPUs: builds never compete for what they were promised)", bind: str(&c.KubeCPURequest, "")},
+		{name: "kube-memory-request", usage: "kube executor: memory the scheduler reserves for a build pod, e.g. 1Gi (empty: its limit, 4Gi)", bind: str(&c.KubeMemoryRequest, "")},
 		{name: "workers", usage: "build jobs run at once by this process (0 = none: serve only)", bind: num(&c.Workers, 1)},
 		{name: "job-timeout", usage: "wall-clock limit of one build job", bind: dur(&c.JobTimeout, 2*time.Hour)},
 		{name: "queue-limit", usage: "queued jobs beyond which new non-forced jobs wait (0 = no limit)", bind: num(&c.QueueLimit, 100)},
@@ -217,10 +242,56 @@ func (c *Config) validate() error {
 	if c.GitHubAppID != 0 && c.GitHubWebhookSecret == "" {
 		errs = append(errs, fmt.Errorf("the GitHub App needs its webhook secret: set %s", EnvName("github-webhook-secret")))
 	}
+	errs = append(errs, c.validateExecutor()...)
 	if c.Redis != "" && c.KeyEncryptionKey == "" {
 		errs = append(errs, fmt.Errorf("Redis mode keeps signing keys in Redis and needs %s to encrypt them", EnvName("key-encryption-key")))
 	}
 	return errors.Join(errs...)
+}
+
+// The executors --executor names.
+const (
+	ExecutorDocker = "docker"
+	ExecutorKube   = "kube"
+)
+
+// validateExecutor checks the executor's settings, and that no setting of the other one is given
+// (it would be ignored, and with it what the operator meant: a --network none on Kubernetes
+// would leave the builds' network open).
+func (c *Config) validateExecutor() []error {
+	var errs []error
+	switch c.Executor {
+	case ExecutorDocker:
+		if c.Kubeconfig != "" || c.KubeNamespace != "" || c.KubeCPURequest != "" || c.KubeMemoryRequest != "" {
+			errs = append(errs, errors.New("--kubeconfig, --kube-namespace and --kube-*-request are settings of the kube executor: add --executor kube, or drop them"))
+		}
+	case ExecutorKube:
+		if c.KubeNamespace != "" {
+			if msgs := validation.IsDNS1123Label(c.KubeNamespace); len(msgs) > 0 {
+				errs = append(errs, fmt.Errorf("--kube-namespace %q is not a namespace name (%s): give the namespace the build Jobs go to, e.g. openwrt-ppa-builds", c.KubeNamespace, strings.Join(msgs, "; ")))
+			}
+		}
+		if msgs := validation.IsValidLabelValue(c.KubeInstance); c.KubeInstance == "" || len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("--kube-instance %q is not a label value: give at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit (e.g. the Helm release's name)", c.KubeInstance))
+		}
+		for _, q := range []struct{ flag, v string }{{"kube-cpu-request", c.KubeCPURequest}, {"kube-memory-request", c.KubeMemoryRequest}} {
+			if q.v == "" {
+				continue
+			}
+			if n, err := resource.ParseQuantity(q.v); err != nil || n.Sign() <= 0 {
+				errs = append(errs, fmt.Errorf("--%s %q is not a positive Kubernetes quantity: give one like 500m (CPU) or 1Gi (memory), or leave it empty for the limit", q.flag, q.v))
+			}
+		}
+		if c.Network != "bridge" && c.Network != "" {
+			errs = append(errs, fmt.Errorf("--network %q is a Docker network mode and means nothing to the kube executor: restrict build pods with a NetworkPolicy (the Helm chart has one), and drop --network", c.Network))
+		}
+		if c.RootfsSize != "" {
+			errs = append(errs, errors.New("--rootfs-size is the Docker executor's: on Kubernetes the build workspace is an emptyDir whose sizeLimit caps the disk; drop --rootfs-size"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("--executor %q: use docker (builds on the local Docker engine) or kube (builds as Kubernetes Jobs)", c.Executor))
+	}
+	return errs
 }
 
 // BaseURL is the public URL without a trailing slash, falling back to the listen address.

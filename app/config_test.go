@@ -51,6 +51,25 @@ func TestConfigPrecedence(t *testing.T) {
 			}
 			return nil
 		}},
+		{"executor defaults to docker", nil, nil, func(c *Config) error {
+			if c.Executor != ExecutorDocker || c.Kubeconfig != "" || c.KubeNamespace != "" || c.KubeInstance != "openwrt-ppa" {
+				return fmt.Errorf("executor settings %q %q %q %q", c.Executor, c.Kubeconfig, c.KubeNamespace, c.KubeInstance)
+			}
+			return nil
+		}},
+		{"kube from env", nil, map[string]string{"OPENWRT_PPA_EXECUTOR": "kube", "OPENWRT_PPA_KUBECONFIG": "/k/admin.conf",
+			"OPENWRT_PPA_KUBE_NAMESPACE": "ppa-builds", "OPENWRT_PPA_KUBE_INSTANCE": "ppa-prod"}, func(c *Config) error {
+			if c.Executor != ExecutorKube || c.Kubeconfig != "/k/admin.conf" || c.KubeNamespace != "ppa-builds" || c.KubeInstance != "ppa-prod" {
+				return fmt.Errorf("executor settings %q %q %q %q", c.Executor, c.Kubeconfig, c.KubeNamespace, c.KubeInstance)
+			}
+			return nil
+		}},
+		{"kube flags", []string{"--executor", "kube", "--kube-namespace", "b", "--kube-cpu-request", "250m", "--kube-memory-request", "1Gi"}, nil, func(c *Config) error {
+			if c.Executor != ExecutorKube || c.KubeNamespace != "b" || c.Kubeconfig != "" || c.KubeCPURequest != "250m" || c.KubeMemoryRequest != "1Gi" {
+				return fmt.Errorf("executor settings %q %q %q", c.Executor, c.KubeNamespace, c.Kubeconfig)
+			}
+			return nil
+		}},
 		{"secret from file", nil, map[string]string{"OPENWRT_PPA_ADMIN_TOKEN_FILE": secretFile}, func(c *Config) error {
 			if c.AdminToken.Reveal() != "from-file" {
 				return fmt.Errorf("got %q", c.AdminToken.Reveal())
@@ -89,6 +108,18 @@ func TestConfigRefusesWithAdvice(t *testing.T) {
 		{"redis without kek", []string{"--redis", "redis://127.0.0.1:1"}, nil, "OPENWRT_PPA_KEY_ENCRYPTION_KEY"},
 		{"bad number in env", nil, map[string]string{"OPENWRT_PPA_WORKERS": "many"}, "OPENWRT_PPA_WORKERS"},
 		{"unreadable secret file", nil, map[string]string{"OPENWRT_PPA_SESSION_SECRET_FILE": "/nonexistent/x"}, "SESSION_SECRET_FILE"},
+		{"unknown executor", []string{"--executor", "podman"}, nil, "use docker (builds on the local Docker engine) or kube"},
+		{"unknown executor in env", nil, map[string]string{"OPENWRT_PPA_EXECUTOR": "k8s"}, `--executor "k8s"`},
+		{"kubeconfig without kube", []string{"--kubeconfig", "/etc/kube.conf"}, nil, "add --executor kube"},
+		{"namespace without kube", nil, map[string]string{"OPENWRT_PPA_KUBE_NAMESPACE": "builds"}, "add --executor kube"},
+		{"bad namespace", []string{"--executor", "kube", "--kube-namespace", "Builds_1"}, nil, "not a namespace name"},
+		{"bad instance", []string{"--executor", "kube", "--kube-instance", "my install"}, nil, "not a label value"},
+		{"empty instance", []string{"--executor", "kube", "--kube-instance", ""}, nil, "not a label value"},
+		{"bad cpu request", []string{"--executor", "kube", "--kube-cpu-request", "half"}, nil, "--kube-cpu-request \"half\" is not a positive Kubernetes quantity"},
+		{"negative memory request", []string{"--executor", "kube", "--kube-memory-request", "-1Gi"}, nil, "--kube-memory-request"},
+		{"request without kube", []string{"--kube-cpu-request", "100m"}, nil, "add --executor kube"},
+		{"docker network on kube", []string{"--executor", "kube", "--network", "none"}, nil, "NetworkPolicy"},
+		{"rootfs size on kube", []string{"--executor", "kube", "--rootfs-size", "20G"}, nil, "sizeLimit"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -109,7 +109,17 @@ func (e *e2e) start() {
 		ln.Close()
 		e.t.Fatal(err)
 	}
-	if e.cfg.Workers > 0 {
+	switch {
+	case e.cfg.Workers > 0 && e.cfg.Executor == app.ExecutorKube:
+		// The service's own way to the cluster (--executor kube), opened here so that a
+		// failure says why instead of being retried in the background.
+		if err := rt.OpenExecutor(ctx); err != nil {
+			cancel()
+			ln.Close()
+			_ = rt.Close()
+			e.t.Fatal(err)
+		}
+	case e.cfg.Workers > 0:
 		cli := testenv.NeedDocker(e.t)
 		rt.Executor = docker.New(cli, docker.Options{Network: "none", TmpfsBuildDir: true,
 			CachePrefix: "openwrt-ppa-e2e-" + e.label, Labels: map[string]string{testenv.TestLabel: e.label}})

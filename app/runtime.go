@@ -16,6 +16,7 @@ import (
 
 	"github.com/moby/moby/client"
 	goredis "github.com/redis/go-redis/v9"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/openwrt-ppa/openwrt-ppa/app/internal/metrics"
 	"github.com/openwrt-ppa/openwrt-ppa/app/jobs"
@@ -23,6 +24,7 @@ import (
 	"github.com/openwrt-ppa/openwrt-ppa/app/publish"
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/builder/docker"
+	"github.com/openwrt-ppa/openwrt-ppa/builder/kube"
 	"github.com/openwrt-ppa/openwrt-ppa/feeds"
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
 	"github.com/openwrt-ppa/openwrt-ppa/forge/github"
@@ -201,8 +203,16 @@ func openForges(cfg Config, secrets store.WebhookSecretStore, log *slog.Logger) 
 	return fs, h, nil
 }
 
-// OpenExecutor connects to the Docker engine (DOCKER_HOST or the local socket).
+// OpenExecutor connects to what runs the builds: the Docker engine (DOCKER_HOST or the local
+// socket) or, with --executor kube, the Kubernetes cluster.
 func (rt *Runtime) OpenExecutor(ctx context.Context) error {
+	switch rt.Config.Executor {
+	case ExecutorKube:
+		return rt.openKube(ctx)
+	case ExecutorDocker, "":
+	default:
+		return fmt.Errorf("--executor %q: use docker or kube", rt.Config.Executor)
+	}
 	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		return fmt.Errorf("connecting to Docker: %w", err)
@@ -216,6 +226,51 @@ func (rt *Runtime) OpenExecutor(ctx context.Context) error {
 		CachePrefix: rt.Config.CachePrefix, Pull: true, RootfsSize: rt.Config.RootfsSize,
 		WorkspaceTmpfs: rt.Config.WorkspaceTmpfs, GitHubFeeds: rt.Config.GitHubFeeds,
 		Labels: jobs.Labels()})
+	return nil
+}
+
+// openKube makes the kube executor and checks that the cluster answers and lets this account
+// make Jobs in the namespace. Its labels are the installation's, never this process's: any
+// worker adopts or removes the Jobs another left.
+func (rt *Runtime) openKube(ctx context.Context) error {
+	c := rt.Config
+	rc, err := kube.Config(c.Kubeconfig)
+	if err != nil {
+		return fmt.Errorf("%w (--kubeconfig, or run the worker in a pod)", err)
+	}
+	ns := c.KubeNamespace
+	if ns == "" {
+		if ns, err = kube.Namespace(c.Kubeconfig); err != nil {
+			return fmt.Errorf("%w: set --kube-namespace", err)
+		}
+	}
+	medium := kube.MediumDisk
+	if c.WorkspaceTmpfs {
+		medium = kube.MediumMemory
+	}
+	opts := kube.Options{Namespace: ns, WorkspaceMedium: medium, GitHubFeeds: c.GitHubFeeds,
+		Labels: map[string]string{kube.LabelInstance: c.KubeInstance}, Logger: rt.log}
+	for _, q := range []struct {
+		v   string
+		dst **resource.Quantity
+	}{{c.KubeCPURequest, &opts.CPURequest}, {c.KubeMemoryRequest, &opts.MemoryRequest}} {
+		if q.v != "" {
+			n, err := resource.ParseQuantity(q.v)
+			if err != nil {
+				return fmt.Errorf("--kube-cpu-request or --kube-memory-request %q: %w", q.v, err)
+			}
+			*q.dst = &n
+		}
+	}
+	ex, err := kube.New(rc, opts)
+	if err != nil {
+		return fmt.Errorf("the kube executor: %w", err)
+	}
+	if err := ex.Check(ctx); err != nil {
+		return err
+	}
+	rt.Executor = ex
+	rt.log.Info("builds run as Kubernetes Jobs", "server", rc.Host, "namespace", ns, "instance", c.KubeInstance)
 	return nil
 }
 
@@ -296,18 +351,19 @@ func webhookConfig(log *slog.Logger) forge.WebhookConfig {
 	return forge.WebhookConfig{Logger: log, MaxBody: forge.DefaultMaxBody, MaxReading: forge.DefaultMaxReading}
 }
 
-// executorRetry is how often serve tries again to reach a Docker engine it could not reach.
+// executorRetry is how often serve tries again to reach an executor (a Docker engine, a
+// Kubernetes cluster) it could not reach.
 const executorRetry = 30 * time.Second
 
-// runWorker runs this process's worker, first waiting for a Docker engine when none answered at
-// start: jobs wait in the queue meanwhile, and start once the engine is up.
+// runWorker runs this process's worker, first waiting for the executor when it did not answer at
+// start: jobs wait in the queue meanwhile, and start once it is up.
 func (rt *Runtime) runWorker(ctx context.Context) {
 	for rt.Executor == nil {
 		if err := rt.OpenExecutor(ctx); err == nil {
-			rt.log.Info("Docker engine reached; builds start")
+			rt.log.Info("executor reached; builds start", "executor", rt.Config.Executor)
 			break
 		} else if ctx.Err() == nil {
-			rt.log.Warn("no Docker engine yet; trying again", "in", executorRetry, "err", err)
+			rt.log.Warn("no executor yet; trying again", "executor", rt.Config.Executor, "in", executorRetry, "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -9,12 +9,23 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
 
 // containerRemover is the optional capability of an executor to remove its containers chosen by
 // their labels; the Docker executor has it.
 type containerRemover interface {
 	RemoveContainers(ctx context.Context, label string, remove func(labels map[string]string) bool) (int, error)
+}
+
+// jobRemover is the optional capability of an executor whose sandboxes outlive their worker and
+// carry the job's id (JobSpec.JobID), so that any worker may remove them: the Kubernetes
+// executor's Jobs. A worker that died leaves its Job running; the next worker to run the job
+// adopts it, and a Job of a job that will not run again (it ended, was cancelled or deleted
+// meanwhile) is removed here.
+type jobRemover interface {
+	RemoveJobsOf(ctx context.Context, remove func(jobID string) bool) (int, error)
 }
 
 // workerPIDNSLabel marks build containers with the PID namespace of the worker that made them.
@@ -43,6 +54,9 @@ func Labels() map[string]string {
 // shares the cache volumes with the job's new run. Failures are logged; they never stop the
 // worker.
 func (w *Worker) reapOrphans(ctx context.Context) {
+	if r, ok := w.exec.(jobRemover); ok {
+		w.removeEndedJobs(ctx, r)
+	}
 	r, ok := w.exec.(containerRemover)
 	if !ok {
 		return
@@ -61,6 +75,35 @@ func (w *Worker) reapOrphans(ctx context.Context) {
 	if n > 0 {
 		w.log.Info("removed build containers of dead workers", "count", n)
 	}
+}
+
+// removeEndedJobs removes the executor's sandboxes of jobs that are final or gone from the store:
+// their worker died (or lost its lease) before it removed them, and nobody will adopt them.
+// Those of jobs still queued or running are left to the worker that runs them next.
+func (w *Worker) removeEndedJobs(ctx context.Context, r jobRemover) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	n, err := r.RemoveJobsOf(ctx, func(id string) bool { return w.jobEnded(ctx, id) })
+	if err != nil {
+		w.log.Warn("removing build Jobs of ended jobs", "err", err)
+	}
+	if n > 0 {
+		w.log.Info("removed build Jobs that dead workers left", "count", n)
+	}
+}
+
+// jobEnded reports whether the job of id is final or no longer exists. Any doubt (a store
+// error, an id that is not the service's) keeps the sandbox.
+func (w *Worker) jobEnded(ctx context.Context, id string) bool {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n <= 0 {
+		return false
+	}
+	j, err := w.store.Job(ctx, n)
+	if errors.Is(err, store.ErrNotFound) {
+		return true
+	}
+	return err == nil && j.Status.Final()
 }
 
 // orphaned reports whether a container with labels was made by a worker of host in PID

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -233,8 +234,11 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 		jl.Printf("OpenWrt SDK %s", bj.Release)
 	}
 	jl.Printf("building %s in %s", strings.Join(bj.Packages, ", "), bj.Image)
+	// The ids label the sandbox: the Kubernetes executor adopts the Job a dead worker left
+	// for the same job, and reapOrphans removes those of jobs that ended.
 	res, err := builder.Execute(ctx, w.exec, builder.JobSpec{Job: bj, SourceDir: src, CacheScope: cacheScope(repo, b.Ref),
-		Limits: builder.Limits{Timeout: w.cfg.JobTimeout}, Log: jl}, filepath.Join(work, "out"))
+		Limits: builder.Limits{Timeout: w.cfg.JobTimeout}, Log: jl,
+		BuildID: strconv.FormatInt(b.ID, 10), JobID: strconv.FormatInt(j.ID, 10)}, filepath.Join(work, "out"))
 	if err != nil {
 		return model.Outcome{}, err
 	}

@@ -138,3 +138,10 @@ func (e *Executor) RemoveJobs(ctx context.Context, label string, remove func(lab
 	}
 	return n, errors.Join(errs...)
 }
+
+// RemoveJobsOf deletes the build Jobs of this executor made for a JobSpec.JobID for which
+// remove returns true (the service's jobs that ended or are gone: nobody will adopt their
+// Jobs), as RemoveJobs does. Jobs without a JobID are left alone.
+func (e *Executor) RemoveJobsOf(ctx context.Context, remove func(jobID string) bool) (int, error) {
+	return e.RemoveJobs(ctx, LabelJob, func(l map[string]string) bool { return remove(l[LabelJob]) })
+}

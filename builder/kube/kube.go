@@ -49,6 +49,9 @@ const (
 	LabelJobKey     = "openwrt-ppa.job-key"          // the first 32 hex digits of the job's key
 	LabelSeries     = "openwrt-ppa.series"
 	LabelArch       = "openwrt-ppa.arch"
+	// LabelInstance names the installation (the service passes it in Options.Labels): what a
+	// NetworkPolicy of one installation's build pods selects.
+	LabelInstance = "openwrt-ppa.instance"
 
 	ManagedBy = "openwrt-ppa"
 
@@ -191,6 +194,23 @@ func Config(path string) (*rest.Config, error) {
 		return nil, fmt.Errorf("no Kubernetes configuration (give a kubeconfig, or run in a pod with a service account): %w", err)
 	}
 	return cfg, nil
+}
+
+// Namespace is the namespace a client of Config(path) works in unless told another: the
+// kubeconfig context's, or in a pod (path empty) the pod's own; else "default".
+func Namespace(path string) (string, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if path != "" {
+		rules.ExplicitPath = path
+	} else if _, err := rest.InClusterConfig(); err == nil {
+		// As Config: in a pod, the pod's own account, whatever kubeconfig files lie around.
+		rules = &clientcmd.ClientConfigLoadingRules{}
+	}
+	ns, _, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).Namespace()
+	if err != nil {
+		return "", fmt.Errorf("the namespace of the Kubernetes configuration: %w (give one)", err)
+	}
+	return ns, nil
 }
 
 var (

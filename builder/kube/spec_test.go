@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	authv1 "k8s.io/api/authorization/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
 )
@@ -243,16 +245,60 @@ func TestRemoveJobs(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("removed %d, %v; want 1", n, err)
 	}
-	left, _ := cs.BatchV1().Jobs("builds").List(ctx, metav1.ListOptions{})
-	var names []string
-	for _, j := range left.Items {
-		names = append(names, j.Name)
-	}
+	names := jobNames(ctx, cs, "builds")
 	if strings.Join(names, ",") != "alive,not-ours,other-worker" {
 		t.Errorf("left %v", names)
 	}
 	if _, err := e.RemoveJobs(ctx, "", func(map[string]string) bool { return true }); err == nil {
 		t.Error("an empty label key was accepted")
+	}
+}
+
+// TestRemoveJobsOf: the Jobs of the job ids the filter names, none without a job id.
+func TestRemoveJobsOf(t *testing.T) {
+	mine := map[string]string{LabelManaged: ManagedBy}
+	e, cs := fakeExecutor(t, Options{Namespace: "builds"},
+		job("ended", map[string]string{LabelManaged: ManagedBy, LabelJob: "5"}, nil),
+		job("running", map[string]string{LabelManaged: ManagedBy, LabelJob: "6"}, nil),
+		job("cli", mine, nil),
+	)
+	ctx := context.Background()
+	var asked []string
+	n, err := e.RemoveJobsOf(ctx, func(id string) bool { asked = append(asked, id); return id != "6" })
+	if err != nil || n != 1 {
+		t.Fatalf("removed %d, %v; want 1", n, err)
+	}
+	names := jobNames(ctx, cs, "builds")
+	if strings.Join(names, ",") != "cli,running" || len(asked) != 2 {
+		t.Errorf("left %v, asked about %v", names, asked)
+	}
+}
+
+// jobNames are the names of the Jobs in ns.
+func jobNames(ctx context.Context, cs *fake.Clientset, ns string) []string {
+	left, _ := cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
+	var names []string
+	for _, j := range left.Items {
+		names = append(names, j.Name)
+	}
+	return names
+}
+
+// TestNamespace: the kubeconfig context's namespace, "default" when it names none.
+func TestNamespace(t *testing.T) {
+	for _, tc := range []struct{ ctxNS, want string }{{"builds", "builds"}, {"", "default"}} {
+		path := filepath.Join(t.TempDir(), "kubeconfig")
+		cfg := "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"https://127.0.0.1:1\"}}]\n" +
+			"users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u, namespace: \"" + tc.ctxNS + "\"}}]\ncurrent-context: x\n"
+		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if ns, err := Namespace(path); err != nil || ns != tc.want {
+			t.Errorf("context namespace %q: got %q, %v; want %q", tc.ctxNS, ns, err, tc.want)
+		}
+	}
+	if _, err := Namespace(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Error("a missing kubeconfig gave a namespace")
 	}
 }
 
@@ -335,5 +381,40 @@ func TestWriteTree(t *testing.T) {
 	}
 	if err := writeTree(io.Discard, dir, 2); err == nil || !strings.Contains(err.Error(), "more than 2 bytes") {
 		t.Errorf("a tree over the cap: %v", err)
+	}
+}
+
+// TestCheckNamesWhatIsMissing: Check asks for every permission in the namespace and names each
+// one the API server denies.
+func TestCheckNamesWhatIsMissing(t *testing.T) {
+	e, cs := fakeExecutor(t, Options{Namespace: "builds"})
+	var asked []string
+	deny := map[string]bool{}
+	cs.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		r := a.(k8stesting.CreateAction).GetObject().(*authv1.SelfSubjectAccessReview)
+		ra := r.Spec.ResourceAttributes
+		name := ra.Verb + " " + ra.Group + "/" + ra.Resource + "/" + ra.Subresource
+		if ra.Namespace != "builds" {
+			t.Errorf("%s asked in namespace %q", name, ra.Namespace)
+		}
+		asked = append(asked, name)
+		r.Status.Allowed = !deny[name]
+		return true, r, nil
+	})
+	ctx := context.Background()
+	if err := e.Check(ctx); err != nil {
+		t.Fatalf("all allowed: %v", err)
+	}
+	want := "create batch/jobs/,get batch/jobs/,list batch/jobs/,patch batch/jobs/,delete batch/jobs/,get /pods/,list /pods/,get /pods/log,create /pods/exec,get /pods/exec"
+	if strings.Join(asked, ",") != want {
+		t.Errorf("asked %v\nwant  %v", asked, want)
+	}
+	deny["patch batch/jobs/"], deny["create /pods/exec"] = true, true
+	err := e.Check(ctx)
+	if err == nil || !strings.Contains(err.Error(), "may not patch jobs, create pods/exec in namespace builds") || !errors.Is(err, builder.ErrExecutor) {
+		t.Fatalf("two denied: %v", err)
+	}
+	if n := len(PolicyRules()); n != len(Permissions) {
+		t.Errorf("%d rules for %d permissions", n, len(Permissions))
 	}
 }
