@@ -249,7 +249,8 @@ func makeVolume(t *testing.T, k *testenv.Kube, class, name, claim string, mode c
 func helmConfig(t *testing.T, kubeconfig, ns string) *action.Configuration {
 	t.Helper()
 	flags := genericclioptions.NewConfigFlags(true)
-	flags.KubeConfig, flags.Namespace = &kubeconfig, &ns
+	cache := t.TempDir() // the discovery cache, not the user's ~/.kube/cache
+	flags.KubeConfig, flags.Namespace, flags.CacheDir = &kubeconfig, &ns, &cache
 	cfg := action.NewConfiguration()
 	cfg.SetLogger(slog.DiscardHandler)
 	if err := cfg.Init(flags, ns, "secret"); err != nil {
