@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -25,7 +24,6 @@ import (
 // their content's hash (never "latest": the pull policy IfNotPresent then uses the imported one).
 const (
 	ServiceImageRepo = "openwrt-ppa/openwrt-ppa"
-	RedisImageRepo   = "openwrt-ppa/redis-scratch"
 	imageLabel       = "openwrt-ppa.test-image" // = the repository, for removing stale builds
 )
 
@@ -77,49 +75,6 @@ func ServiceImage(t testing.TB) string {
 	}
 	return tag
 }
-
-// RedisImage builds an image of this machine's redis-server with the shared libraries ldd
-// names (Debian's binary is dynamically linked), FROM scratch, and returns its tag.
-func RedisImage(t testing.TB) string {
-	t.Helper()
-	cli := NeedDocker(t)
-	server := NeedCommand(t, "redis-server")
-	ldd := NeedCommand(t, "ldd")
-	server, err := filepath.EvalSymlinks(server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(ldd, server).Output()
-	if err != nil {
-		t.Fatalf("ldd %s: %v", server, err)
-	}
-	files := map[string]imageFile{
-		"Dockerfile": {data: []byte("FROM scratch\nCOPY rootfs/ /\nENV PATH=/usr/bin\nENTRYPOINT [\"/usr/bin/redis-server\"]\n"), mode: 0o644},
-	}
-	add := func(src, dst string) {
-		data, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatalf("reading %s for the Redis image: %v", src, err)
-		}
-		files["rootfs"+dst] = imageFile{data: data, mode: 0o755}
-	}
-	add(server, "/usr/bin/redis-server")
-	for _, m := range lddPath.FindAllStringSubmatch(string(out), -1) {
-		// Each library at the path the loader looks for it, and the loader itself.
-		add(m[1], m[1])
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	tag, err := buildImage(ctx, cli, RedisImageRepo, "", files)
-	if err != nil {
-		t.Fatalf("building the Redis image: %v", err)
-	}
-	return tag
-}
-
-// lddPath finds the absolute paths in ldd's output: "libx.so => /lib/…/libx.so (0x…)" and the
-// loader's "/lib64/ld-linux-x86-64.so.2 (0x…)".
-var lddPath = regexp.MustCompile(`(?m)(?:=> |^\s+)(/\S+) \(0x`)
 
 // KubeImportImage imports the Docker image tag into the cluster node's containerd (see
 // KubeStandinImage), unless it is there.
