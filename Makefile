@@ -8,10 +8,12 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo un
 COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS   ?= -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 STANDIN   ?= openwrt-ppa/sdk-standin:latest
+# The service's image (`make image`); never `latest`, so a cluster's IfNotPresent pull policy uses the imported one.
+IMAGE     ?= openwrt-ppa/openwrt-ppa:$(VERSION)
 
 export TESTCONTAINERS_RYUK_DISABLED = true
 
-.PHONY: all build run test bench lint fuzz sdk-standin clean
+.PHONY: all build run test bench lint fuzz sdk-standin image clean
 
 all: build
 
@@ -46,6 +48,14 @@ fuzz:
 # The SDK stand-in image (a test fixture, not an SDK) for `openwrt-ppa build --image $(STANDIN)`.
 sdk-standin:
 	$(GO) run ./internal/testenv/cmd/standin -tag $(STANDIN)
+
+# The service's image from the static binary on an empty base (Dockerfile), with the local Docker
+# engine and no network: load it into a cluster with `docker save $(IMAGE) | ctr -n k8s.io images import -`.
+image:
+	rm -rf bin/image && mkdir -p bin/image/tmp && chmod 1777 bin/image/tmp
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w $(LDFLAGS)' -o bin/image/openwrt-ppa ./cmd/openwrt-ppa
+	cp /etc/ssl/certs/ca-certificates.crt bin/image/
+	docker build --network none -t $(IMAGE) -f Dockerfile bin/image
 
 clean:
 	rm -rf bin

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -325,50 +324,10 @@ func (e *e2e) getAs(path string, auth func(*http.Request)) (int, []byte) {
 	return resp.StatusCode, b
 }
 
-// verifyFeed checks a served feed: its signature verifies with signify-openbsd against the key
-// served at keyPath, and every entry downloads with the size and SHA256 it lists. It returns the
-// package names and versions listed.
+// verifyFeed checks a served feed (testenv.VerifyFeed) and returns the packages it lists.
 func (e *e2e) verifyFeed(feedPath, keyPath string) map[string]string {
 	e.t.Helper()
-	dir := e.t.TempDir()
-	fetch := func(p, name string) []byte {
-		code, b := e.get(p)
-		if code != http.StatusOK {
-			e.t.Fatalf("GET %s: %d %s", p, code, b)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			e.t.Fatal(err)
-		}
-		return b
-	}
-	packages := fetch(feedPath+"Packages", "Packages")
-	fetch(feedPath+"Packages.sig", "Packages.sig")
-	fetch(keyPath, "key.pub")
-	out, err := exec.Command("signify-openbsd", "-V", "-q", "-p", filepath.Join(dir, "key.pub"),
-		"-x", filepath.Join(dir, "Packages.sig"), "-m", filepath.Join(dir, "Packages")).CombinedOutput()
-	if err != nil {
-		e.t.Fatalf("signify-openbsd does not verify %sPackages with %s: %v %s", feedPath, keyPath, err, out)
-	}
-	listed := map[string]string{}
-	for _, stanza := range strings.Split(strings.TrimSpace(string(packages)), "\n\n") {
-		f := map[string]string{}
-		for _, line := range strings.Split(stanza, "\n") {
-			if k, v, ok := strings.Cut(line, ": "); ok {
-				f[k] = v
-			}
-		}
-		if f["Package"] == "" {
-			continue
-		}
-		listed[f["Package"]] = f["Version"]
-		code, body := e.get(feedPath + f["Filename"])
-		sum := sha256.Sum256(body)
-		if code != http.StatusOK || fmt.Sprint(len(body)) != f["Size"] || hex.EncodeToString(sum[:]) != f["SHA256sum"] {
-			e.t.Errorf("%s%s: status %d, %d bytes sha256 %x; index says size %s sha256 %s",
-				feedPath, f["Filename"], code, len(body), sum, f["Size"], f["SHA256sum"])
-		}
-	}
-	return listed
+	return testenv.VerifyFeed(e.t, e.get, feedPath, keyPath)
 }
 
 // waitFor polls cond for up to a minute.

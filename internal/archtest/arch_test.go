@@ -31,6 +31,8 @@ func allowed() map[string][]string {
 		"builder":  {"internal"},
 		"feeds":    {"internal"},
 		"internal": {},
+		// The chart's folder holds only its tests (of the whole service, deployed).
+		"charts": {"app", "forge", "builder", "feeds", "internal"},
 	}
 }
 

@@ -62,17 +62,24 @@ func (s *GitServer) serve(h http.Handler) http.Handler {
 // fails under CI) when git is missing.
 func StartGitServer(t testing.TB) *GitServer {
 	t.Helper()
-	return startGitServer(t, false)
+	return startGitServer(t, "127.0.0.1", false)
 }
 
 // StartGitServerTLS is StartGitServer over https, as the service needs for repositories given
 // by URL; GitServer.TLS trusts its certificate.
 func StartGitServerTLS(t testing.TB) *GitServer {
 	t.Helper()
-	return startGitServer(t, true)
+	return startGitServer(t, "127.0.0.1", true)
 }
 
-func startGitServer(t testing.TB, useTLS bool) *GitServer {
+// StartGitServerOn is StartGitServer listening on host (an address of this machine that pods of
+// a test cluster reach, e.g. the node's IP).
+func StartGitServerOn(t testing.TB, host string) *GitServer {
+	t.Helper()
+	return startGitServer(t, host, false)
+}
+
+func startGitServer(t testing.TB, host string, useTLS bool) *GitServer {
 	t.Helper()
 	gitPath := NeedCommand(t, "git")
 	root := t.TempDir()
@@ -97,9 +104,9 @@ func startGitServer(t testing.TB, useTLS bool) *GitServer {
 		gs.TLS = &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs, MinVersion: tls.VersionTLS12}
 		return gs
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
-		t.Fatalf("git server: listening on loopback: %v", err)
+		t.Fatalf("git server: listening on %s: %v", host, err)
 	}
 	gs := &GitServer{URL: "http://" + ln.Addr().String(), Root: root, git: gitPath}
 	srv := &http.Server{Handler: gs.serve(h)}
