@@ -8,10 +8,15 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo un
 COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS   ?= -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 STANDIN   ?= openwrt-ppa/sdk-standin:latest
+# controller-gen makes the deepcopy code of api/ and the CRD manifests of the chart; run, not
+# required in go.mod, so the service does not depend on it. api/v1alpha1's test reads this line.
+CONTROLLER_GEN_VERSION ?= v0.23.0
+CONTROLLER_GEN ?= $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
+CRD_DIR   ?= charts/openwrt-ppa/crds
 
 export TESTCONTAINERS_RYUK_DISABLED = true
 
-.PHONY: all build run test bench lint fuzz sdk-standin clean
+.PHONY: all build run test bench lint fuzz sdk-standin generate clean
 
 all: build
 
@@ -46,6 +51,11 @@ fuzz:
 # The SDK stand-in image (a test fixture, not an SDK) for `openwrt-ppa build --image $(STANDIN)`.
 sdk-standin:
 	$(GO) run ./internal/testenv/cmd/standin -tag $(STANDIN)
+
+# The generated code and manifests of the custom resources (committed; a test fails when stale).
+generate:
+	$(CONTROLLER_GEN) object paths=./api/...
+	$(CONTROLLER_GEN) crd paths=./api/... output:crd:dir=$(CRD_DIR)
 
 clean:
 	rm -rf bin
