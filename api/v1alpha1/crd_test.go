@@ -270,7 +270,7 @@ func TestCRDsOnTheAPIServer(t *testing.T) {
 	t.Run("printer columns", func(t *testing.T) {
 		for _, c := range []struct {
 			resource, row string
-			want      map[string]string
+			want          map[string]string
 		}{
 			{"repositories", "feed", map[string]string{"Source": "https://git.example.org/me/feed.git", "Ready": "True"}},
 			{"repositories", "forge", map[string]string{"Forge": "gitlab", "Full Name": "group/sub/feed"}},
