@@ -63,6 +63,14 @@ type Config struct {
 	GitLabClientID      string
 	GitLabClientSecret  Secret
 
+	// Repositories by URL (app/remote): who may add them, whether their URLs may reach this
+	// network, how often they are polled, how many one user may add, extra CA roots.
+	ReposAllow        string
+	ReposAllowPrivate bool
+	ReposPollInterval time.Duration
+	ReposQuota        int
+	ReposCAFile       string
+
 	SessionSecret    Secret
 	AdminToken       Secret
 	KeyEncryptionKey Secret
@@ -143,6 +151,11 @@ func (c *Config) options() []option {
 		{name: "gitlab-webhook-secret", usage: "one secret token for every GitLab project's webhook (single-tenant installs; a shared service registers a secret per project or group with openwrt-ppa gitlab-secrets)", secret: true, bind: sec(&c.GitLabWebhookSecret)},
 		{name: "gitlab-client-id", usage: "GitLab OAuth application id (sign-in)", bind: str(&c.GitLabClientID, "")},
 		{name: "gitlab-client-secret", usage: "GitLab OAuth application secret (sign-in)", secret: true, bind: sec(&c.GitLabClientSecret)},
+		{name: "repos-allow", usage: "who may add repositories by URL: users (signed-in users, within --repos-quota, and admins), admins, or off", bind: str(&c.ReposAllow, "users")},
+		{name: "repos-allow-private", usage: "let repository URLs reach loopback, link-local and private addresses (tests; a git server on this network)", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.ReposAllowPrivate, n, false, u) }},
+		{name: "repos-poll-interval", usage: "how often each repository by URL is polled for new commits (its push webhook makes it look at once)", bind: dur(&c.ReposPollInterval, 5*time.Minute)},
+		{name: "repos-quota", usage: "repositories by URL one signed-in user may add", bind: num(&c.ReposQuota, 5)},
+		{name: "repos-ca-file", usage: "PEM file of extra CA roots for https repository URLs (an install's own CA)", bind: str(&c.ReposCAFile, "")},
 		{name: "session-secret", usage: "key that signs web sessions and CSRF tokens", secret: true, bind: sec(&c.SessionSecret)},
 		{name: "admin-token", usage: "bearer token with every right on the API", secret: true, bind: sec(&c.AdminToken)},
 		{name: "key-encryption-key", usage: "Redis mode: key that encrypts signing keys at rest (32 bytes, base64 or hex)", secret: true, bind: sec(&c.KeyEncryptionKey)},

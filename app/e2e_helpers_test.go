@@ -257,11 +257,17 @@ func (e *e2e) commentAt(delivery string, number int, login, text string, at time
 // waitBuilds waits until the repository has n builds, all finished, and returns them newest first.
 func (e *e2e) waitBuilds(n int) []store.Build {
 	e.t.Helper()
+	return e.waitRepoBuilds(e2eOwner, e2eRepo, n)
+}
+
+// waitRepoBuilds waits until owner/name has n finished builds and returns them newest first.
+func (e *e2e) waitRepoBuilds(owner, name string, n int) []store.Build {
+	e.t.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		var bs []store.Build
-		repo, err := e.rt.Store.RepositoryByPath(ctx, e2eOwner, e2eRepo)
+		repo, err := e.rt.Store.RepositoryByPath(ctx, owner, name)
 		if err == nil {
 			bs, err = e.rt.Store.ListBuilds(ctx, store.BuildQuery{RepoID: repo.ID})
 		}
@@ -273,7 +279,7 @@ func (e *e2e) waitBuilds(n int) []store.Build {
 			return bs
 		}
 		if time.Now().After(deadline) {
-			e.t.Fatalf("waiting for %d finished builds: have %+v (err %v)", n, bs, err)
+			e.t.Fatalf("waiting for %d finished builds of %s/%s: have %+v (err %v)", n, owner, name, bs, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

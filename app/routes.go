@@ -16,6 +16,7 @@ import (
 type Handlers struct {
 	GitHubHook http.Handler
 	GitLabHook http.Handler
+	GitHook    http.Handler // /webhooks/git/<id>: pushes of repositories by URL
 	Feeds      http.Handler // the feed files, below the URL root
 	Web        http.Handler // pages, API, sign-in, static assets
 	Metrics    http.Handler
@@ -35,6 +36,9 @@ func (s *Service) Router(h Handlers) http.Handler {
 	}
 	mux.Handle("/webhooks/github", hook("github", h.GitHubHook))
 	mux.Handle("/webhooks/gitlab", hook("gitlab", h.GitLabHook))
+	if h.GitHook != nil {
+		mux.Handle("/webhooks/git/", s.countWebhooks("git", h.GitHook))
+	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/readyz", s.readyz)
 	if h.Metrics != nil {

@@ -146,6 +146,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Runtime, error) {
 		return nil, err
 	}
 	inbox := rt.Service.Inbox()
+	rt.Hooks.GitHook = rt.Service.remotes.WebhookHandler()
 	if p := parsers[forge.GitHub]; p != nil {
 		rt.Hooks.GitHubHook = forge.NewWebhookHandler(p, inbox, webhookConfig(log))
 	}
@@ -246,8 +247,9 @@ func (rt *Runtime) Serve(ctx context.Context, ln net.Listener, web http.Handler)
 		rt.log.Error("reconciling the queue with the store; pending jobs may wait", "err", err)
 	}
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); _ = rt.Service.events.Run(ctx) }()
+	go func() { defer wg.Done(); rt.Service.remotes.Run(ctx) }()
 	go func() { defer wg.Done(); rt.Service.janitor.Run(ctx) }()
 	if rt.Config.Workers > 0 {
 		wg.Add(1)

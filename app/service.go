@@ -2,8 +2,11 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -14,10 +17,12 @@ import (
 	"github.com/openwrt-ppa/openwrt-ppa/app/jobs"
 	"github.com/openwrt-ppa/openwrt-ppa/app/keys"
 	"github.com/openwrt-ppa/openwrt-ppa/app/publish"
+	"github.com/openwrt-ppa/openwrt-ppa/app/remote"
 	"github.com/openwrt-ppa/openwrt-ppa/app/report"
 	"github.com/openwrt-ppa/openwrt-ppa/app/upkeep"
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/giturl"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/queue"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store/inproc"
@@ -44,6 +49,7 @@ type Service struct {
 
 	events  *events.Processor
 	janitor *upkeep.Janitor
+	remotes *remote.Remotes
 	images  *imageDigests
 }
 
@@ -93,7 +99,15 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 		forges[f.Name()] = f
 	}
 	data := datadir.Dir(cfg.Data)
-	s := &Service{
+	var s *Service
+	remotes, err := openRemotes(cfg, d, forge.InboxFunc(func(ctx context.Context, ev *forge.Event) (bool, error) {
+		return s.events.Inbox().Put(ctx, ev)
+	}))
+	if err != nil {
+		return nil, err
+	}
+	forges[remote.Name] = remotes.Forge()
+	s = &Service{remotes: remotes,
 		cfg: cfg, store: d.Store, queue: d.Queue, forges: forges, catalogues: catalogues,
 		keys: d.Keys, tokens: d.Tokens, log: d.Logger, metrics: d.Metrics, now: d.Now,
 		report:  &report.Reporter{Forges: forges, Store: d.Store, BaseURL: cfg.BaseURL(), Metrics: d.Metrics, Now: d.Now, Locker: d.Locker},
@@ -101,7 +115,6 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 		guard:   &keys.ReadGuard{Tokens: d.Tokens, Repos: d.Store, Admin: cfg.AdminToken.Reveal(), Now: d.Now},
 		images:  &imageDigests{},
 	}
-	var err error
 	s.events, err = events.New(events.Config{Shared: cfg.Redis != "", Registry: cfg.Registry, Image: cfg.Image,
 		QueueLimit: cfg.QueueLimit, PRFeedTTL: cfg.PRFeedTTL},
 		events.Deps{Store: d.Store, Queue: d.Queue, Forges: forges, Catalogue: catalogues, Reporter: s.report,
@@ -114,6 +127,36 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 		upkeep.Deps{Store: d.Store, Queue: d.Queue, Feeds: d.Feeds, Data: data, Logger: d.Logger, Now: d.Now})
 	return s, nil
 }
+
+// openRemotes makes the stage of repositories by URL from the settings.
+func openRemotes(cfg Config, d Deps, inbox forge.Inbox) (*remote.Remotes, error) {
+	var tlsConf *tls.Config
+	if cfg.ReposCAFile != "" {
+		pem, err := os.ReadFile(cfg.ReposCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("--repos-ca-file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--repos-ca-file %s holds no PEM certificate", cfg.ReposCAFile)
+		}
+		tlsConf = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	switch cfg.ReposAllow {
+	case "", remote.AllowUsers, remote.AllowAdmins, remote.AllowOff:
+	default:
+		return nil, fmt.Errorf("--repos-allow %q is not users, admins or off", cfg.ReposAllow)
+	}
+	return remote.New(remote.Config{Policy: giturl.Policy{AllowPrivate: cfg.ReposAllowPrivate}, TLS: tlsConf,
+		Interval: cfg.ReposPollInterval, Allow: cfg.ReposAllow, Quota: cfg.ReposQuota, BaseURL: cfg.BaseURL()},
+		remote.Deps{Store: d.Store, Inbox: inbox, CacheDir: datadir.Dir(cfg.Data).Cache(), Logger: d.Logger, Now: d.Now})
+}
+
+// Remotes is the stage of repositories by URL.
+func (s *Service) Remotes() *remote.Remotes { return s.remotes }
 
 // Inbox is where the forges' webhook handlers store accepted events.
 func (s *Service) Inbox() forge.Inbox { return s.events.Inbox() }

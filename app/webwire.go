@@ -42,6 +42,7 @@ func (rt *Runtime) Web() (http.Handler, error) {
 		Feeds:     &feedLister{feeds: rt.Feeds, keys: rt.Keys},
 		FeedFiles: rt.Service.filesHandler(rt.Hooks.Feeds),
 		Rebuilder: rt.Service.events, Authorizer: authorizer{rt.Service}, WebhookSecrets: rt.Store,
+		Registrar: registrar{rt.Service.remotes},
 		PublicURL: cfg.BaseURL(), SessionSecret: secret, AdminToken: cfg.AdminToken.Reveal(),
 		OAuth: oauth, LogStreamName: jobs.LogStreamName, Logger: rt.log, ReadToken: rt.Service.tokens.Token,
 	})

@@ -464,6 +464,7 @@ func (c *Checkouter) submodules(ctx context.Context, walk submoduleWalk, r *git.
 		if err != nil {
 			return refused("submodule %s: URL %q: %v", cfg.Name, cfg.URL, err)
 		}
+		url = inheritWrapper(walk.main, url)
 		auth, why, err := c.submoduleAuth(ctx, walk, url)
 		if err != nil {
 			return fmt.Errorf("submodule %s (%s): asking whether it may be fetched with the repository's credentials: %w", cfg.Name, url, err)
@@ -487,6 +488,23 @@ func (c *Checkouter) submodules(ctx context.Context, walk submoduleWalk, r *git.
 		}
 	}
 	return nil
+}
+
+// inheritWrapper fetches a submodule through the same transport wrapper as its repository: a
+// repository fetched as "W+https://…" (a transport that checks every address it dials, for
+// URLs users gave) has its submodule at "https://…" fetched as "W+https://…" too, so that a
+// .gitmodules cannot lead the checkout around the check. A scheme W does not wrap fails.
+func inheritWrapper(main, sub string) string {
+	scheme, _, ok := strings.Cut(main, "://")
+	w, _, wrapped := strings.Cut(scheme, "+")
+	if !ok || !wrapped {
+		return sub
+	}
+	subScheme, rest, ok := strings.Cut(sub, "://")
+	if !ok || strings.Contains(subScheme, "+") {
+		return sub
+	}
+	return w + "+" + subScheme + "://" + rest
 }
 
 // submoduleAuth decides the credentials of the submodule at url: the repository's own, only on

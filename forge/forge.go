@@ -3,7 +3,11 @@
 // their APIs in forge/forgetest. Nothing here knows how packages are built or published.
 package forge
 
-import "context"
+import (
+	"context"
+
+	"github.com/go-git/go-git/v5/plumbing/transport"
+)
 
 // Name identifies a forge driver.
 type Name string
@@ -80,4 +84,12 @@ type RepoLookup interface {
 // forged "deleted" delivery does not remove a live branch's feeds.
 type RefChecker interface {
 	RefExists(ctx context.Context, repo Repo, ref string) (bool, error)
+}
+
+// CheckoutSource is the optional capability of a forge whose repositories are reached by URLs
+// that users gave (repositories by URL): the worker's checkout fetches from the URL it returns
+// (one whose transport checks every address it dials) with the credentials it returns (nil:
+// anonymous). The credentials stay in the worker, as CloneCredentialer's do.
+type CheckoutSource interface {
+	CheckoutSource(ctx context.Context, repo Repo, cloneURL string) (url string, auth transport.AuthMethod, err error)
 }

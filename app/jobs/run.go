@@ -183,10 +183,11 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 	if repo.CloneURL == "" {
 		return model.Outcome{}, fmt.Errorf("the repository's clone URL is unknown; push again so the forge sends it")
 	}
-	if err := w.prepareCloneAuth(ctx, repo); err != nil {
+	url, err := w.prepareCloneAuth(ctx, repo)
+	if err != nil {
 		return model.Outcome{}, err
 	}
-	_, err := w.checkout.Checkout(withCheckoutRepo(ctx, repo), builder.CheckoutRequest{URL: repo.CloneURL, Ref: checkoutRef(repo, b), Commit: b.CommitSHA}, src)
+	_, err = w.checkout.Checkout(withCheckoutRepo(ctx, repo), builder.CheckoutRequest{URL: url, Ref: checkoutRef(repo, b), Commit: b.CommitSHA}, src)
 	if errors.Is(err, builder.ErrCheckoutRefused) {
 		// The repository's doing (a commit off its ref, a submodule it may not fetch): a retry
 		// gives the same answer, and the message says what to change.

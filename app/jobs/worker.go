@@ -217,26 +217,40 @@ func (w *Worker) cloneAuth(url string) (transport.AuthMethod, error) {
 	return nil, nil
 }
 
-// prepareCloneAuth asks the forge for credentials when the repository is private. They stay in
-// this process: the checkout uses them, the build container never sees them.
-func (w *Worker) prepareCloneAuth(ctx context.Context, repo store.Repository) error {
+// prepareCloneAuth asks the forge for credentials when the repository is private, and returns
+// the URL to fetch from. They stay in this process: the checkout uses them, the build
+// container never sees them.
+func (w *Worker) prepareCloneAuth(ctx context.Context, repo store.Repository) (string, error) {
+	if f, err := w.forges.Get(forge.Name(repo.Forge)); err == nil {
+		if cs, ok := f.(forge.CheckoutSource); ok {
+			// A repository by URL: fetched through the checked transport, with its deploy key.
+			url, auth, err := cs.CheckoutSource(ctx, model.ForgeRepo(repo), repo.CloneURL)
+			if err != nil {
+				return "", fmt.Errorf("where to fetch %s from: %w", repo.Path(), err)
+			}
+			if auth != nil {
+				w.creds.Store(url, auth)
+			}
+			return url, nil
+		}
+	}
 	if !repo.Private {
-		return nil
+		return repo.CloneURL, nil
 	}
 	f, err := w.forges.Get(forge.Name(repo.Forge))
 	if err != nil {
-		return err
+		return "", err
 	}
 	cc, ok := f.(forge.CloneCredentialer)
 	if !ok {
-		return fmt.Errorf("the %s forge gives no credentials to clone private repositories", repo.Forge)
+		return "", fmt.Errorf("the %s forge gives no credentials to clone private repositories", repo.Forge)
 	}
 	user, pass, err := cc.CloneCredentials(ctx, model.ForgeRepo(repo))
 	if err != nil {
-		return fmt.Errorf("credentials to clone %s: %w", repo.Path(), err)
+		return "", fmt.Errorf("credentials to clone %s: %w", repo.Path(), err)
 	}
 	w.creds.Store(repo.CloneURL, &githttp.BasicAuth{Username: user, Password: pass})
-	return nil
+	return repo.CloneURL, nil
 }
 
 // reapEvery is how often a running worker looks for containers of dead workers of its host.

@@ -28,7 +28,9 @@ const apiPrefix = "/api/v1"
 func apiTable() []apiRoute {
 	return []apiRoute{
 		{"GET", "/repos", (*Handler).apiRepos, false},
+		{"POST", "/repos", (*Handler).apiAddRepo, false},
 		{"GET", "/repos/{owner}/{repo}", (*Handler).apiRepo, true},
+		{"DELETE", "/repos/{owner}/{repo}", (*Handler).apiRemoveRepo, true},
 		{"GET", "/repos/{owner}/{repo}/refs", (*Handler).apiRefs, true},
 		{"GET", "/repos/{owner}/{repo}/feeds", (*Handler).apiFeeds, true},
 		{"GET", "/repos/{owner}/{repo}/builds", (*Handler).apiBuilds, true},

@@ -1,9 +1,11 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -152,4 +154,27 @@ func (c *clock) set(t time.Time) {
 	c.mu.Lock()
 	c.t = t
 	c.mu.Unlock()
+}
+
+// fakeRegistrar registers repositories by URL in the store, refusing what the real one would
+// for the API's sake: a URL not starting with https://, a name held.
+type fakeRegistrar struct{ st store.Store }
+
+func (f *fakeRegistrar) AddRepo(ctx context.Context, user User, url, name string) (AddedRepo, error) {
+	if !strings.HasPrefix(url, "https://") {
+		return AddedRepo{}, fmt.Errorf("%w: %s is not https", ErrRegisterRefused, url)
+	}
+	owner, repo, _ := strings.Cut(cmp.Or(name, "carol/feed"), "/")
+	if _, err := f.st.RepositoryByPath(ctx, owner, repo); err == nil {
+		return AddedRepo{}, fmt.Errorf("%w: %s/%s is held; choose another with --name owner/repo", ErrRegisterConflict, owner, repo)
+	}
+	r, err := f.st.PutRepository(ctx, store.Repository{Forge: store.ForgeGit, ForgeID: "5", Owner: owner, Name: repo, CloneURL: url})
+	return AddedRepo{Repo: r, URL: url, WebhookURL: "http://x/webhooks/git/1", WebhookSecret: "s"}, err
+}
+
+func (f *fakeRegistrar) RemoveRepo(ctx context.Context, user User, repo store.Repository) error {
+	if !user.Admin() {
+		return fmt.Errorf("%w: only its adder or an admin", ErrRegisterForbidden)
+	}
+	return nil
 }

@@ -80,6 +80,7 @@ func newFixture(t testing.TB) *fixture {
 	fx.h, err = New(Options{
 		History: st, Logs: fx.logs, LogDir: fx.logDir, Feeds: fx.feeds, FeedFiles: feedFiles,
 		Rebuilder: fx.reb, Authorizer: fx.auth, PublicURL: fx.srv.URL, WebhookSecrets: st,
+		Registrar:     &fakeRegistrar{st: st},
 		SessionSecret: []byte("0123456789abcdef0123456789abcdef"), AdminToken: adminToken,
 		OAuth: []OAuthProvider{fx.forge.provider()}, Now: fx.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),

@@ -229,6 +229,9 @@ func TestOpenAPIShapes(t *testing.T) {
 		if strings.HasPrefix(p, "/admin/") {
 			id, body = strconv.FormatInt(reg.ID, 10), secretBody
 		}
+		if p == "/repos" {
+			body = `{"url": "https://example.org/carol/feed.git"}`
+		}
 		calls = append(calls, call{op: op, url: fill(p, id), method: m, admin: m != "GET" || strings.HasPrefix(p, "/admin/"),
 			status: map[string]int{"GET": 200, "POST": 201, "DELETE": 204}[m], body: body})
 	}
@@ -254,6 +257,10 @@ func TestOpenAPIShapes(t *testing.T) {
 		nf("GET /repos/{owner}/{repo}/jobs/{id}/log", fill("/repos/{owner}/{repo}/jobs/{id}/log", strconv.FormatInt(fx.queuedJob.ID, 10))),
 		nf("GET /repos/{owner}/{repo}/jobs/{id}/log", "/api/v1/repos/alice/packages/jobs/0/log"),
 		nf("GET /repos/{owner}/{repo}/jobs/{id}/events", "/api/v1/repos/alice/packages/jobs/999999/events"),
+		call{op: "POST /repos", url: "/api/v1/repos", method: "POST", body: `{"url": "https://example.org/x/y"}`, status: 401},
+		call{op: "POST /repos", url: "/api/v1/repos", method: "POST", admin: true, body: `{"url": "file:///srv/x"}`, status: 400},
+		call{op: "POST /repos", url: "/api/v1/repos", method: "POST", admin: true, body: `{"url": "https://example.org/a/b", "name": "alice/packages"}`, status: 409},
+		call{op: "DELETE /repos/{owner}/{repo}", url: "/api/v1/repos/alice/packages", method: "DELETE", status: 401},
 		call{op: "GET /admin/gitlab-secrets", url: "/api/v1/admin/gitlab-secrets", method: "GET", status: 401},
 		call{op: "POST /admin/gitlab-secrets", url: "/api/v1/admin/gitlab-secrets", method: "POST", body: secretBody, status: 401},
 		call{op: "POST /admin/gitlab-secrets", url: "/api/v1/admin/gitlab-secrets", method: "POST", admin: true, body: `{"scope_kind": "user", "scope_id": 1}`, status: 400},
@@ -316,7 +323,7 @@ func TestAPIUndocumentedRoutes(t *testing.T) {
 	}{
 		{"GET", "/api/v1/nothing", 404},
 		{"GET", "/api/v2/repos", 404},
-		{"DELETE", "/api/v1/repos/alice/packages", 405},
+		{"PUT", "/api/v1/repos/alice/packages", 405},
 		{"GET", "/api/v1/repos/alice/packages/keys", 404},
 	} {
 		req, _ := http.NewRequest(tc.method, fx.srv.URL+tc.path, nil)

@@ -26,6 +26,8 @@ type Options struct {
 	Authorizer Authorizer
 	// WebhookSecrets keeps the GitLab webhook secrets the admin API registers; nil: none.
 	WebhookSecrets store.WebhookSecretStore
+	// Registrar registers repositories by URL; nil: the API refuses to.
+	Registrar Registrar
 
 	// PublicURL is the base of the links routers and READMEs get (https://ppa.example.org).
 	PublicURL string

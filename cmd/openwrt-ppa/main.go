@@ -30,6 +30,7 @@ func commands() []command {
 		{"index", "write the opkg index files (Packages, Packages.gz, index.json, …) of a folder", runIndex},
 		{"keys", "export or import the per-repository signing keys", runKeys},
 		{"gitlab-secrets", "register, list or remove per-project GitLab webhook secrets", runGitLabSecrets},
+		{"repos", "add, list or remove repositories by git URL on a running service", runRepos},
 		{"version", "print the version", runVersion},
 	}
 }

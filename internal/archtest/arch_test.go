@@ -119,12 +119,13 @@ func appAllowed() map[string][]string {
 	shared := []string{"internal/model", "internal/datadir", "internal/metrics"}
 	with := func(rooms ...string) []string { return append(rooms, shared...) }
 	return map[string][]string{
-		"app":              with("events", "jobs", "upkeep", "local", "web", "keys", "publish", "report"),
+		"app":              with("events", "jobs", "upkeep", "local", "web", "keys", "publish", "report", "remote"),
 		"events":           with("publish", "report"),
 		"jobs":             with("publish", "report"),
 		"upkeep":           with("publish"),
 		"publish":          with("keys"),
 		"report":           with("web"), // web.FeedName: the check summary names the feed as the pages do
+		"remote":           {},          // repositories by URL: hands events to events through the inbox, never imports it
 		"keys":             {},
 		"local":            {},
 		"web":              {},

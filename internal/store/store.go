@@ -42,6 +42,7 @@ type Store interface {
 	BuildStore
 	JobStore
 	WebhookSecretStore
+	RemoteStore
 	// Close releases connections. The Store must not be used afterwards.
 	Close() error
 }

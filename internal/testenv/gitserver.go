@@ -1,10 +1,13 @@
 package testenv
 
 import (
+	"crypto/tls"
+	"encoding/pem"
 	"io"
 	"net"
 	"net/http"
 	"net/http/cgi"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +23,11 @@ type GitServer struct {
 	URL  string // http://127.0.0.1:port; a repository is URL + "/" + name + ".git"
 	Root string
 	git  string
+
+	// TLS, for a server from StartGitServerTLS, is a client configuration that trusts its
+	// certificate (issued for 127.0.0.1); nil for plain HTTP.
+	TLS     *tls.Config
+	CertPEM []byte // its certificate, PEM: a CA file for programs that read one
 
 	mu   sync.Mutex
 	auth func(user, password string) bool
@@ -54,6 +62,18 @@ func (s *GitServer) serve(h http.Handler) http.Handler {
 // fails under CI) when git is missing.
 func StartGitServer(t testing.TB) *GitServer {
 	t.Helper()
+	return startGitServer(t, false)
+}
+
+// StartGitServerTLS is StartGitServer over https, as the service needs for repositories given
+// by URL; GitServer.TLS trusts its certificate.
+func StartGitServerTLS(t testing.TB) *GitServer {
+	t.Helper()
+	return startGitServer(t, true)
+}
+
+func startGitServer(t testing.TB, useTLS bool) *GitServer {
+	t.Helper()
 	gitPath := NeedCommand(t, "git")
 	root := t.TempDir()
 	h := &cgi.Handler{
@@ -66,6 +86,16 @@ func StartGitServer(t testing.TB) *GitServer {
 			"GIT_CONFIG_NOSYSTEM=1",
 			"HOME=" + root,
 		},
+	}
+	if useTLS {
+		gs := &GitServer{Root: root, git: gitPath}
+		srv := httptest.NewUnstartedServer(gs.serve(h))
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		gs.URL = srv.URL
+		gs.CertPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+		gs.TLS = &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs, MinVersion: tls.VersionTLS12}
+		return gs
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

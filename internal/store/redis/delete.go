@@ -37,11 +37,15 @@ func (s *Store) DeleteRepository(ctx context.Context, id int64) error {
 	del := []string{
 		s.key("repo", id, "builds"), s.key("repo", id, "refs"), s.key("repo", id, "logs"),
 		s.key("key", id, string(store.KeyMain)), s.key("key", id, string(store.KeyPreview)),
+		s.key("remote", id),
 	}
 	for _, m := range refs {
 		kind, name, _ := strings.Cut(m, ":")
 		rk := s.refKey(id, store.Ref{Kind: store.RefKind(kind), Name: name})
 		del = append(del, rk, rk+":pending")
+	}
+	if err := s.c.ZRem(ctx, s.key("remotes"), id).Err(); err != nil {
+		return fmt.Errorf("deleting the remote of repository %d: %w", id, err)
 	}
 	if err := s.c.Del(ctx, del...).Err(); err != nil {
 		return fmt.Errorf("deleting the indexes of repository %d: %w", id, err)

@@ -80,4 +80,9 @@ var storeSchema = []string{
 		created    INTEGER NOT NULL,
 		UNIQUE (forge, sha256, scope_kind, scope_id)
 	);`,
+	// 5: repositories registered by URL: how to reach them, and their poll state.
+	`CREATE TABLE remotes (
+		repo_id  INTEGER PRIMARY KEY,
+		data     BLOB NOT NULL
+	);`,
 }

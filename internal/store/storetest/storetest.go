@@ -28,6 +28,7 @@ func Run(t *testing.T, open Opener) {
 	all = append(all, keyTests...)
 	all = append(all, checkRunTests...)
 	all = append(all, webhookSecretTests...)
+	all = append(all, remoteTests...)
 	for _, tc := range all {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

@@ -1,0 +1,158 @@
+package remote
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openwrt-ppa/openwrt-ppa/forge"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store/sqlite"
+)
+
+func sign(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func TestVerify(t *testing.T) {
+	body := []byte(`{"ref": "refs/heads/main"}`)
+	cases := []struct {
+		name, header, value string
+		ok                  bool
+	}{
+		{"github hmac", "X-Hub-Signature-256", "sha256=" + sign("s", body), true},
+		{"gitea hmac", "X-Gitea-Signature", sign("s", body), true},
+		{"forgejo hmac", "X-Forgejo-Signature", sign("s", body), true},
+		{"gitlab token", "X-Gitlab-Token", "s", true},
+		{"other key", "X-Gitea-Signature", sign("t", body), false},
+		{"other body", "X-Hub-Signature-256", "sha256=" + sign("s", []byte("{}")), false},
+		{"wrong token", "X-Gitlab-Token", "S", false},
+		{"not hex", "X-Gitea-Signature", "zz", false},
+		{"none", "X-Other", "s", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := http.Header{}
+			h.Set(c.header, c.value)
+			if got := verify(h, body, "s"); got != c.ok {
+				t.Fatalf("verify = %v, want %v", got, c.ok)
+			}
+		})
+	}
+	h := http.Header{}
+	h.Set("X-Gitlab-Token", "")
+	if verify(h, body, "") {
+		t.Fatal("an empty secret verified")
+	}
+}
+
+func FuzzParsePush(f *testing.F) {
+	f.Add([]byte(`{"ref":"refs/heads/main","before":"0000000000000000000000000000000000000000","after":"1111111111111111111111111111111111111111","repository":{"clone_url":"https://codeberg.org/a/b.git"}}`))
+	f.Add([]byte(``))
+	f.Add([]byte(`{"ref":"main"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		p, err := ParsePush(body)
+		if err == nil && p.Ref != "" && !strings.HasPrefix(p.Ref, "refs/") {
+			t.Fatalf("accepted ref %q", p.Ref)
+		}
+	})
+}
+
+func TestChanges(t *testing.T) {
+	repo := forge.Repo{Forge: Name, ID: 3, Owner: "a", Name: "b", DefaultBranch: "main"}
+	now := map[string]string{"refs/heads/main": "m2", "refs/heads/dev": "d1", "refs/tags/v1": "t1"}
+	first := changes(repo, nil, now, true, "refs/heads/main")
+	if len(first) != 1 || first[0].Ref != "refs/heads/main" || first[0].Kind != forge.KindPush || first[0].Before != forge.ZeroSHA {
+		t.Fatalf("first poll: %+v", first)
+	}
+	old := map[string]string{"refs/heads/main": "m1", "refs/heads/dev": "d1", "refs/heads/gone": "g1"}
+	evs := changes(repo, old, now, false, "refs/heads/main")
+	var got []string
+	for _, e := range evs {
+		got = append(got, string(e.Kind)+" "+e.Ref+" "+e.Before+">"+e.SHA)
+	}
+	want := []string{"push refs/heads/main m1>m2", "tag refs/tags/v1 " + forge.ZeroSHA + ">t1", "branch_deleted refs/heads/gone g1>"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("changes = %v, want %v", got, want)
+	}
+	if evs[0].DeliveryID == changes(repo, map[string]string{"refs/heads/main": "m0"}, now, false, "")[0].DeliveryID {
+		t.Fatal("the same commit reached from another one has the same delivery id: it would be taken for a redelivery")
+	}
+}
+
+func TestBackoffGrowsAndIsCapped(t *testing.T) {
+	r := &Remotes{cfg: Config{Interval: time.Minute, MaxBackoff: 10 * time.Minute}}
+	prev := time.Duration(0)
+	for f := 1; f <= 3; f++ {
+		d := r.backoff(f)
+		if d <= prev {
+			t.Fatalf("backoff(%d) = %v, not above %v", f, d, prev)
+		}
+		prev = d
+	}
+	if d := r.backoff(30); d > 11*time.Minute {
+		t.Fatalf("backoff(30) = %v, over the cap", d)
+	}
+}
+
+type nopInbox struct{ n int }
+
+func (i *nopInbox) Put(context.Context, *forge.Event) (bool, error) { i.n++; return false, nil }
+
+func TestAddLimits(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	newR := func(allow string) *Remotes {
+		r, err := New(Config{Allow: allow, Quota: 1, BaseURL: "https://ppa.example"}, Deps{Store: st, Inbox: &nopInbox{}, CacheDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	// IP literals: no lookup happens, and the policy's private-address refusal is not in the way.
+	users := newR(AllowUsers)
+	a, err := users.Add(ctx, AddRequest{URL: "https://1.1.1.1/alice/pkgs.git", AddedBy: "github:alice"})
+	if err != nil || a.Repo.Path() != "alice/pkgs" || a.WebhookURL != fmt.Sprintf("https://ppa.example/webhooks/git/%d", a.Repo.ID) || a.DeployKey != "" {
+		t.Fatalf("Add = %+v, %v", a, err)
+	}
+	for _, c := range []struct {
+		r    *Remotes
+		req  AddRequest
+		want error
+		msg  string
+	}{
+		{users, AddRequest{URL: "https://1.1.1.1/alice/more.git", AddedBy: "github:alice"}, ErrNotAllowed, "remove one first"},
+		{users, AddRequest{URL: "https://1.1.1.1/x/pkgs.git", Name: "Alice/PKGS", AddedBy: "github:bob"}, ErrNameTaken, "--name"},
+		{users, AddRequest{URL: "https://1.1.1.1/x/y.git", AddedBy: ""}, ErrNotAllowed, "sign in"},
+		{users, AddRequest{URL: "https://10.0.0.1/x/y.git", AddedBy: "github:bob"}, nil, "--repos-allow-private"},
+		{users, AddRequest{URL: "https://1.1.1.1/x/y.git", Name: "no-slash", AddedBy: "github:bob"}, nil, "not owner/repo"},
+		{newR(AllowAdmins), AddRequest{URL: "https://1.1.1.1/x/y.git", AddedBy: "github:bob"}, ErrNotAllowed, "only admins"},
+		{newR(AllowOff), AddRequest{URL: "https://1.1.1.1/x/y.git", Admin: true}, ErrNotAllowed, "switched off"},
+	} {
+		_, err := c.r.Add(ctx, c.req)
+		if err == nil || c.want != nil && !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("Add(%+v) = %v, want %v saying %q", c.req, err, c.want, c.msg)
+		}
+	}
+	ssh, err := newR(AllowUsers).Add(ctx, AddRequest{URL: "git@1.1.1.1:team/private.git", Admin: true, AddedBy: "admin"})
+	if err != nil || !strings.HasPrefix(ssh.DeployKey, "ssh-ed25519 ") || !ssh.Repo.Private {
+		t.Fatalf("ssh Add = %+v, %v", ssh, err)
+	}
+	rem, _ := st.Remote(ctx, ssh.Repo.ID)
+	if PublicKey(rem, "openwrt-ppa team/private") != ssh.DeployKey {
+		t.Fatalf("the stored private key is not the shown public key's")
+	}
+}
