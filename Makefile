@@ -10,10 +10,15 @@ LDFLAGS   ?= -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 STANDIN   ?= openwrt-ppa/sdk-standin:latest
 # The service's image (`make image`); never `latest`, so a cluster's IfNotPresent pull policy uses the imported one.
 IMAGE     ?= openwrt-ppa/openwrt-ppa:$(VERSION)
+# controller-gen makes the deepcopy code of api/ and the CRD manifests of the chart; run, not
+# required in go.mod, so the service does not depend on it. api/v1alpha1's test reads this line.
+CONTROLLER_GEN_VERSION ?= v0.23.0
+CONTROLLER_GEN ?= $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
+CRD_DIR   ?= charts/openwrt-ppa/crds
 
 export TESTCONTAINERS_RYUK_DISABLED = true
 
-.PHONY: all build run test bench lint fuzz sdk-standin image clean
+.PHONY: all build run test bench lint fuzz sdk-standin image generate clean
 
 all: build
 
@@ -56,6 +61,11 @@ image:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w $(LDFLAGS)' -o bin/image/openwrt-ppa ./cmd/openwrt-ppa
 	cp /etc/ssl/certs/ca-certificates.crt bin/image/
 	docker build --network none -t $(IMAGE) -f Dockerfile bin/image
+
+# The generated code and manifests of the custom resources (committed; a test fails when stale).
+generate:
+	$(CONTROLLER_GEN) object paths=./api/...
+	$(CONTROLLER_GEN) crd paths=./api/... output:crd:dir=$(CRD_DIR)
 
 clean:
 	rm -rf bin

@@ -25,8 +25,9 @@ func layer(pkg string) string {
 // allowed lists, for each layer, the layers of the module it may import besides its own.
 func allowed() map[string][]string {
 	return map[string][]string{
-		"cmd":      {"app", "forge", "builder", "feeds", "internal"},
-		"app":      {"forge", "builder", "feeds", "internal"},
+		"cmd":      {"app", "api", "forge", "builder", "feeds", "internal"},
+		"app":      {"api", "forge", "builder", "feeds", "internal"},
+		"api":      {}, // the custom resources' types: a vocabulary, importing nothing of ours
 		"forge":    {"internal"},
 		"builder":  {"internal"},
 		"feeds":    {"internal"},
@@ -68,6 +69,30 @@ func TestDependenciesPointOneWay(t *testing.T) {
 	}
 	if checked < 10 {
 		t.Fatalf("only %d packages checked; go list found too little", checked)
+	}
+}
+
+// TestAPIImportsOnlyApimachinery keeps the custom resources' types light: a client of the
+// Kubernetes API (kubectl plugins, GitOps tools, the web GUI) imports them without the service,
+// client-go or a controller framework.
+func TestAPIImportsOnlyApimachinery(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, module+"api/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for _, line := range lines {
+		fields := strings.Fields(line)
+		for _, imp := range fields[1:] {
+			first, _, _ := strings.Cut(imp, "/")
+			stdlib := !strings.Contains(first, ".")
+			if !stdlib && !strings.HasPrefix(imp, "k8s.io/apimachinery/") {
+				t.Errorf("%s imports %s: api may import only the standard library and k8s.io/apimachinery", fields[0], imp)
+			}
+		}
+	}
+	if len(lines) < 1 || !strings.HasPrefix(lines[0], module+"api/") {
+		t.Fatalf("go list found no package under api/: %q", out)
 	}
 }
 
