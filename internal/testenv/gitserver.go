@@ -86,6 +86,12 @@ func (s *GitServer) RepoURL(name string) string { return s.URL + "/" + name + ".
 // the content), and returns the commit hash.
 func (s *GitServer) Commit(t testing.TB, name, branch string, files map[string]string) string {
 	t.Helper()
+	return s.commit(t, name, branch, files)
+}
+
+// commit is Commit with extra environment for git (fixed dates make the hash reproducible).
+func (s *GitServer) commit(t testing.TB, name, branch string, files map[string]string, env ...string) string {
+	t.Helper()
 	bare := filepath.Join(s.Root, name+".git")
 	if _, err := os.Stat(bare); os.IsNotExist(err) {
 		runGit(t, s.git, "", "init", "-q", "--bare", "-b", branch, bare)
@@ -94,7 +100,7 @@ func (s *GitServer) Commit(t testing.TB, name, branch string, files map[string]s
 	runGit(t, s.git, work, "init", "-q", "-b", branch)
 	writeTree(t, work, files)
 	runGit(t, s.git, work, "add", "-A")
-	runGit(t, s.git, work, "commit", "-q", "-m", "test commit")
+	runGitEnv(t, s.git, work, env, "commit", "-q", "-m", "test commit")
 	runGit(t, s.git, work, "push", "-q", "-f", bare, "HEAD:refs/heads/"+branch)
 	return strings.TrimSpace(runGit(t, s.git, work, "rev-parse", "HEAD"))
 }
@@ -165,9 +171,14 @@ func writeTree(t testing.TB, dir string, files map[string]string) {
 
 func runGit(t testing.TB, gitPath, dir string, args ...string) string {
 	t.Helper()
+	return runGitEnv(t, gitPath, dir, nil, args...)
+}
+
+func runGitEnv(t testing.TB, gitPath, dir string, env []string, args ...string) string {
+	t.Helper()
 	cmd := exec.Command(gitPath, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(append(os.Environ(), env...),
 		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
 		"GIT_AUTHOR_NAME=test", "GIT_AUTHOR_EMAIL=test@example.org",
 		"GIT_COMMITTER_NAME=test", "GIT_COMMITTER_EMAIL=test@example.org",
