@@ -23,6 +23,7 @@ import (
 
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/builder/docker"
+	"github.com/openwrt-ppa/openwrt-ppa/builder/feedmirror"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/testenv"
 )
 
@@ -56,6 +57,19 @@ type env struct {
 	image  string
 	id     string
 	prefix string
+	mirror *feedmirror.Mirror
+}
+
+// testMirror is a feed mirror of its own for the test, fetching the stand-in's standard feeds
+// from the loopback feed server, as the service would from GitHub.
+func testMirror(t testing.TB) *feedmirror.Mirror {
+	t.Helper()
+	srv := testenv.SharedFeedServer(t)
+	m, err := feedmirror.New(feedmirror.Options{Dir: t.TempDir(), Rewrites: []feedmirror.Rewrite{{From: testenv.FeedUpstream, To: srv.URL + "/"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 func newEnv(t *testing.T) *env { return newBenchEnv(t) }
@@ -67,9 +81,9 @@ func newBenchEnv(t testing.TB) *env {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	id := hex.EncodeToString(b)
-	e := &env{cli: cli, image: image, id: id, prefix: "openwrt-ppa-test-" + id, slog: &testenv.SyncBuffer{}}
+	e := &env{cli: cli, image: image, id: id, prefix: "openwrt-ppa-test-" + id, slog: &testenv.SyncBuffer{}, mirror: testMirror(t)}
 	e.ex = docker.New(cli, docker.Options{
-		Network: "none", CachePrefix: e.prefix, TmpfsBuildDir: true,
+		Network: "none", CachePrefix: e.prefix, TmpfsBuildDir: true, FeedMirror: e.mirror,
 		Labels:  map[string]string{testenv.TestLabel: id},
 		Logger:  slog.New(slog.NewTextHandler(e.slog, nil)),
 		LockDir: t.TempDir(),
@@ -626,7 +640,7 @@ func TestSnapshotSDKIsFetchedOnce(t *testing.T) {
 func TestCompileHasNoNetwork(t *testing.T) {
 	e := newEnv(t)
 	ex := docker.New(e.cli, docker.Options{
-		Network: "bridge", CachePrefix: e.prefix, TmpfsBuildDir: true,
+		Network: "bridge", CachePrefix: e.prefix, TmpfsBuildDir: true, FeedMirror: e.mirror,
 		Labels: map[string]string{testenv.TestLabel: e.id}, Logger: slog.New(slog.NewTextHandler(e.slog, nil)), LockDir: t.TempDir(),
 	})
 	dir := repoDir(t, map[string]string{"caller": "phone-home", "plain": ""})
@@ -658,7 +672,7 @@ func TestCompileHasNoNetwork(t *testing.T) {
 func TestWorkspaceIsCappedAndRemoved(t *testing.T) {
 	e := newEnv(t)
 	ex := docker.New(e.cli, docker.Options{
-		Network: "bridge", CachePrefix: e.prefix, WorkspaceTmpfs: true,
+		Network: "bridge", CachePrefix: e.prefix, WorkspaceTmpfs: true, FeedMirror: e.mirror,
 		Labels: map[string]string{testenv.TestLabel: e.id}, Logger: slog.New(slog.NewTextHandler(e.slog, nil)), LockDir: t.TempDir(),
 	})
 	dir := repoDir(t, map[string]string{"filler": "diskfill", "a-fine": ""}) // a-fine builds first

@@ -20,7 +20,7 @@ import (
 func TestRemoveContainers(t *testing.T) {
 	e := newEnv(t)
 	const owner = "openwrt-ppa.test.owner"
-	ex := docker.New(e.cli, docker.Options{Network: "none", CachePrefix: e.prefix, TmpfsBuildDir: true,
+	ex := docker.New(e.cli, docker.Options{Network: "none", CachePrefix: e.prefix, TmpfsBuildDir: true, FeedMirror: e.mirror,
 		Labels: map[string]string{testenv.TestLabel: e.id, owner: "gone"},
 		Logger: slog.New(slog.NewTextHandler(e.slog, nil))})
 	dir := repoDir(t, map[string]string{"sleepy": "hang"})

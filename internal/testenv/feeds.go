@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -47,6 +48,40 @@ func StandinFeedFiles(feed string) map[string]string {
 func StartFeedServer(t testing.TB) *FeedServer {
 	t.Helper()
 	s := &FeedServer{GitServer: StartGitServer(t), Commits: map[string]string{}}
+	s.fill(t)
+	return s
+}
+
+var shared struct {
+	sync.Mutex
+	srv *FeedServer
+}
+
+// SharedFeedServer is a FeedServer that every test of the process shares: it is never changed
+// after it is made, and it runs until the process ends (its few kilobytes stay in the temp folder).
+func SharedFeedServer(t testing.TB) *FeedServer {
+	t.Helper()
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.srv != nil {
+		return shared.srv
+	}
+	root, err := os.MkdirTemp("", "openwrt-ppa-feeds-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs, _, err := newGitServer(NeedCommand(t, "git"), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &FeedServer{GitServer: gs, Commits: map[string]string{}}
+	s.fill(t)
+	shared.srv = s
+	return s
+}
+
+func (s *FeedServer) fill(t testing.TB) {
+	t.Helper()
 	pins, err := StandinFeedPins()
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +95,6 @@ func StartFeedServer(t testing.TB) *FeedServer {
 			t.Fatalf("the stand-in's feeds.conf.default pins %s at %q, the feed server made %s: put that hash there", feed, pins[feed], c)
 		}
 	}
-	return s
 }
 
 // StandinFeedPins reads the commits the stand-in's feeds.conf.default pins, by feed name.

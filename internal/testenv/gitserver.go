@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -54,8 +55,15 @@ func (s *GitServer) serve(h http.Handler) http.Handler {
 // fails under CI) when git is missing.
 func StartGitServer(t testing.TB) *GitServer {
 	t.Helper()
-	gitPath := NeedCommand(t, "git")
-	root := t.TempDir()
+	gs, closeFn, err := newGitServer(NeedCommand(t, "git"), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeFn)
+	return gs
+}
+
+func newGitServer(gitPath, root string) (*GitServer, func(), error) {
 	h := &cgi.Handler{
 		Path:   gitPath,
 		Stderr: io.Discard, // "not a git repository" for tests of missing repositories
@@ -69,13 +77,12 @@ func StartGitServer(t testing.TB) *GitServer {
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("git server: listening on loopback: %v", err)
+		return nil, nil, fmt.Errorf("git server: listening on loopback: %w", err)
 	}
 	gs := &GitServer{URL: "http://" + ln.Addr().String(), Root: root, git: gitPath}
 	srv := &http.Server{Handler: gs.serve(h)}
 	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return gs
+	return gs, func() { _ = srv.Close() }, nil
 }
 
 // RepoURL is the clone URL of the repository name.
