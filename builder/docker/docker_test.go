@@ -111,6 +111,21 @@ func (e *env) cleanup(t testing.TB) {
 	}
 }
 
+// volumes lists the names of the volumes labelled label ("key=value"), sorted.
+func (e *env) volumes(t testing.TB, label string) []string {
+	t.Helper()
+	vs, err := e.cli.VolumeList(context.Background(), client.VolumeListOptions{Filters: make(client.Filters).Add("label", label)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, v := range vs.Items {
+		names = append(names, v.Name)
+	}
+	sort.Strings(names)
+	return names
+}
+
 // job plans the repository in dir for series/x86_64 in the stand-in image.
 func (e *env) job(t testing.TB, dir, series string) builder.Job {
 	t.Helper()
@@ -318,19 +333,7 @@ func TestWarmRebuildReusesCacheVolumes(t *testing.T) {
 	e := newEnv(t)
 	dir := repoDir(t, map[string]string{"cached": ""})
 	job := e.job(t, dir, "24.10")
-	ctx := context.Background()
-	volumes := func() []string {
-		vs, err := e.cli.VolumeList(ctx, client.VolumeListOptions{Filters: make(client.Filters).Add("label", testenv.TestLabel+"="+e.id)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var names []string
-		for _, v := range vs.Items {
-			names = append(names, v.Name)
-		}
-		sort.Strings(names)
-		return names
-	}
+	volumes := func() []string { return e.volumes(t, testenv.TestLabel+"="+e.id) }
 
 	first, log1, _ := e.run(t, job, dir, builder.Limits{Timeout: time.Minute})
 	if first.Status != builder.JobSucceeded || !strings.Contains(log1.text(), "downloading cached-1.0.tar.gz") {

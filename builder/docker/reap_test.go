@@ -53,17 +53,7 @@ func TestRemoveContainers(t *testing.T) {
 		t.Fatalf("a kept container is gone: %v", err)
 	}
 
-	workspaces := func() []string {
-		vs, err := e.cli.VolumeList(ctx, client.VolumeListOptions{Filters: make(client.Filters).Add("label", docker.LabelJob+"="+job.Key)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var names []string
-		for _, v := range vs.Items {
-			names = append(names, v.Name)
-		}
-		return names
-	}
+	workspaces := func() []string { return e.volumes(t, docker.LabelJob+"="+job.Key) }
 	if ws := workspaces(); len(ws) != 1 {
 		t.Fatalf("workspace volumes of the running job: %v, want one", ws)
 	}
