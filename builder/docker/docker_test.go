@@ -243,12 +243,14 @@ func TestTimeoutKillsTheBuild(t *testing.T) {
 	e := newEnv(t)
 	dir := repoDir(t, map[string]string{"sleepy": "hang"})
 	start := time.Now()
-	res, log, _ := e.run(t, e.job(t, dir, "24.10"), dir, builder.Limits{Timeout: 3 * time.Second})
+	// The limit leaves time to reach compile on a loaded machine (feeds update indexes the five
+	// mirrored feeds first).
+	res, log, _ := e.run(t, e.job(t, dir, "24.10"), dir, builder.Limits{Timeout: 8 * time.Second})
 	if res.Status != builder.JobTimedOut || !res.Exit.TimedOut {
 		t.Fatalf("status %s (%s), want timed out\nlog:\n%s", res.Status, res.Message, log.text())
 	}
 	if took := time.Since(start); took > 30*time.Second {
-		t.Errorf("the build ran %s past a 3s limit", took)
+		t.Errorf("the build ran %s past an 8s limit", took)
 	}
 	p := byName(res)["sleepy"]
 	if p.Status != builder.PackageFailed || p.Step != "compile" || !strings.Contains(p.Reason, "time limit") {
@@ -311,7 +313,7 @@ func TestForkBombAndDiskFillAreContained(t *testing.T) {
 		calmRes, _, _, calmErr = e.exec(calmOut, calmJob, calm, builder.Limits{Timeout: time.Minute})
 	}()
 	res, log, _ := e.run(t, e.job(t, hostile, "24.10"), hostile, builder.Limits{
-		Timeout: 10 * time.Second, Pids: 128, NanoCPUs: 1e9, MemoryBytes: 256 << 20, WorkspaceSize: 16 << 20,
+		Timeout: 20 * time.Second, Pids: 128, NanoCPUs: 1e9, MemoryBytes: 256 << 20, WorkspaceSize: 16 << 20,
 	})
 	wg.Wait()
 	if res.Status != builder.JobTimedOut {
