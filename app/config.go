@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -176,25 +178,79 @@ func EnvName(flagName string) string {
 // BindFlags registers every setting on fs; usage lines name the environment variable too.
 func (c *Config) BindFlags(fs *flag.FlagSet) {
 	for _, o := range c.options() {
-		u := o.usage + " (env " + EnvName(o.name)
-		if o.secret {
-			u += " or " + EnvName(o.name) + "_FILE"
-		}
-		o.bind(fs, o.name, u+")")
+		o.bind(fs, o.name, o.usageWithEnv())
 	}
+}
+
+func (o option) usageWithEnv() string {
+	u := o.usage + " (env " + EnvName(o.name)
+	if o.secret {
+		u += " or " + EnvName(o.name) + "_FILE"
+	}
+	return u + ")"
 }
 
 // Parse fills c from args, then from the environment for every flag args did not set, then checks
 // the result. lookup is os.LookupEnv in production.
 func (c *Config) Parse(fs *flag.FlagSet, args []string, lookup func(string) (string, bool)) error {
 	c.BindFlags(fs)
+	return c.parse(fs, args, lookup, nil)
+}
+
+// ParseOnly is Parse for a command that reads only the settings it names: only their flags are on
+// fs (so --help lists them and no other is accepted) and only their environment variables are
+// read; every other setting keeps its default.
+func (c *Config) ParseOnly(fs *flag.FlagSet, args []string, lookup func(string) (string, bool), names ...string) error {
+	only := map[string]bool{}
+	for _, n := range names {
+		only[n] = true
+	}
+	// The defaults come from binding every setting, on a flag set nobody parses.
+	c.BindFlags(flag.NewFlagSet("defaults", flag.ContinueOnError))
+	for _, o := range c.options() {
+		if only[o.name] {
+			o.bind(fs, o.name, o.usageWithEnv())
+			delete(only, o.name)
+		}
+	}
+	if len(only) > 0 { // a programming mistake: the names are the program's
+		return fmt.Errorf("ParseOnly: no settings called %v", slices.Sorted(maps.Keys(only)))
+	}
+	return c.parse(fs, args, lookup, func(name string) bool { return fs.Lookup(name) != nil })
+}
+
+// StoreSettings are the settings of the commands that only open the store (keys, gitlab-secrets).
+var StoreSettings = []string{"data", "redis", "key-encryption-key"}
+
+// serveOnly are the settings of the parts only serve runs: the web side, webhook intake, the event
+// loop and upkeep. A worker runs jobs, publishes and reports, and takes every other setting.
+var serveOnly = map[string]bool{
+	"listen": true, "catalogue-refresh": true, "queue-limit": true, "keep-builds": true, "pr-feed-ttl": true,
+	"session-secret": true, "admin-token": true, "gitlab-webhook-secret": true,
+	"github-client-id": true, "github-client-secret": true, "gitlab-client-id": true, "gitlab-client-secret": true,
+}
+
+// WorkerSettings are the settings `worker` reads: every one but those only serve uses.
+func WorkerSettings() []string {
+	var c Config
+	var out []string
+	for _, o := range c.options() {
+		if !serveOnly[o.name] {
+			out = append(out, o.name)
+		}
+	}
+	return out
+}
+
+// parse parses fs, then reads the environment of the settings bound (bound nil: all).
+func (c *Config) parse(fs *flag.FlagSet, args []string, lookup func(string) (string, bool), bound func(string) bool) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	for _, o := range c.options() {
-		if set[o.name] {
+		if set[o.name] || bound != nil && !bound(o.name) {
 			continue
 		}
 		env := EnvName(o.name)

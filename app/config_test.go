@@ -113,3 +113,38 @@ func TestSecretNeverPrints(t *testing.T) {
 		}
 	}
 }
+
+// TestParseOnly: a command that takes some settings binds only their flags, reads only their
+// environment, and keeps the defaults of the rest.
+func TestParseOnly(t *testing.T) {
+	env := map[string]string{"OPENWRT_PPA_DATA": "/srv/ppa", "OPENWRT_PPA_WORKERS": "not a number", "OPENWRT_PPA_LISTEN": ":1"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	var c Config
+	fs := flag.NewFlagSet("keys export", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if err := c.ParseOnly(fs, nil, lookup, StoreSettings...); err != nil {
+		t.Fatal(err)
+	}
+	if c.Data != "/srv/ppa" || c.Listen != "127.0.0.1:8080" || c.Workers != 1 || c.JobTimeout != 2*time.Hour {
+		t.Fatalf("got data %q listen %q workers %d timeout %v", c.Data, c.Listen, c.Workers, c.JobTimeout)
+	}
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	if strings.Join(names, ",") != "data,key-encryption-key,redis" {
+		t.Errorf("flags %v", names)
+	}
+	if err := c.ParseOnly(flag.NewFlagSet("x", flag.ContinueOnError), nil, lookup, "no-such"); err == nil {
+		t.Error("an unknown setting name was taken")
+	}
+	w := strings.Join(WorkerSettings(), ",")
+	for _, want := range []string{"redis", "data", "visibility-timeout", "github-app-id", "gitlab-token", "public-url"} {
+		if !strings.Contains(","+w+",", ","+want+",") {
+			t.Errorf("worker lacks %s: %s", want, w)
+		}
+	}
+	for _, not := range []string{"listen", "session-secret", "admin-token", "queue-limit"} {
+		if strings.Contains(","+w+",", ","+not+",") {
+			t.Errorf("worker takes %s: %s", not, w)
+		}
+	}
+}

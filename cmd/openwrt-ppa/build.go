@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,12 +37,19 @@ func (l *listFlag) Set(v string) error {
 func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fl := commandFlags("build", stderr,
 		"usage: openwrt-ppa build [--series S]... [--arch A]... [--image IMG] [--out DIR] [--key KEY] [--ref REF] [--base-url URL] SOURCE[@REF]",
-		"\nClones SOURCE (a git URL: https, ssh, git@host:o/r.git; or a local path), finds its OpenWrt",
-		"package Makefiles, builds them with the OpenWrt SDK in Docker containers for each series and",
-		"arch, and publishes a signed opkg feed into DIR/<series>/<arch>/ with the public key at",
-		"DIR/key.pub. Prints the lines to paste on a router. Needs a Docker engine.",
-		"Exit status 0 only when every package was built and published.")
-	var series, archs listFlag
+		"\nBuilds the OpenWrt packages of SOURCE with the OpenWrt SDK in Docker containers, for each",
+		"series and arch, and publishes a signed opkg feed into DIR/<series>/<arch>/ with the public",
+		"key at DIR/key.pub. Prints the lines to paste on a router. Needs a Docker engine.",
+		"",
+		"SOURCE is a git URL (https://…, ssh://…, git@host:o/r.git), a local git repository (a path or",
+		"file:///path), whose commit is built (HEAD, or REF), or a folder that is not a git",
+		"repository, which is built as it is (uncommitted files included, like `docker build .`).",
+		"ssh URLs use --ssh-key, else the ssh agent (SSH_AUTH_SOCK).",
+		"",
+		"Exit status: 0 when every package was built and published (a package skipped for an arch",
+		"it is not made for aside, as long as something was built); 1 when a package failed, nothing",
+		"was built or the build was interrupted; 2 for a mistake on the command line.")
+	var series, archs, labels listFlag
 	fl.Var(&series, "series", "release series to build for (repeatable; default: the repository's .openwrt-ppa.yml, else 24.10)")
 	fl.Var(&archs, "arch", "package architecture to build for (repeatable; default: the repository's config, else five common ones)")
 	image := fl.String("image", "", "SDK image for every job instead of ghcr.io/openwrt/sdk:<arch>-<release> (e.g. openwrt-ppa/sdk-standin:latest)")
@@ -49,8 +57,12 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	out := fl.String("out", "feed", "folder for the feed: DIR/<series>/<arch>/ and DIR/key.pub")
 	key := fl.String("key", "", "usign secret key file to sign with (default: one made once in the user's configuration folder)")
 	ref := fl.String("ref", "", "branch, tag or commit to build (or write SOURCE@REF)")
+	sshKey := fl.String("ssh-key", "", "private key `FILE` for an ssh SOURCE (default: the keys of the ssh agent)")
+	asIs := fl.Bool("as-is", false, "build a local git repository's folder as it is, uncommitted changes included, not its commit")
 	baseURL := fl.String("base-url", "", "URL where DIR will be served, for the printed router lines (default: a placeholder to replace)")
 	network := fl.String("network", "bridge", "network of the build containers (downloads need one; \"none\" for offline builds)")
+	cachePrefix := fl.String("cache-volume-prefix", "openwrt-ppa-cache", "name prefix of the Docker volumes that cache downloads and feeds between builds")
+	fl.Var(&labels, "label", "`KEY=VALUE` label on the build containers and volumes (repeatable), e.g. for a CI runner's clean-up")
 	timeout := fl.Duration("timeout", 60*time.Minute, "wall-clock limit of each job")
 	verbose := fl.Bool("v", false, "stream the build log")
 	githubFeeds := fl.Bool("github-feeds", true, "fetch the standard feeds from github.com/openwrt instead of git.openwrt.org (as OpenWrt's own CI action does)")
@@ -71,6 +83,24 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if *githubFeeds {
 		rw = append(rw, feedmirror.GitHubRewrites...)
+	}
+	labelMap := map[string]string{}
+	for _, l := range labels {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok || k == "" {
+			fmt.Fprintf(stderr, "openwrt-ppa build: --label %q is not KEY=VALUE\n", l)
+			return 2
+		}
+		labelMap[k] = v
+	}
+	opt := local.Options{
+		Source: fl.Arg(0), Ref: *ref, Series: series, Archs: archs, Image: *image, Registry: *registry,
+		OutDir: *out, KeyFile: *key, SSHKey: *sshKey, AsIs: *asIs, BaseURL: *baseURL,
+		Limits: builder.Limits{Timeout: *timeout}, Progress: stderr, Logger: slog.New(slog.DiscardHandler),
+	}
+	// What needs nothing fetched is checked before Docker is asked for anything.
+	if err := local.Check(opt); err != nil {
+		return buildFailed(stderr, err)
 	}
 	cfgDir, cacheDir, err := userDirs()
 	if err != nil {
@@ -96,21 +126,15 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 1
 		}
 	}
-	opt := local.Options{
-		Source: fl.Arg(0), Ref: *ref, Series: series, Archs: archs, Image: *image, Registry: *registry,
-		OutDir: *out, KeyFile: *key, ConfigDir: cfgDir, CacheDir: cacheDir, BaseURL: *baseURL,
-		Limits:   builder.Limits{Timeout: *timeout},
-		Executor: docker.New(cli, docker.Options{Network: *network, Pull: true, GitHubFeeds: *githubFeeds, FeedMirror: mirror}),
-		Progress: stderr,
-		Logger:   slog.New(slog.DiscardHandler),
-	}
+	opt.ConfigDir, opt.CacheDir = cfgDir, cacheDir
+	opt.Executor = docker.New(cli, docker.Options{Network: *network, Pull: true, CachePrefix: *cachePrefix, Labels: labelMap,
+		GitHubFeeds: *githubFeeds, FeedMirror: mirror})
 	if *verbose {
 		opt.Log = stderr
 	}
 	res, err := local.Build(ctx, opt)
 	if err != nil {
-		fmt.Fprintf(stderr, "openwrt-ppa build: %v\n", err)
-		return 1
+		return buildFailed(stderr, err)
 	}
 	if len(res.Lines) > 0 {
 		base := *baseURL
@@ -123,11 +147,27 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			fmt.Fprintln(stdout, l)
 		}
 	}
+	fmt.Fprintf(stderr, "openwrt-ppa build: %s\n", res.Closing(*out))
 	if !res.OK() {
-		fmt.Fprintln(stderr, "openwrt-ppa build: not every package was built; see FAILED above (-v shows the whole log)")
 		return 1
 	}
 	return 0
+}
+
+// buildFailed reports what stopped a build: a mistake on the command line exits 2, with the
+// usage pointer; anything else 1.
+func buildFailed(stderr io.Writer, err error) int {
+	var fe *local.FlagError
+	if errors.As(err, &fe) {
+		fmt.Fprintf(stderr, "openwrt-ppa build: %v (see --help)\n", err)
+		return 2
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "openwrt-ppa build: interrupted; the build containers and the work folder are removed")
+		return 1
+	}
+	fmt.Fprintf(stderr, "openwrt-ppa build: %v\n", err)
+	return 1
 }
 
 // userDirs are where the default signing key and the clone cache live.

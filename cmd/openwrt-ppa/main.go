@@ -4,10 +4,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -23,7 +25,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the service: webhooks, builds, feeds, web UI and API", runServe},
 		{"worker", "run build jobs from a shared Redis queue (scale-out mode)", runWorker},
-		{"build", "build the packages of a git repository into a signed feed", runBuild},
+		{"build", "build the packages of a git repository or a folder into a signed feed", runBuild},
 		{"keygen", "create a usign signing key pair", runKeygen},
 		{"index", "write the opkg index files (Packages, Packages.gz, index.json, …) of a folder", runIndex},
 		{"keys", "export or import the per-repository signing keys", runKeys},
@@ -33,10 +35,44 @@ func commands() []command {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	// Every way to be stopped but SIGKILL ends in the same place: ctx is canceled, the command
+	// removes its containers and folders, and the process exits with 128+signal, as shells do.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	// A write to a closed pipe (`openwrt-ppa build … | head`) would kill the process before its
+	// clean-up; with SIGPIPE notified the write fails with EPIPE instead, and cancels (below).
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	var stoppedBy atomic.Value
+	go func() {
+		s := <-sigs
+		stoppedBy.Store(s)
+		fmt.Fprintf(os.Stderr, "openwrt-ppa: %v: stopping, cleaning up\n", s)
+		cancel(fmt.Errorf("stopped by %v", s))
+	}()
+	code := dispatch(ctx, os.Args[1:], pipeWriter{os.Stdout, cancel}, pipeWriter{os.Stderr, cancel})
+	if s, ok := stoppedBy.Load().(syscall.Signal); ok {
+		code = 128 + int(s)
+	}
 	os.Exit(code)
+}
+
+// errOutputClosed cancels a command whose reader has gone away (`| head`).
+var errOutputClosed = errors.New("the output's reader has gone away")
+
+// pipeWriter cancels the command when what reads its output has closed the pipe: nobody is left
+// to see it go on.
+type pipeWriter struct {
+	w      io.Writer
+	cancel context.CancelCauseFunc
+}
+
+func (p pipeWriter) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	if errors.Is(err, syscall.EPIPE) {
+		p.cancel(errOutputClosed)
+	}
+	return n, err
 }
 
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -59,8 +95,12 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: openwrt-ppa COMMAND [flags] [args]")
 	fmt.Fprintln(w, "\ncommands:")
+	width := 0
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'openwrt-ppa COMMAND --help' for a command's flags.")
 }

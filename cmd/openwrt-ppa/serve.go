@@ -62,12 +62,24 @@ func parseServiceFlags(name string, args []string, stderr io.Writer, usage ...st
 // parseServiceFlagsWith also registers a command's own flags (extra) and accepts nargs
 // positional arguments, which it returns.
 func parseServiceFlagsWith(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet), nargs int, usage ...string) (app.Config, []string, int, bool) {
+	return parseSettings(name, args, stderr, extra, nargs, nil, usage...)
+}
+
+// parseSettings is parseServiceFlagsWith for a command that takes only the settings named (nil:
+// every one).
+func parseSettings(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet), nargs int, names []string, usage ...string) (app.Config, []string, int, bool) {
 	fl := commandFlags(name, stderr, usage...)
 	if extra != nil {
 		extra(fl)
 	}
 	var cfg app.Config
-	if err := cfg.Parse(fl, args, os.LookupEnv); err != nil {
+	var err error
+	if names == nil {
+		err = cfg.Parse(fl, args, os.LookupEnv)
+	} else {
+		err = cfg.ParseOnly(fl, args, os.LookupEnv, names...)
+	}
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, nil, 0, false
 		}

@@ -11,7 +11,7 @@ import (
 
 // runWorker runs build jobs from the shared Redis queue on this host's Docker engine.
 func runWorker(ctx context.Context, args []string, _, stderr io.Writer) int {
-	cfg, code, ok := parseServiceFlags("worker", args, stderr,
+	cfg, _, code, ok := parseSettings("worker", args, stderr, nil, 0, app.WorkerSettings(),
 		"usage: openwrt-ppa worker --redis URL --data DIR [flags]",
 		"Runs build jobs from the Redis queue that `openwrt-ppa serve --redis URL` fills, on this",
 		"host's Docker engine, and publishes into DIR/feeds, which must be the same shared folder",
