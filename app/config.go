@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openwrt-ppa/openwrt-ppa/builder/feedmirror"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -34,6 +35,11 @@ type Config struct {
 	CatalogueRefresh time.Duration
 	WorkspaceTmpfs   bool // each job's /builder is a size-capped tmpfs
 	GitHubFeeds      bool // the standard feeds come from github.com/openwrt, as OpenWrt's CI action does
+	// FeedMirror keeps the standard feeds the SDK pins in DATA/cache/feedmirror, fetched by the
+	// service and shared read-only into builds (which then need no network for them).
+	FeedMirror bool
+	// FeedRewrites ("FROM=TO") point the feed mirror's URLs elsewhere, before the GitHub ones.
+	FeedRewrites []string
 	// BuildTmpfs mounts a size-limited tmpfs on the SDK's build_dir (the test stand-in and small
 	// builds); release SDK images ship files there, so production leaves it off.
 	BuildTmpfs bool
@@ -148,6 +154,20 @@ func (c *Config) options() []option {
 		{name: "catalogue-refresh", usage: "how often to ask the registry for the newest point release of each series (0 = never: use the embedded table)", bind: dur(&c.CatalogueRefresh, 24*time.Hour)},
 		{name: "workspace-tmpfs", usage: "give each job's SDK work dir (/builder) a size-capped tmpfs: a real disk cap, held in memory (kube executor: the workspace emptyDir in memory, counted against the pod's memory)", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.WorkspaceTmpfs, n, false, u) }},
 		{name: "github-feeds", usage: "fetch the standard feeds from github.com/openwrt instead of git.openwrt.org (as OpenWrt's own CI action does)", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.GitHubFeeds, n, true, u) }},
+		{name: "feed-mirror", usage: "keep the standard feeds the SDK pins in DATA/cache/feedmirror, fetched by the service and shared read-only into builds, instead of a clone in every build's cache", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.FeedMirror, n, true, u) }},
+		{name: "feed-url-rewrite", usage: "FROM=TO: fetch the mirrored feeds whose URL starts with FROM from TO instead (repeatable or comma-separated; applied before --github-feeds), e.g. https://git.openwrt.org/=https://git.example.org/openwrt/", bind: func(fs *flag.FlagSet, n, u string) {
+			fs.Func(n, u, func(v string) error {
+				for _, r := range strings.Split(v, ",") {
+					if r = strings.TrimSpace(r); r != "" {
+						if _, err := feedmirror.ParseRewrite(r); err != nil {
+							return err
+						}
+						c.FeedRewrites = append(c.FeedRewrites, r)
+					}
+				}
+				return nil
+			})
+		}},
 		{name: "build-tmpfs", usage: "docker executor: mount a size-limited tmpfs on the SDK's build_dir (for the test stand-in; release SDK images need it off)", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.BuildTmpfs, n, false, u) }},
 		{name: "cache-volume-prefix", usage: "docker executor: name prefix of the SDK cache volumes (dl/, feeds); give each worker process on one Docker engine its own", bind: str(&c.CachePrefix, "openwrt-ppa-cache")},
 		{name: "rootfs-size", usage: "docker executor: disk cap of a build container's writable layer, e.g. 20G (needs Docker's overlay2 on XFS with project quotas); the SDK work dir /builder is a volume it does not cap: see --workspace-tmpfs", bind: str(&c.RootfsSize, "")},
@@ -300,6 +320,11 @@ func (c *Config) validate() error {
 		u, err := url.Parse(c.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("--public-url %q is not an http(s) URL: give the address users reach this service at, e.g. https://ppa.example.org", c.PublicURL))
+		}
+	}
+	for _, r := range c.FeedRewrites {
+		if _, err := feedmirror.ParseRewrite(r); err != nil {
+			errs = append(errs, fmt.Errorf("--feed-url-rewrite: %w", err))
 		}
 	}
 	if c.Workers < 0 {

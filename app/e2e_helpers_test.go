@@ -80,6 +80,9 @@ func newE2E(t *testing.T) *e2e {
 		VisibilityTime: 10 * time.Second,
 		GitHubAppID:    forgetest.GitHubAppID, GitHubPrivateKeyFile: keyFile, GitHubAPIURL: e.gh.URL,
 		GitHubWebhookSecret: e2eSecret,
+		// Builds have no network: the standard feeds come from the mirror, fetched from a
+		// loopback server holding the stand-in's feeds.
+		FeedMirror: true, FeedRewrites: []string{testenv.SharedFeedServer(t).Rewrite()},
 	}
 	t.Cleanup(e.cleanupDocker)
 	return e
@@ -121,7 +124,13 @@ func (e *e2e) start() {
 		}
 	case e.cfg.Workers > 0:
 		cli := testenv.NeedDocker(e.t)
-		rt.Executor = docker.New(cli, docker.Options{Network: "none", TmpfsBuildDir: true,
+		mirror, err := rt.FeedMirror()
+		if err != nil {
+			cancel()
+			ln.Close()
+			e.t.Fatal(err)
+		}
+		rt.Executor = docker.New(cli, docker.Options{Network: "none", TmpfsBuildDir: true, FeedMirror: mirror,
 			CachePrefix: "openwrt-ppa-e2e-" + e.label, Labels: map[string]string{testenv.TestLabel: e.label}})
 	}
 	web, err := rt.Web()

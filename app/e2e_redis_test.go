@@ -254,7 +254,7 @@ func startWorker(t *testing.T, e *e2e, bin string) *workerProc {
 	t.Helper()
 	cmd := exec.Command(bin, "worker", "--redis", e.cfg.Redis, "--data", e.cfg.Data, "--image", e.image,
 		"--network", "none", "--build-tmpfs", "--visibility-timeout", "5s", "--shutdown-grace", "1s",
-		"--job-timeout", "2m", "--public-url", e.url,
+		"--job-timeout", "2m", "--public-url", e.url, "--feed-url-rewrite", strings.Join(e.cfg.FeedRewrites, ","),
 		"--github-app-id", strconv.Itoa(int(e.cfg.GitHubAppID)), "--github-private-key-file", e.cfg.GitHubPrivateKeyFile)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, app.EnvPrefix) {

@@ -224,7 +224,11 @@ func (rt *Runtime) OpenExecutor(ctx context.Context) error {
 		return fmt.Errorf("the Docker engine does not answer: %w (start dockerd, or run with --workers 0 to serve without building)", err)
 	}
 	rt.closers = append(rt.closers, cli.Close)
-	rt.Executor = docker.New(cli, docker.Options{Network: rt.Config.Network, Logger: rt.log, TmpfsBuildDir: rt.Config.BuildTmpfs,
+	mirror, err := rt.FeedMirror()
+	if err != nil {
+		return err
+	}
+	rt.Executor = docker.New(cli, docker.Options{Network: rt.Config.Network, Logger: rt.log, TmpfsBuildDir: rt.Config.BuildTmpfs, FeedMirror: mirror,
 		CachePrefix: rt.Config.CachePrefix, Pull: true, RootfsSize: rt.Config.RootfsSize,
 		WorkspaceTmpfs: rt.Config.WorkspaceTmpfs, GitHubFeeds: rt.Config.GitHubFeeds,
 		Labels: jobs.Labels()})

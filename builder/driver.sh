@@ -11,6 +11,9 @@
 #                      the fetch phase left)
 #   OPENWRT_PPA_SDK    a read-only folder holding an SDK fetched once by setup.sh (optional)
 #   OPENWRT_PPA_GITHUB_FEEDS  1: fetch the standard feeds from github.com/openwrt, as gh-action-sdk
+#   OPENWRT_PPA_FEED_MIRROR  a read-only folder holding the service's verified copies of standard
+#                      feeds (MIRROR/<name>, at the commits feeds.conf.default pins): each becomes
+#                      a src-link instead of a clone, so feeds need no network
 # Per-package progress goes to logs/openwrt-ppa-results.txt ("unit DIR start|ok|failed|skipped STEP",
 # "unit DIR seconds N", "unit DIR reason TEXT", "job failed STEP"). The build could forge that
 # file, but only about its own packages: what is published is decided from the package files.
@@ -53,7 +56,13 @@ if [ "$PHASE" != build ]; then
 				sed -e 's,https://git.openwrt.org/feed/,https://github.com/openwrt/,' \
 					-e 's,https://git.openwrt.org/openwrt/,https://github.com/openwrt/,' \
 					-e 's,https://git.openwrt.org/project/,https://github.com/openwrt/,' feeds.conf.default
-			else cat feeds.conf.default; fi | grep -v "^src-[a-z-]* $FEED "
+			else cat feeds.conf.default; fi | grep -v "^src-[a-z-]* $FEED " | while read -r kind name rest; do
+				m=${OPENWRT_PPA_FEED_MIRROR:-}
+				[ -n "$kind" ] || continue
+				if [ -n "$m" ] && [ "${kind#src-git}" != "$kind" ] && [ -d "$m/$name" ]; then
+					printf 'src-link %s %s\n' "$name" "$m/$name"
+				else printf '%s %s %s\n' "$kind" "$name" "$rest"; fi
+			done
 		fi
 		printf 'src-link %s %s\n' "$FEED" "$OPENWRT_PPA_SRC"
 		if [ -n "${OPENWRT_PPA_EXTRA_FEEDS:-}" ]; then printf '%s\n' "$OPENWRT_PPA_EXTRA_FEEDS"; fi

@@ -47,8 +47,9 @@ func Labels() map[string]string {
 	return map[string]string{WorkerLabel: WorkerID(), workerPIDNSLabel: pidNamespace()}
 }
 
-// reapOrphans removes the build containers that worker processes of this host left running when
-// they died (kill -9, a crash, the OOM killer): containers whose labels name this host, this PID
+// reapOrphans removes the build containers (and the jobs' workspace volumes, each a copy of the
+// SDK and the build's work, which would otherwise stay for good) that worker processes of this
+// host left running when they died (kill -9, a crash, the OOM killer): containers whose labels name this host, this PID
 // namespace and a pid that no longer exists. A worker does it when it starts and before it runs
 // a job another worker held, so a dead worker's build neither runs on until its time limit nor
 // shares the cache volumes with the job's new run. Failures are logged; they never stop the

@@ -17,6 +17,7 @@ import (
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/builder/buildertest"
 	"github.com/openwrt-ppa/openwrt-ppa/builder/docker"
+	"github.com/openwrt-ppa/openwrt-ppa/builder/feedmirror"
 	"github.com/openwrt-ppa/openwrt-ppa/feeds/adb"
 	"github.com/openwrt-ppa/openwrt-ppa/feeds/apksign"
 	"github.com/openwrt-ppa/openwrt-ppa/feeds/apktest"
@@ -101,7 +102,13 @@ func TestLocalBuildFromGitServer(t *testing.T) {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	id := hex.EncodeToString(b)
-	ex := docker.New(cli, docker.Options{Network: "none", CachePrefix: "openwrt-ppa-test-" + id, TmpfsBuildDir: true,
+	// No network: the standard feeds come from a mirror of the loopback feed server.
+	mirror, err := feedmirror.New(feedmirror.Options{Dir: t.TempDir(),
+		Rewrites: []feedmirror.Rewrite{{From: testenv.FeedUpstream, To: testenv.SharedFeedServer(t).URL + "/"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := docker.New(cli, docker.Options{Network: "none", CachePrefix: "openwrt-ppa-test-" + id, TmpfsBuildDir: true, FeedMirror: mirror,
 		Labels: map[string]string{testenv.TestLabel: id}, LockDir: t.TempDir()})
 	t.Cleanup(func() { removeTestObjects(t, cli, id) })
 

@@ -8,13 +8,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +25,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
+	"github.com/openwrt-ppa/openwrt-ppa/builder/feedmirror"
 )
 
 var _ builder.Executor = (*Executor)(nil)
@@ -38,6 +38,8 @@ const (
 	LabelArch   = "openwrt-ppa.arch"
 	LabelImage  = "openwrt-ppa.image"
 	srcMount    = "/openwrt-ppa/src"
+	// feedMirrorMount holds the mirrored standard feeds, one read-only bind mount each.
+	feedMirrorMount = "/openwrt-ppa/feedmirror"
 )
 
 // Options configure the executor. The zero value is usable.
@@ -68,6 +70,10 @@ type Options struct {
 	// GitHubFeeds fetches the standard feeds from github.com/openwrt instead of git.openwrt.org,
 	// as gh-action-sdk does (the GitHub mirrors are faster and better connected).
 	GitHubFeeds bool
+	// FeedMirror, when set, keeps the standard feeds the image's feeds.conf.default pins; each
+	// build gets them bind-mounted read-only and as src-link feeds, so feeds need no network
+	// and no clone per cache volume. The engine must see the mirror's folder (a local engine).
+	FeedMirror *feedmirror.Mirror
 	// Pull lets the executor pull an image that is not present (production); tests build theirs.
 	Pull bool
 	// LockDir holds the lock files that keep processes on this host from using the same cache
@@ -84,6 +90,7 @@ type Executor struct {
 	mu       sync.Mutex
 	caches   map[string]chan struct{} // one job at a time per cache volume pair
 	sdkLocks map[string]*sync.Mutex   // one fetch at a time per SDK volume
+	feedConf map[string]string        // feeds.conf.default by image ID and SDK volume
 }
 
 // New returns an executor using cli, which should negotiate the API version
@@ -101,13 +108,8 @@ func New(cli *client.Client, opts Options) *Executor {
 	if opts.LockDir == "" {
 		opts.LockDir = os.TempDir()
 	}
-	return &Executor{cli: cli, opts: opts, caches: map[string]chan struct{}{}, sdkLocks: map[string]*sync.Mutex{}}
+	return &Executor{cli: cli, opts: opts, caches: map[string]chan struct{}{}, sdkLocks: map[string]*sync.Mutex{}, feedConf: map[string]string{}}
 }
-
-var (
-	safeNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9+._-]{0,99}$`)
-	feedNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_]{0,31}$`)
-)
 
 // CacheVolumes returns the names of the cache volumes of (series, arch).
 func (e *Executor) CacheVolumes(scope, series, arch string) (dl, feeds string) {
@@ -119,25 +121,13 @@ func (e *Executor) CacheVolumes(scope, series, arch string) (dl, feeds string) {
 	return base + "-dl", base + "-feeds"
 }
 
-func validScope(s string) bool {
-	if len(s) > 32 {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
 // Start makes and starts the job's container.
 func (e *Executor) Start(ctx context.Context, spec builder.JobSpec) (builder.Run, error) {
 	job := spec.Job
 	if spec.FeedName == "" {
 		spec.FeedName = builder.DefaultFeedName
 	}
-	if err := validate(spec); err != nil {
+	if err := builder.ValidateSpec(spec); err != nil {
 		return nil, err
 	}
 	limits := spec.Limits.WithDefaults()
@@ -164,8 +154,9 @@ func (e *Executor) Start(ctx context.Context, spec builder.JobSpec) (builder.Run
 			return nil, err
 		}
 	}
-	if !validScope(spec.CacheScope) {
-		return nil, fmt.Errorf("cache scope %q: use at most 32 lower-case letters and digits", spec.CacheScope)
+	feeds, err := e.mirrorFeeds(ctx, job, img, sdkVol)
+	if err != nil {
+		return nil, err
 	}
 	release, err := e.lockCache(ctx, spec.CacheScope, job.Series, job.Arch)
 	if err != nil {
@@ -217,7 +208,7 @@ func (e *Executor) Start(ctx context.Context, spec builder.JobSpec) (builder.Run
 		_, _ = e.cli.VolumeRemove(rctx, ws, client.VolumeRemoveOptions{Force: true})
 	}
 	for _, p := range plan {
-		cfg, host := e.containerConfig(spec, limits, workdir, src, ws, dlVol, feedsVol, sdkVol, p.name)
+		cfg, host := e.containerConfig(spec, limits, workdir, src, ws, dlVol, feedsVol, sdkVol, feeds, p.name)
 		c, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host, Name: base + "-" + p.name})
 		if err != nil {
 			cleanup()
@@ -309,71 +300,19 @@ func ids(ps []phase) []string {
 // wsCopyMount is where the helper that fills a workspace mounts it.
 const wsCopyMount = "/openwrt-ppa/workspace"
 
-func validate(spec builder.JobSpec) error {
+func (e *Executor) containerConfig(spec builder.JobSpec, l builder.Limits, workdir, src, ws, dlVol, feedsVol, sdkVol string, feeds map[string]string, phase string) (*container.Config, *container.HostConfig) {
 	job := spec.Job
-	if !feedNameRe.MatchString(spec.FeedName) {
-		return fmt.Errorf("feed name %q: use lower case letters, digits and _", spec.FeedName)
-	}
-	if !safeNameRe.MatchString(job.Series) || !safeNameRe.MatchString(job.Arch) {
-		return fmt.Errorf("series %q or arch %q is not a plain name", job.Series, job.Arch)
-	}
-	if len(job.Units) == 0 {
-		return errors.New("the job has no package folders to build")
-	}
-	for _, u := range job.Units {
-		if !safeNameRe.MatchString(u.Name) {
-			return fmt.Errorf("package folder name %q is not allowed", u.Name)
-		}
-		for _, p := range u.Packages {
-			if !builder.ValidPackageName(p) {
-				return fmt.Errorf("package name %q is not allowed", p)
-			}
-		}
-	}
-	for _, f := range job.Feeds {
-		if !feedNameRe.MatchString(f.Name) || strings.ContainsAny(f.URL+f.Ref, " \t\r\n;^") {
-			return fmt.Errorf("extra feed %q is not allowed", f.Name)
-		}
-	}
-	return nil
-}
-
-func (e *Executor) containerConfig(spec builder.JobSpec, l builder.Limits, workdir, src, ws, dlVol, feedsVol, sdkVol, phase string) (*container.Config, *container.HostConfig) {
-	job := spec.Job
-	var units []string
-	for _, u := range job.Units {
-		units = append(units, u.Name+":"+strings.Join(u.Packages, ","))
-	}
-	var extra []string
-	for _, f := range job.Feeds {
-		line := "src-git " + f.Name + " " + f.URL
-		switch {
-		case len(f.Ref) == 40 && strings.Trim(f.Ref, "0123456789abcdef") == "":
-			line += "^" + f.Ref
-		case f.Ref != "":
-			line += ";" + f.Ref
-		}
-		extra = append(extra, line)
-	}
-	jobs := (l.NanoCPUs + 1e9 - 1) / 1e9
 	labels := map[string]string{LabelJob: job.Key, LabelSeries: job.Series, LabelArch: job.Arch}
 	for k, v := range e.opts.Labels {
 		labels[k] = v
 	}
 	cfg := &container.Config{
-		Image:      job.Image,
-		User:       "1000:1000",
-		WorkingDir: workdir,
-		Entrypoint: []string{"/bin/sh", "-c"},
-		Cmd:        []string{builder.DriverScript()},
-		Env: []string{
-			"OPENWRT_PPA_FEED=" + spec.FeedName,
-			"OPENWRT_PPA_SRC=" + srcMount,
-			"OPENWRT_PPA_UNITS=" + strings.Join(units, " "),
-			"OPENWRT_PPA_EXTRA_FEEDS=" + strings.Join(extra, "\n"),
-			"OPENWRT_PPA_JOBS=" + strconv.FormatInt(jobs, 10),
-			"OPENWRT_PPA_PHASE=" + phase,
-		},
+		Image:           job.Image,
+		User:            "1000:1000",
+		WorkingDir:      workdir,
+		Entrypoint:      []string{"/bin/sh", "-c"},
+		Cmd:             []string{builder.DriverScript()},
+		Env:             builder.DriverEnv(spec, l, srcMount, phase),
 		Labels:          labels,
 		NetworkDisabled: e.opts.Network == "none" || phase == "build",
 	}
@@ -418,6 +357,17 @@ func (e *Executor) containerConfig(spec builder.JobSpec, l builder.Limits, workd
 	}
 	if e.opts.GitHubFeeds {
 		cfg.Env = append(cfg.Env, "OPENWRT_PPA_GITHUB_FEEDS=1")
+	}
+	if len(feeds) > 0 {
+		names := make([]string, 0, len(feeds))
+		for n := range feeds {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeBind, Source: feeds[n], Target: feedMirrorMount + "/" + n, ReadOnly: true})
+		}
+		cfg.Env = append(cfg.Env, "OPENWRT_PPA_FEED_MIRROR="+feedMirrorMount)
 	}
 	return cfg, host
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/builder/docker"
+	"github.com/openwrt-ppa/openwrt-ppa/builder/feedmirror"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/testenv"
 )
 
@@ -56,6 +57,19 @@ type env struct {
 	image  string
 	id     string
 	prefix string
+	mirror *feedmirror.Mirror
+}
+
+// testMirror is a feed mirror of its own for the test, fetching the stand-in's standard feeds
+// from the loopback feed server, as the service would from GitHub.
+func testMirror(t testing.TB) *feedmirror.Mirror {
+	t.Helper()
+	srv := testenv.SharedFeedServer(t)
+	m, err := feedmirror.New(feedmirror.Options{Dir: t.TempDir(), Rewrites: []feedmirror.Rewrite{{From: testenv.FeedUpstream, To: srv.URL + "/"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 func newEnv(t *testing.T) *env { return newBenchEnv(t) }
@@ -67,9 +81,9 @@ func newBenchEnv(t testing.TB) *env {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	id := hex.EncodeToString(b)
-	e := &env{cli: cli, image: image, id: id, prefix: "openwrt-ppa-test-" + id, slog: &testenv.SyncBuffer{}}
+	e := &env{cli: cli, image: image, id: id, prefix: "openwrt-ppa-test-" + id, slog: &testenv.SyncBuffer{}, mirror: testMirror(t)}
 	e.ex = docker.New(cli, docker.Options{
-		Network: "none", CachePrefix: e.prefix, TmpfsBuildDir: true,
+		Network: "none", CachePrefix: e.prefix, TmpfsBuildDir: true, FeedMirror: e.mirror,
 		Labels:  map[string]string{testenv.TestLabel: id},
 		Logger:  slog.New(slog.NewTextHandler(e.slog, nil)),
 		LockDir: t.TempDir(),
@@ -95,6 +109,21 @@ func (e *env) cleanup(t testing.TB) {
 			_, _ = e.cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
 		}
 	}
+}
+
+// volumes lists the names of the volumes labelled label ("key=value"), sorted.
+func (e *env) volumes(t testing.TB, label string) []string {
+	t.Helper()
+	vs, err := e.cli.VolumeList(context.Background(), client.VolumeListOptions{Filters: make(client.Filters).Add("label", label)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, v := range vs.Items {
+		names = append(names, v.Name)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // job plans the repository in dir for series/x86_64 in the stand-in image.
@@ -168,9 +197,12 @@ func TestThreePackagesOneFails(t *testing.T) {
 	dir := repoDir(t, map[string]string{"alpha": "", "beta": "", "broken": "fail", "mipsonly": "only-arch mips_24kc"})
 	job := e.job(t, dir, "24.10")
 	job.Feeds = []builder.ExtraFeed{{Name: "extra", URL: "https://example.org/extra.git", Ref: "main"}}
+	// An extra feed is cloned by the build, which needs a network for it (the fetch phase's);
+	// the standard feeds come from the mirror.
+	e.ex = docker.New(e.cli, docker.Options{Network: "bridge", CachePrefix: e.prefix, TmpfsBuildDir: true, FeedMirror: e.mirror,
+		Labels: map[string]string{testenv.TestLabel: e.id}, Logger: slog.New(slog.NewTextHandler(e.slog, nil)), LockDir: t.TempDir()})
 	res, log, out := e.run(t, job, dir, builder.Limits{Timeout: time.Minute})
-	// A release image keeps setup.sh, which would download the whole SDK again (and fails
-	// without a network, as this build has none).
+	// A release image keeps setup.sh, which would download the whole SDK again.
 	if strings.Contains(log.text(), "setup.sh: downloading") || strings.Contains(log.text(), "step setup") {
 		t.Errorf("setup.sh ran in a release image that has the SDK:\n%s", log.text())
 	}
@@ -211,12 +243,14 @@ func TestTimeoutKillsTheBuild(t *testing.T) {
 	e := newEnv(t)
 	dir := repoDir(t, map[string]string{"sleepy": "hang"})
 	start := time.Now()
-	res, log, _ := e.run(t, e.job(t, dir, "24.10"), dir, builder.Limits{Timeout: 3 * time.Second})
+	// The limit leaves time to reach compile on a loaded machine (feeds update indexes the five
+	// mirrored feeds first).
+	res, log, _ := e.run(t, e.job(t, dir, "24.10"), dir, builder.Limits{Timeout: 8 * time.Second})
 	if res.Status != builder.JobTimedOut || !res.Exit.TimedOut {
 		t.Fatalf("status %s (%s), want timed out\nlog:\n%s", res.Status, res.Message, log.text())
 	}
 	if took := time.Since(start); took > 30*time.Second {
-		t.Errorf("the build ran %s past a 3s limit", took)
+		t.Errorf("the build ran %s past an 8s limit", took)
 	}
 	p := byName(res)["sleepy"]
 	if p.Status != builder.PackageFailed || p.Step != "compile" || !strings.Contains(p.Reason, "time limit") {
@@ -279,7 +313,7 @@ func TestForkBombAndDiskFillAreContained(t *testing.T) {
 		calmRes, _, _, calmErr = e.exec(calmOut, calmJob, calm, builder.Limits{Timeout: time.Minute})
 	}()
 	res, log, _ := e.run(t, e.job(t, hostile, "24.10"), hostile, builder.Limits{
-		Timeout: 10 * time.Second, Pids: 128, NanoCPUs: 1e9, MemoryBytes: 256 << 20, WorkspaceSize: 16 << 20,
+		Timeout: 20 * time.Second, Pids: 128, NanoCPUs: 1e9, MemoryBytes: 256 << 20, WorkspaceSize: 16 << 20,
 	})
 	wg.Wait()
 	if res.Status != builder.JobTimedOut {
@@ -301,19 +335,7 @@ func TestWarmRebuildReusesCacheVolumes(t *testing.T) {
 	e := newEnv(t)
 	dir := repoDir(t, map[string]string{"cached": ""})
 	job := e.job(t, dir, "24.10")
-	ctx := context.Background()
-	volumes := func() []string {
-		vs, err := e.cli.VolumeList(ctx, client.VolumeListOptions{Filters: make(client.Filters).Add("label", testenv.TestLabel+"="+e.id)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var names []string
-		for _, v := range vs.Items {
-			names = append(names, v.Name)
-		}
-		sort.Strings(names)
-		return names
-	}
+	volumes := func() []string { return e.volumes(t, testenv.TestLabel+"="+e.id) }
 
 	first, log1, _ := e.run(t, job, dir, builder.Limits{Timeout: time.Minute})
 	if first.Status != builder.JobSucceeded || !strings.Contains(log1.text(), "downloading cached-1.0.tar.gz") {
@@ -335,7 +357,7 @@ func TestWarmRebuildReusesCacheVolumes(t *testing.T) {
 		t.Errorf("the executor reported cache reuse %v, want false then true", starts)
 	}
 	text := log2.text()
-	if !strings.Contains(text, "dl/cached-1.0.tar.gz: using the cached download") || !strings.Contains(text, "Updating feed 'packages'") || !strings.Contains(text, "(cached)") {
+	if !strings.Contains(text, "dl/cached-1.0.tar.gz: using the cached download") || !strings.Contains(text, "Updating feed 'packages' from '/openwrt-ppa/feedmirror/packages'") {
 		t.Errorf("the warm build did not use the cached dl/ and feeds/:\n%s", text)
 	}
 }
@@ -626,7 +648,7 @@ func TestSnapshotSDKIsFetchedOnce(t *testing.T) {
 func TestCompileHasNoNetwork(t *testing.T) {
 	e := newEnv(t)
 	ex := docker.New(e.cli, docker.Options{
-		Network: "bridge", CachePrefix: e.prefix, TmpfsBuildDir: true,
+		Network: "bridge", CachePrefix: e.prefix, TmpfsBuildDir: true, FeedMirror: e.mirror,
 		Labels: map[string]string{testenv.TestLabel: e.id}, Logger: slog.New(slog.NewTextHandler(e.slog, nil)), LockDir: t.TempDir(),
 	})
 	dir := repoDir(t, map[string]string{"caller": "phone-home", "plain": ""})
@@ -658,7 +680,7 @@ func TestCompileHasNoNetwork(t *testing.T) {
 func TestWorkspaceIsCappedAndRemoved(t *testing.T) {
 	e := newEnv(t)
 	ex := docker.New(e.cli, docker.Options{
-		Network: "bridge", CachePrefix: e.prefix, WorkspaceTmpfs: true,
+		Network: "bridge", CachePrefix: e.prefix, WorkspaceTmpfs: true, FeedMirror: e.mirror,
 		Labels: map[string]string{testenv.TestLabel: e.id}, Logger: slog.New(slog.NewTextHandler(e.slog, nil)), LockDir: t.TempDir(),
 	})
 	dir := repoDir(t, map[string]string{"filler": "diskfill", "a-fine": ""}) // a-fine builds first

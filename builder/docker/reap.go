@@ -14,7 +14,8 @@ import (
 // RemoveContainers force-removes the containers, running or not, that an executor made (build
 // and cache-initialising containers), that carry the label key, and for whose labels remove
 // returns true: for instance the build containers of a worker process that died, which nobody
-// else stops before their wall-clock limit. It returns how many it removed. A container that
+// else stops before their wall-clock limit. The jobs' workspace volumes so chosen go with them.
+// It returns how many containers and volumes it removed. A container that
 // vanishes meanwhile is not an error; the first failure is returned after trying the rest.
 func (e *Executor) RemoveContainers(ctx context.Context, label string, remove func(labels map[string]string) bool) (int, error) {
 	if label == "" {
@@ -44,6 +45,27 @@ func (e *Executor) RemoveContainers(ctx context.Context, label string, remove fu
 		case cerrdefs.IsNotFound(err):
 		default:
 			errs = append(errs, fmt.Errorf("removing container %.12s: %w", c.ID, err))
+		}
+	}
+	// The jobs' workspace volumes (never the cache or SDK volumes) go too: a dead worker's
+	// Close never ran, and each holds a copy of the SDK and the build's work.
+	vols, err := e.cli.VolumeList(ctx, client.VolumeListOptions{Filters: make(client.Filters).Add("label", label)})
+	if err != nil {
+		return n, errors.Join(append(errs, fmt.Errorf("%w: listing volumes labelled %s: %w", builder.ErrExecutor, label, err))...)
+	}
+	for _, v := range vols.Items {
+		_, job := v.Labels[LabelJob]
+		if _, cache := v.Labels[LabelCache]; !job || cache || !remove(v.Labels) {
+			continue
+		}
+		_, err := e.cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
+		switch {
+		case err == nil:
+			n++
+			e.opts.Logger.Info("removed a left-behind workspace volume", "volume", v.Name, label, v.Labels[label])
+		case cerrdefs.IsNotFound(err):
+		default:
+			errs = append(errs, fmt.Errorf("removing volume %s: %w", v.Name, err))
 		}
 	}
 	return n, errors.Join(errs...)

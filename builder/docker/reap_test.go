@@ -20,13 +20,14 @@ import (
 func TestRemoveContainers(t *testing.T) {
 	e := newEnv(t)
 	const owner = "openwrt-ppa.test.owner"
-	ex := docker.New(e.cli, docker.Options{Network: "none", CachePrefix: e.prefix, TmpfsBuildDir: true,
+	ex := docker.New(e.cli, docker.Options{Network: "none", CachePrefix: e.prefix, TmpfsBuildDir: true, FeedMirror: e.mirror,
 		Labels: map[string]string{testenv.TestLabel: e.id, owner: "gone"},
 		Logger: slog.New(slog.NewTextHandler(e.slog, nil))})
 	dir := repoDir(t, map[string]string{"sleepy": "hang"})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	run, err := ex.Start(ctx, builder.JobSpec{Job: e.job(t, dir, "24.10"), SourceDir: dir, Limits: builder.Limits{Timeout: time.Minute}, Log: &lines{}})
+	job := e.job(t, dir, "24.10")
+	run, err := ex.Start(ctx, builder.JobSpec{Job: job, SourceDir: dir, Limits: builder.Limits{Timeout: time.Minute}, Log: &lines{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,16 +46,30 @@ func TestRemoveContainers(t *testing.T) {
 	if err != nil || n != 0 {
 		t.Fatalf("removing nothing: %d, %v", n, err)
 	}
-	if seen["gone"] != 1 {
-		t.Errorf("the filter saw %v, want the build container's value once (and never the stranger's)", seen)
+	if seen["gone"] != 2 {
+		t.Errorf("the filter saw %v, want the build container's and its workspace's value once each (and never the stranger's)", seen)
 	}
 	if _, err := e.cli.ContainerInspect(ctx, run.ID(), client.ContainerInspectOptions{}); err != nil {
 		t.Fatalf("a kept container is gone: %v", err)
 	}
 
+	workspaces := func() []string { return e.volumes(t, docker.LabelJob+"="+job.Key) }
+	if ws := workspaces(); len(ws) != 1 {
+		t.Fatalf("workspace volumes of the running job: %v, want one", ws)
+	}
+	dlVol, feedsVol := ex.CacheVolumes("", job.Series, job.Arch)
+
 	n, err = ex.RemoveContainers(ctx, owner, func(l map[string]string) bool { return l[owner] == "gone" })
-	if err != nil || n != 1 {
-		t.Fatalf("removed %d, %v; want the one build container", n, err)
+	if err != nil || n != 2 {
+		t.Fatalf("removed %d, %v; want the one build container and its workspace volume", n, err)
+	}
+	if ws := workspaces(); len(ws) != 0 {
+		t.Errorf("the dead build's workspace volume is still there: %v", ws)
+	}
+	for _, v := range []string{dlVol, feedsVol} {
+		if _, err := e.cli.VolumeInspect(ctx, v, client.VolumeInspectOptions{}); err != nil {
+			t.Errorf("cache volume %s was removed with the dead build: %v", v, err)
+		}
 	}
 	if _, err := e.cli.ContainerInspect(ctx, run.ID(), client.ContainerInspectOptions{}); err == nil {
 		t.Fatal("the build container is still there")

@@ -30,7 +30,7 @@ func TestCatalogueFollowsARealRegistry(t *testing.T) {
 	}
 	src := builder.NewCatalogueSource(base, repo, builder.RegistryTags{}, slog.New(slog.NewTextHandler(e.slog, nil)))
 	ex := docker.New(e.cli, docker.Options{
-		Network: "none", CachePrefix: e.prefix, TmpfsBuildDir: true, Pull: true,
+		Network: "none", CachePrefix: e.prefix, TmpfsBuildDir: true, FeedMirror: e.mirror, Pull: true,
 		Labels: map[string]string{testenv.TestLabel: e.id}, Logger: slog.New(slog.NewTextHandler(e.slog, nil)), LockDir: t.TempDir(),
 	})
 	dir := repoDir(t, map[string]string{"pulled": ""})

@@ -1,6 +1,10 @@
 package docker
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/openwrt-ppa/openwrt-ppa/builder"
+)
 
 // Builds of different scopes (repositories, trust levels) never share a cache volume: a build
 // that poisons its cache poisons only its own.
@@ -18,8 +22,8 @@ func TestCacheScopesSeparateVolumes(t *testing.T) {
 	}
 	for scope, ok := range map[string]bool{"": true, "abc123": true, "ABC": false, "a-b": false, "../x": false,
 		"0123456789abcdef0123456789abcdef": true, "0123456789abcdef0123456789abcdef0": false} {
-		if validScope(scope) != ok {
-			t.Errorf("validScope(%q) = %v", scope, !ok)
+		if builder.ValidCacheScope(scope) != ok {
+			t.Errorf("ValidCacheScope(%q) = %v", scope, !ok)
 		}
 	}
 }

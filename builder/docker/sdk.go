@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -109,6 +110,7 @@ type helper struct {
 	mounts                       []mount.Mount
 	labels                       map[string]string
 	timeout                      time.Duration
+	output                       *strings.Builder // receives the command's output when it succeeds
 }
 
 func (e *Executor) runHelper(ctx context.Context, h helper) error {
@@ -148,6 +150,16 @@ func (e *Executor) runHelper(ctx context.Context, h helper) error {
 		}
 	case err := <-w.Error:
 		return err
+	}
+	if h.output != nil {
+		res, err := e.cli.ContainerLogs(ctx, created.ID, client.ContainerLogsOptions{ShowStdout: true})
+		if err != nil {
+			return fmt.Errorf("reading the output: %w", err)
+		}
+		defer res.Close()
+		if _, err := stdcopy.StdCopy(h.output, io.Discard, io.LimitReader(res, 1<<20)); err != nil {
+			return fmt.Errorf("reading the output: %w", err)
+		}
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/openwrt-ppa/openwrt-ppa/app/local"
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/builder/docker"
+	"github.com/openwrt-ppa/openwrt-ppa/builder/feedmirror"
 )
 
 // listFlag is a repeatable flag that also takes comma-separated values.
@@ -66,8 +67,24 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fl.Var(&labels, "label", "`KEY=VALUE` label on the build containers and volumes (repeatable), e.g. for a CI runner's clean-up")
 	timeout := fl.Duration("timeout", 60*time.Minute, "wall-clock limit of each job")
 	verbose := fl.Bool("v", false, "stream the build log")
+	githubFeeds := fl.Bool("github-feeds", true, "fetch the standard feeds from github.com/openwrt instead of git.openwrt.org (as OpenWrt's own CI action does)")
+	useMirror := fl.Bool("feed-mirror", true, "fetch the standard feeds the SDK pins once into the cache folder and share them read-only into the builds (which then need no network for feeds)")
+	var rewrites listFlag
+	fl.Var(&rewrites, "feed-url-rewrite", "FROM=TO: fetch mirrored feeds whose URL starts with FROM from TO instead (repeatable)")
 	if code, ok := parseFlags(fl, args, 1, stderr, "give exactly one SOURCE (a git URL or a local path)"); !ok {
 		return code
+	}
+	var rw []feedmirror.Rewrite
+	for _, r := range rewrites {
+		p, err := feedmirror.ParseRewrite(r)
+		if err != nil {
+			fmt.Fprintf(stderr, "openwrt-ppa build: --feed-url-rewrite: %v\n", err)
+			return 2
+		}
+		rw = append(rw, p)
+	}
+	if *githubFeeds {
+		rw = append(rw, feedmirror.GitHubRewrites...)
 	}
 	labelMap := map[string]string{}
 	for _, l := range labels {
@@ -104,8 +121,16 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	defer cli.Close()
 
+	var mirror *feedmirror.Mirror
+	if *useMirror {
+		if mirror, err = feedmirror.New(feedmirror.Options{Dir: filepath.Join(cacheDir, "feedmirror"), Rewrites: rw}); err != nil {
+			fmt.Fprintf(stderr, "openwrt-ppa build: %v\n", err)
+			return 1
+		}
+	}
 	opt.ConfigDir, opt.CacheDir = cfgDir, cacheDir
-	opt.Executor = docker.New(cli, docker.Options{Network: *network, Pull: true, CachePrefix: *cachePrefix, Labels: labelMap})
+	opt.Executor = docker.New(cli, docker.Options{Network: *network, Pull: true, CachePrefix: *cachePrefix, Labels: labelMap,
+		GitHubFeeds: *githubFeeds, FeedMirror: mirror})
 	if *verbose {
 		opt.Log = stderr
 	}

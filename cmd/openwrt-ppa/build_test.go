@@ -19,6 +19,7 @@ func TestBuildUsage(t *testing.T) {
 		"two sources":  {args: []string{"a", "b"}, code: 2, inStderr: "give exactly one SOURCE"},
 		"unknown flag": {args: []string{"--nope", "a"}, code: 2, inStderr: "flag provided but not defined"},
 		"bad duration": {args: []string{"--timeout", "soon", "a"}, code: 2, inStderr: "invalid value"},
+		"bad rewrite":  {args: []string{"--feed-url-rewrite", "https://git.openwrt.org/=file:///srv/", "a"}, code: 2, inStderr: "http(s)"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package testenv
 import (
 	"crypto/tls"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -81,8 +82,15 @@ func StartGitServerOn(t testing.TB, host string) *GitServer {
 
 func startGitServer(t testing.TB, host string, useTLS bool) *GitServer {
 	t.Helper()
-	gitPath := NeedCommand(t, "git")
-	root := t.TempDir()
+	gs, closeFn, err := newGitServer(NeedCommand(t, "git"), t.TempDir(), host, useTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeFn)
+	return gs
+}
+
+func newGitServer(gitPath, root, host string, useTLS bool) (*GitServer, func(), error) {
 	h := &cgi.Handler{
 		Path:   gitPath,
 		Stderr: io.Discard, // "not a git repository" for tests of missing repositories
@@ -98,21 +106,19 @@ func startGitServer(t testing.TB, host string, useTLS bool) *GitServer {
 		gs := &GitServer{Root: root, git: gitPath}
 		srv := httptest.NewUnstartedServer(gs.serve(h))
 		srv.StartTLS()
-		t.Cleanup(srv.Close)
 		gs.URL = srv.URL
 		gs.CertPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 		gs.TLS = &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs, MinVersion: tls.VersionTLS12}
-		return gs
+		return gs, srv.Close, nil
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
-		t.Fatalf("git server: listening on %s: %v", host, err)
+		return nil, nil, fmt.Errorf("git server: listening on %s: %w", host, err)
 	}
 	gs := &GitServer{URL: "http://" + ln.Addr().String(), Root: root, git: gitPath}
 	srv := &http.Server{Handler: gs.serve(h)}
 	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return gs
+	return gs, func() { _ = srv.Close() }, nil
 }
 
 // RepoURL is the clone URL of the repository name.
@@ -123,6 +129,12 @@ func (s *GitServer) RepoURL(name string) string { return s.URL + "/" + name + ".
 // the content), and returns the commit hash.
 func (s *GitServer) Commit(t testing.TB, name, branch string, files map[string]string) string {
 	t.Helper()
+	return s.commit(t, name, branch, files)
+}
+
+// commit is Commit with extra environment for git (fixed dates make the hash reproducible).
+func (s *GitServer) commit(t testing.TB, name, branch string, files map[string]string, env ...string) string {
+	t.Helper()
 	bare := filepath.Join(s.Root, name+".git")
 	if _, err := os.Stat(bare); os.IsNotExist(err) {
 		runGit(t, s.git, "", "init", "-q", "--bare", "-b", branch, bare)
@@ -131,7 +143,7 @@ func (s *GitServer) Commit(t testing.TB, name, branch string, files map[string]s
 	runGit(t, s.git, work, "init", "-q", "-b", branch)
 	writeTree(t, work, files)
 	runGit(t, s.git, work, "add", "-A")
-	runGit(t, s.git, work, "commit", "-q", "-m", "test commit")
+	runGitEnv(t, s.git, work, env, "commit", "-q", "-m", "test commit")
 	runGit(t, s.git, work, "push", "-q", "-f", bare, "HEAD:refs/heads/"+branch)
 	return strings.TrimSpace(runGit(t, s.git, work, "rev-parse", "HEAD"))
 }
@@ -202,9 +214,14 @@ func writeTree(t testing.TB, dir string, files map[string]string) {
 
 func runGit(t testing.TB, gitPath, dir string, args ...string) string {
 	t.Helper()
+	return runGitEnv(t, gitPath, dir, nil, args...)
+}
+
+func runGitEnv(t testing.TB, gitPath, dir string, env []string, args ...string) string {
+	t.Helper()
 	cmd := exec.Command(gitPath, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(append(os.Environ(), env...),
 		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
 		"GIT_AUTHOR_NAME=test", "GIT_AUTHOR_EMAIL=test@example.org",
 		"GIT_COMMITTER_NAME=test", "GIT_COMMITTER_EMAIL=test@example.org",
