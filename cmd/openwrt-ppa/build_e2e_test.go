@@ -98,7 +98,9 @@ func (e *buildEnv) holdStandin() string {
 
 func (e *buildEnv) command(ctx context.Context, args ...string) *exec.Cmd {
 	full := append([]string{"build", "--image", e.image, "--network", "none", "--cache-volume-prefix", e.cachePrefix,
-		"--label", e.label, "--out", e.out, "--timeout", "2m"}, args...)
+		"--label", e.label, "--out", e.out, "--timeout", "2m",
+		// the stand-in pins its standard feeds at commits only the tests' loopback server has
+		"--feed-url-rewrite", testenv.SharedFeedServer(e.t).Rewrite()}, args...)
 	cmd := exec.CommandContext(ctx, e.bin, full...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.home, "XDG_CONFIG_HOME=" + filepath.Join(e.home, ".config"),
 		"XDG_CACHE_HOME=" + filepath.Join(e.home, ".cache"), "TMPDIR=" + e.tmp}
