@@ -52,10 +52,16 @@ func main() {
 		cancel(fmt.Errorf("stopped by %v", s))
 	}()
 	code := dispatch(ctx, os.Args[1:], pipeWriter{os.Stdout, cancel}, pipeWriter{os.Stderr, cancel})
-	if s, ok := stoppedBy.Load().(syscall.Signal); ok {
+	if s, ok := stoppedBy.Load().(syscall.Signal); ok && !stopsBySignal(os.Args[1:]) {
 		code = 128 + int(s)
 	}
 	os.Exit(code)
+}
+
+// stopsBySignal says whether the command is a service that a signal stops in the normal way
+// (an init system's SIGTERM): a clean shutdown of serve or worker exits 0, not 128+signal.
+func stopsBySignal(args []string) bool {
+	return len(args) > 0 && (args[0] == "serve" || args[0] == "worker")
 }
 
 // errOutputClosed cancels a command whose reader has gone away (`| head`).
