@@ -1,6 +1,6 @@
 package kube
 
-// Tests on a real cluster (OPENWRT_PPA_KUBECONFIG; .ci/run brings one up with
+// Tests on a real cluster (OPENWRT_PPA_TEST_KUBECONFIG; .ci/run brings one up with
 // ../shared/k8s/single-node.sh), with the SDK stand-in imported into the node's containerd.
 
 import (

@@ -1,6 +1,6 @@
 package chart_test
 
-// The chart installed for real (the Helm library) into the test cluster (OPENWRT_PPA_KUBECONFIG;
+// The chart installed for real (the Helm library) into the test cluster (OPENWRT_PPA_TEST_KUBECONFIG;
 // .ci/run brings one up with ../shared/k8s/single-node.sh), with the project's image imported
 // into the node's containerd: a signed push webhook to the in-cluster serve → a build Job → the
 // feed the in-cluster serve publishes verifies → the check completes; then helm upgrade and

@@ -27,7 +27,7 @@ import (
 // ../shared/k8s/single-node.sh up).
 const (
 	// KubeconfigEnv names an admin kubeconfig of a test cluster.
-	KubeconfigEnv = "OPENWRT_PPA_KUBECONFIG"
+	KubeconfigEnv = "OPENWRT_PPA_TEST_KUBECONFIG"
 	// KubeContainerdEnv is the containerd socket of the cluster's node, where test images are
 	// imported (default: single-node.sh's /run/k8s-containerd/containerd.sock).
 	KubeContainerdEnv     = "OPENWRT_PPA_K8S_CONTAINERD"
@@ -42,7 +42,7 @@ type Kube struct {
 	Namespace string
 }
 
-// NeedKube returns the cluster named by OPENWRT_PPA_KUBECONFIG with a fresh namespace, or skips
+// NeedKube returns the cluster named by OPENWRT_PPA_TEST_KUBECONFIG with a fresh namespace, or skips
 // (fails under CI) through Missing.
 func NeedKube(t testing.TB) *Kube {
 	t.Helper()
