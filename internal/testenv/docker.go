@@ -122,22 +122,17 @@ const (
 // StandinAPKImage is StandinImage in apk mode: a 25.12 SDK that makes .apk packages.
 func StandinAPKImage(t testing.TB) string {
 	t.Helper()
-	cli := NeedDocker(t)
-	busybox, err := StaticBusybox()
-	if err != nil {
-		Missing(t, "busybox-static", err.Error())
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	tag, err := BuildStandinMode(ctx, cli, busybox, StandinAPK, "")
-	if err != nil {
-		t.Fatalf("building the SDK stand-in image: %v", err)
-	}
-	return tag
+	return standinImageOfMode(t, StandinAPK)
 }
 
 // StandinSnapshotImage is StandinImage in snapshot mode: the SDK must be fetched by setup.sh.
 func StandinSnapshotImage(t testing.TB) string {
+	t.Helper()
+	return standinImageOfMode(t, StandinSnapshot)
+}
+
+// standinImageOfMode builds (or finds) the stand-in image of mode for a test.
+func standinImageOfMode(t testing.TB, mode string) string {
 	t.Helper()
 	cli := NeedDocker(t)
 	busybox, err := StaticBusybox()
@@ -146,7 +141,7 @@ func StandinSnapshotImage(t testing.TB) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	tag, err := BuildStandinMode(ctx, cli, busybox, StandinSnapshot, "")
+	tag, err := BuildStandinMode(ctx, cli, busybox, mode, "")
 	if err != nil {
 		t.Fatalf("building the SDK stand-in image: %v", err)
 	}
