@@ -89,6 +89,7 @@ func (r *Remotes) Poll(ctx context.Context, repoID int64) error {
 	refs, head, err := r.listRefs(lctx, rem)
 	cancel()
 	if err != nil {
+		err = explainListError(err)
 		_, uerr := r.store.UpdateRemote(ctx, repoID, func(x *store.Remote) error {
 			x.Failures++
 			x.LastError = err.Error()
@@ -222,6 +223,15 @@ func (r *Remotes) listRefs(ctx context.Context, rem store.Remote) (map[string]st
 		return nil, "", fmt.Errorf("the repository has %d branches and tags, more than the %d a repository by URL may have", len(refs), maxRefs)
 	}
 	return refs, head, nil
+}
+
+// explainListError says what to do about the refusal users meet first: an ssh server that does
+// not (yet) accept the deploy key.
+func explainListError(err error) error {
+	if strings.Contains(err.Error(), "unable to authenticate") {
+		return fmt.Errorf("the ssh server refused the deploy key: add the repository's deploy key (its page shows it) to the repository, read-only (%w)", err)
+	}
+	return err
 }
 
 // maxRefs bounds the branches and tags of a repository by URL (each may become a build).
