@@ -61,7 +61,7 @@ func (r *Remotes) Add(ctx context.Context, req AddRequest) (Added, error) {
 	rem := store.Remote{RepoID: repo.ID, URL: u.String(), AddedBy: req.AddedBy, WebhookSecret: newSecret(), NextPoll: r.now()}
 	var public string
 	if u.Scheme == "ssh" {
-		rem.DeployKey, public, err = newDeployKey("openwrt-ppa " + repo.Path())
+		rem.DeployKey, public, err = newDeployKey(KeyComment(repo))
 		if err != nil {
 			return Added{}, fmt.Errorf("making the deploy key: %w", err)
 		}
