@@ -71,8 +71,8 @@ func secretsIn(spec builder.JobSpec, needles ...string) []string {
 // TestEndToEndBySSH: a private repository on a real OpenSSH server is added by its ssh URL;
 // the service makes an ed25519 deploy key and shows its public half (the page is app/web's
 // TestAddRepoForm), the
-// repository's owner puts it in authorized_keys, and the first build publishes a feed that
-// verifies. The key never reaches a build container; a server that presents another host key
+// repository's owner puts it in authorized_keys, and the first builds (the default branch and
+// the tag already there) publish feeds that verify. The key never reaches a build container; a server that presents another host key
 // afterwards is refused and nothing is built from it.
 func TestEndToEndBySSH(t *testing.T) {
 	e := newE2E(t)
@@ -95,6 +95,7 @@ func TestEndToEndBySSH(t *testing.T) {
 	ctx := context.Background()
 
 	sha1 := gs.Commit(t, "dave/private-feed", "main", repoFiles(e2eConfig, map[string]string{"hello": "1.0"}))
+	gs.Tag(t, "dave/private-feed", "v1.0", sha1) // there before registration: built with the default branch
 	url := sshd.RepoURL("dave/private-feed")
 	code, added := e.api("POST", "/api/v1/repos", `{"url": "`+url+`"}`)
 	if code != http.StatusCreated || added["owner"] != "dave" || added["name"] != "private-feed" || added["private"] != true {
@@ -129,11 +130,16 @@ func TestEndToEndBySSH(t *testing.T) {
 		t.Fatalf("%d builds before the key was authorized", len(bs))
 	}
 
-	// 2. Authorized: the next poll (its backoff is the interval) builds main.
+	// 2. Authorized: the next poll (its backoff is the interval) builds main and the tag.
 	sshd.Authorize(t, pub)
-	b1 := e.waitRepoBuilds("dave", "private-feed", 1)[0]
-	if b1.Status != store.StatusSuccess || b1.CommitSHA != sha1 || b1.Ref.Name != "main" {
-		t.Fatalf("first build %+v\nsshd: %s", b1, sshd.Log())
+	built := map[store.Ref]store.Build{}
+	for _, b := range e.waitRepoBuilds("dave", "private-feed", 2) {
+		built[b.Ref] = b
+	}
+	for _, ref := range []store.Ref{{Kind: store.RefBranch, Name: "main"}, {Kind: store.RefTag, Name: "v1.0"}} {
+		if b := built[ref]; b.Status != store.StatusSuccess || b.CommitSHA != sha1 {
+			t.Fatalf("the first build of %s: %+v (builds %+v)\nsshd: %s", ref, b, built, sshd.Log())
+		}
 	}
 	token, err := e.rt.ReadToken(ctx, "dave", "private-feed")
 	if err != nil {
@@ -144,6 +150,9 @@ func TestEndToEndBySSH(t *testing.T) {
 	}
 	if got := testenv.VerifyFeed(t, withToken, "/dave/private-feed/main/24.10/x86_64/", "/dave/private-feed/-/key.pub"); got["hello"] != "1.0-r1" {
 		t.Fatalf("feed lists %v", got)
+	}
+	if code, body := withToken("/dave/private-feed/-/latest/24.10/x86_64/Packages"); code != http.StatusOK || !strings.Contains(string(body), "Package: hello") {
+		t.Errorf("the latest feed (the tag there before registration): %d", code)
 	}
 	if code, _ := e.get("/dave/private-feed/main/24.10/x86_64/Packages"); code == http.StatusOK {
 		t.Error("the private repository's feed is served without its read token")
@@ -178,7 +187,7 @@ func TestEndToEndBySSH(t *testing.T) {
 	if !strings.Contains(rem.LastError, "remove and add the repository again") || rem.HostKey == sshd.HostKey {
 		t.Errorf("after the host key changed: error %q, pinned %q", rem.LastError, rem.HostKey)
 	}
-	if bs, _ := e.rt.Store.ListBuilds(ctx, store.BuildQuery{RepoID: repo.ID}); len(bs) != 1 {
-		t.Errorf("%d builds, want only the first: a server with another host key was built from", len(bs))
+	if bs, _ := e.rt.Store.ListBuilds(ctx, store.BuildQuery{RepoID: repo.ID}); len(bs) != 2 {
+		t.Errorf("%d builds, want only the first two: a server with another host key was built from", len(bs))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -71,8 +72,9 @@ func TestChanges(t *testing.T) {
 	repo := forge.Repo{Forge: Name, ID: 3, Owner: "a", Name: "b", DefaultBranch: "main"}
 	now := map[string]string{"refs/heads/main": "m2", "refs/heads/dev": "d1", "refs/tags/v1": "t1"}
 	first := changes(repo, nil, now, true, "refs/heads/main")
-	if len(first) != 1 || first[0].Ref != "refs/heads/main" || first[0].Kind != forge.KindPush || first[0].Before != forge.ZeroSHA {
-		t.Fatalf("first poll: %+v", first)
+	if len(first) != 2 || first[0].Ref != "refs/heads/main" || first[0].Kind != forge.KindPush || first[0].Before != forge.ZeroSHA ||
+		first[1].Ref != "refs/tags/v1" || first[1].Kind != forge.KindTag {
+		t.Fatalf("first poll: %+v, want the default branch and the tag, not dev", first)
 	}
 	old := map[string]string{"refs/heads/main": "m1", "refs/heads/dev": "d1", "refs/heads/gone": "g1"}
 	evs := changes(repo, old, now, false, "refs/heads/main")
@@ -86,6 +88,30 @@ func TestChanges(t *testing.T) {
 	}
 	if evs[0].DeliveryID == changes(repo, map[string]string{"refs/heads/main": "m0"}, now, false, "")[0].DeliveryID {
 		t.Fatal("the same commit reached from another one has the same delivery id: it would be taken for a redelivery")
+	}
+}
+
+// TestFirstListingBuildsTheNewestTags: of many tags already there, the first listing builds
+// the newest firstTags by version (versions before other names), and later listings every
+// new one.
+func TestFirstListingBuildsTheNewestTags(t *testing.T) {
+	repo := forge.Repo{Forge: Name, ID: 3, Owner: "a", Name: "b", DefaultBranch: "main"}
+	now := map[string]string{"refs/heads/main": "m", "refs/tags/nightly": "n", "refs/tags/v2.0.0-rc1": "rc"}
+	for i := 1; i <= 12; i++ {
+		now[fmt.Sprintf("refs/tags/v1.%d", i)] = fmt.Sprintf("t%d", i)
+	}
+	var got []string
+	for _, e := range changes(repo, nil, now, true, "refs/heads/main") {
+		got = append(got, strings.TrimPrefix(e.Ref, "refs/tags/"))
+	}
+	sort.Strings(got)
+	want := []string{"refs/heads/main", "v1.10", "v1.11", "v1.12", "v1.4", "v1.5", "v1.6", "v1.7", "v1.8", "v1.9", "v2.0.0-rc1"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("first listing builds %v, want %v", got, want)
+	}
+	next := changes(repo, map[string]string{"refs/heads/main": "m"}, map[string]string{"refs/heads/main": "m", "refs/tags/v0.1": "old"}, false, "refs/heads/main")
+	if len(next) != 1 || next[0].Ref != "refs/tags/v0.1" {
+		t.Fatalf("a later listing: %+v, want the new tag whatever its version", next)
 	}
 }
 
