@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -60,10 +62,14 @@ func FuzzParsePush(f *testing.F) {
 	f.Add([]byte(`{"ref":"refs/heads/main","before":"0000000000000000000000000000000000000000","after":"1111111111111111111111111111111111111111","repository":{"clone_url":"https://codeberg.org/a/b.git"}}`))
 	f.Add([]byte(``))
 	f.Add([]byte(`{"ref":"main"}`))
+	f.Add([]byte(`{"repository":{"clone_url":"https://codeberg.org/a/b.git","ssh_url":"git@codeberg.org:a/b.git"}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, err := ParsePush(body)
 		if err == nil && p.Ref != "" && !strings.HasPrefix(p.Ref, "refs/") {
 			t.Fatalf("accepted ref %q", p.Ref)
+		}
+		if err == nil && len(p.URLs()) > 0 && p.Names("https://codeberg.org/a/b.git") && !p.Names("https://CODEBERG.org/a/b") {
+			t.Fatalf("%v names a/b.git but not the same URL written otherwise", p.URLs())
 		}
 	})
 }
@@ -180,5 +186,77 @@ func TestAddLimits(t *testing.T) {
 	rem, _ := st.Remote(ctx, ssh.Repo.ID)
 	if PublicKey(rem, "openwrt-ppa team/private") != ssh.DeployKey {
 		t.Fatalf("the stored private key is not the shown public key's")
+	}
+}
+
+func TestPushNames(t *testing.T) {
+	const registered = "https://codeberg.org/Carol/feed.git"
+	for _, c := range []struct {
+		body string
+		want bool
+	}{
+		{``, true},
+		{`{"ref": "refs/heads/main"}`, true},
+		{`{"repository": {"clone_url": "https://codeberg.org/carol/feed.git"}}`, true},
+		{`{"repository": {"clone_url": "https://codeberg.org/carol/feed"}}`, true},
+		{`{"repository": {"clone_url": "https://elsewhere.example/x/y.git", "ssh_url": "git@codeberg.org:carol/feed.git"}}`, true},
+		{`{"repository": {"git_http_url": "https://codeberg.org/carol/feed.git"}}`, true},
+		{`{"repository": {"clone_url": "https://codeberg.org/carol/other.git", "ssh_url": "git@codeberg.org:carol/other.git"}}`, false},
+		{`{"repository": {"clone_url": "https://evil.example/carol/feed.git"}}`, false},
+		{`{"repository": {"clone_url": "file:///srv/carol/feed.git"}}`, false},
+		{`{"repository": {"git_ssh_url": "not a url"}}`, false},
+	} {
+		p, err := ParsePush([]byte(c.body))
+		if err != nil {
+			t.Fatalf("ParsePush(%s): %v", c.body, err)
+		}
+		if got := p.Names(registered); got != c.want {
+			t.Errorf("%s names %s: %v, want %v", c.body, registered, got, c.want)
+		}
+	}
+}
+
+// TestWebhookRefusesAnotherRepository: a signed push whose payload names another repository
+// is refused with a message naming both; one naming this repository, or none, makes it poll.
+func TestWebhookRefusesAnotherRepository(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	r, err := New(Config{BaseURL: "https://ppa.example"}, Deps{Store: st, Inbox: &nopInbox{}, CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := r.Add(ctx, AddRequest{URL: "https://1.1.1.1/alice/pkgs.git", Admin: true, AddedBy: "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(r.WebhookHandler())
+	defer srv.Close()
+	for _, c := range []struct {
+		body   string
+		status int
+		msg    string
+	}{
+		{`{"ref": "refs/heads/main", "repository": {"clone_url": "https://1.1.1.1/bob/other.git", "ssh_url": "git@1.1.1.1:bob/other.git"}}`, 422, "another repository (https://1.1.1.1/bob/other.git)"},
+		{`{"ref": "refs/heads/main", "repository": {"clone_url": "https://1.1.1.1/alice/pkgs.git"}}`, 202, ""},
+		{`{"ref": "refs/heads/main", "repository": {"git_http_url": "https://1.1.1.1/alice/pkgs.git"}}`, 202, ""},
+		{``, 202, ""},
+	} {
+		mac := hmac.New(sha256.New, []byte(a.WebhookSecret))
+		mac.Write([]byte(c.body))
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/webhooks/git/"+fmt.Sprint(a.Repo.ID), strings.NewReader(c.body))
+		req.Header.Set("X-Gitea-Signature", hex.EncodeToString(mac.Sum(nil)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || !strings.Contains(string(msg), c.msg) || c.status == 422 && !strings.Contains(string(msg), "alice/pkgs.git's") {
+			t.Errorf("%s: %d %s, want %d saying %q", c.body, resp.StatusCode, msg, c.status, c.msg)
+		}
 	}
 }
