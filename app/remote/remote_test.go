@@ -142,11 +142,7 @@ func (i *nopInbox) Put(context.Context, *forge.Event) (bool, error) { i.n++; ret
 
 func TestAddLimits(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	newR := func(allow string) *Remotes {
 		r, err := New(Config{Allow: allow, Quota: 1, BaseURL: "https://ppa.example"}, Deps{Store: st, Inbox: &nopInbox{}, CacheDir: t.TempDir()})
 		if err != nil {
@@ -220,11 +216,7 @@ func TestPushNames(t *testing.T) {
 // is refused with a message naming both; one naming this repository, or none, makes it poll.
 func TestWebhookRefusesAnotherRepository(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	r, err := New(Config{BaseURL: "https://ppa.example"}, Deps{Store: st, Inbox: &nopInbox{}, CacheDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -259,4 +251,15 @@ func TestWebhookRefusesAnotherRepository(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d saying %q", c.body, resp.StatusCode, msg, c.status, c.msg)
 		}
 	}
+}
+
+// openStore is a fresh embedded store for one test.
+func openStore(t *testing.T) *sqlite.DB {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
