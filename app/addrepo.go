@@ -18,7 +18,7 @@ var _ web.Registrar = registrar{}
 
 func userID(u web.User) string {
 	if u.Admin() {
-		return "admin"
+		return remote.AddedByAdmin
 	}
 	return u.Forge + ":" + u.Login
 }

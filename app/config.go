@@ -94,6 +94,7 @@ type Config struct {
 	ReposAllowPrivate bool
 	ReposPollInterval time.Duration
 	ReposQuota        int
+	ReposBuildMinutes int
 	ReposCAFile       string
 
 	SessionSecret    Secret
@@ -200,6 +201,7 @@ func (c *Config) options() []option {
 		{name: "repos-allow-private", usage: "let repository URLs reach loopback, link-local and private addresses (tests; a git server on this network)", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.ReposAllowPrivate, n, false, u) }},
 		{name: "repos-poll-interval", usage: "how often each repository by URL is polled for new commits (its push webhook makes it look at once)", bind: dur(&c.ReposPollInterval, 5*time.Minute)},
 		{name: "repos-quota", usage: "repositories by URL one signed-in user may add", bind: num(&c.ReposQuota, 5)},
+		{name: "repos-build-minutes", usage: "build minutes per calendar month (UTC) for all the repositories by URL one signed-in user added; beyond them new commits wait for the next month (0: no bound; admins have none)", bind: num(&c.ReposBuildMinutes, 0)},
 		{name: "repos-ca-file", usage: "PEM file of extra CA roots for https repository URLs (an install's own CA)", bind: str(&c.ReposCAFile, "")},
 		{name: "session-secret", usage: "key that signs web sessions and CSRF tokens", secret: true, bind: sec(&c.SessionSecret)},
 		{name: "admin-token", usage: "bearer token with every right on the API", secret: true, bind: sec(&c.AdminToken)},
@@ -329,6 +331,9 @@ func (c *Config) validate() error {
 	}
 	if c.Workers < 0 {
 		errs = append(errs, errors.New("--workers is negative: give 0 or more"))
+	}
+	if c.ReposBuildMinutes < 0 {
+		errs = append(errs, errors.New("--repos-build-minutes is negative: give 0 (no bound) or more"))
 	}
 	if (c.GitHubAppID != 0) != (c.GitHubPrivateKeyFile != "") {
 		errs = append(errs, fmt.Errorf("the GitHub App needs both %s and %s", EnvName("github-app-id"), EnvName("github-private-key-file")))

@@ -151,7 +151,7 @@ func openRemotes(cfg Config, d Deps, inbox forge.Inbox) (*remote.Remotes, error)
 		return nil, fmt.Errorf("--repos-allow %q is not users, admins or off", cfg.ReposAllow)
 	}
 	return remote.New(remote.Config{Policy: giturl.Policy{AllowPrivate: cfg.ReposAllowPrivate}, TLS: tlsConf,
-		Interval: cfg.ReposPollInterval, Allow: cfg.ReposAllow, Quota: cfg.ReposQuota, BaseURL: cfg.BaseURL()},
+		Interval: cfg.ReposPollInterval, Allow: cfg.ReposAllow, Quota: cfg.ReposQuota, BuildMinutes: cfg.ReposBuildMinutes, BaseURL: cfg.BaseURL()},
 		remote.Deps{Store: d.Store, Inbox: inbox, CacheDir: datadir.Dir(cfg.Data).Cache(), Logger: d.Logger, Now: d.Now})
 }
 

@@ -102,7 +102,25 @@ func (r *Remotes) Poll(ctx context.Context, repoID int64) error {
 	}
 	first := rem.Refs == nil
 	fr := forgeRepo(repo, strings.TrimPrefix(head, "refs/heads/"))
-	for _, ev := range changes(fr, rem.Refs, refs, first, head) {
+	evs := changes(fr, rem.Refs, refs, first, head)
+	if len(evs) > 0 {
+		refusal, err := r.quotaRefusal(ctx, rem)
+		if err != nil {
+			return fmt.Errorf("counting the build minutes of %s: %w", rem.AddedBy, err)
+		}
+		if refusal != "" {
+			// The refs are not recorded: each later poll finds the same changes and builds
+			// them once there are minutes again.
+			_, err := r.store.UpdateRemote(ctx, repoID, func(x *store.Remote) error {
+				x.Polled, x.Failures, x.LastError = r.now(), 0, refusal
+				x.NextPoll = r.now().Add(jitter(r.cfg.interval()))
+				return nil
+			})
+			r.log.Info("builds wait for build minutes", "repo_id", repoID, "by", rem.AddedBy)
+			return err
+		}
+	}
+	for _, ev := range evs {
 		if _, err := r.inbox.Put(ctx, ev); err != nil {
 			// Nothing is recorded: the next poll finds the same change and tries again.
 			return fmt.Errorf("handing the push of %s to the event stage: %w", ev.Ref, err)

@@ -24,6 +24,9 @@ var ErrNotAllowed = errors.New("not allowed")
 // ErrNameTaken: another repository holds the owner/name; the message suggests --name.
 var ErrNameTaken = errors.New("name taken")
 
+// AddedByAdmin is AddRequest.AddedBy for a repository an admin registered.
+const AddedByAdmin = "admin"
+
 // AddRequest asks to register a repository by URL.
 type AddRequest struct {
 	URL     string
