@@ -680,7 +680,7 @@ func TestCompileHasNoNetwork(t *testing.T) {
 func TestWorkspaceIsCappedAndRemoved(t *testing.T) {
 	e := newEnv(t)
 	ex := docker.New(e.cli, docker.Options{
-		Network: "bridge", CachePrefix: e.prefix, WorkspaceTmpfs: true, FeedMirror: e.mirror,
+		Network: "bridge", CachePrefix: e.prefix, Workspace: docker.WorkspaceTmpfs, FeedMirror: e.mirror,
 		Labels: map[string]string{testenv.TestLabel: e.id}, Logger: slog.New(slog.NewTextHandler(e.slog, nil)), LockDir: t.TempDir(),
 	})
 	dir := repoDir(t, map[string]string{"filler": "diskfill", "a-fine": ""}) // a-fine builds first

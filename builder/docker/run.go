@@ -35,6 +35,7 @@ type run struct {
 	workdir   string
 	workspace string // the job's workspace volume, removed by Close
 	holder    string // the container that keeps a tmpfs workspace mounted, if any
+	disk      string // the disk workspace's file, if any
 	release   func()
 
 	started  time.Time
@@ -241,6 +242,11 @@ func (r *run) Close(ctx context.Context) error {
 		if r.workspace != "" {
 			if _, err := r.e.cli.VolumeRemove(ctx, r.workspace, client.VolumeRemoveOptions{Force: true}); err != nil && !isNotFound(err) && r.closeErr == nil {
 				r.closeErr = fmt.Errorf("%w: removing the workspace volume %s: %w", builder.ErrExecutor, r.workspace, err)
+			}
+		}
+		if r.disk != "" {
+			if err := r.e.removeDisk(ctx, r.disk); err != nil && r.closeErr == nil {
+				r.closeErr = fmt.Errorf("%w: removing the workspace disk: %w", builder.ErrExecutor, err)
 			}
 		}
 		r.release()
