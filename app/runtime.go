@@ -228,9 +228,13 @@ func (rt *Runtime) OpenExecutor(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	workspace := rt.Config.Workspace
+	if rt.Config.WorkspaceTmpfs {
+		workspace = docker.WorkspaceTmpfs
+	}
 	rt.Executor = docker.New(cli, docker.Options{Network: rt.Config.Network, Logger: rt.log, TmpfsBuildDir: rt.Config.BuildTmpfs, FeedMirror: mirror,
 		CachePrefix: rt.Config.CachePrefix, Pull: true, RootfsSize: rt.Config.RootfsSize,
-		WorkspaceTmpfs: rt.Config.WorkspaceTmpfs, GitHubFeeds: rt.Config.GitHubFeeds,
+		Workspace: workspace, DiskDir: filepath.Join(rt.Config.Data, "workspaces"), GitHubFeeds: rt.Config.GitHubFeeds,
 		Labels: jobs.Labels()})
 	return nil
 }

@@ -27,7 +27,8 @@ func needLoop(t *testing.T) {
 	}
 }
 
-// diskEnv is an executor whose job workspaces are disks in a folder of the test's.
+// diskEnv is an executor whose job workspaces are disks in a folder of the test's: what
+// WorkspaceAuto, the default, picks where loop devices work.
 func diskEnv(t *testing.T, e *env, labels map[string]string) (*docker.Executor, string) {
 	t.Helper()
 	needLoop(t)
@@ -37,7 +38,7 @@ func diskEnv(t *testing.T, e *env, labels map[string]string) (*docker.Executor, 
 		l[k] = v
 	}
 	ex := docker.New(e.cli, docker.Options{
-		Network: "bridge", CachePrefix: e.prefix, Workspace: docker.WorkspaceDisk, DiskDir: dir, FeedMirror: e.mirror,
+		Network: "bridge", CachePrefix: e.prefix, Workspace: docker.WorkspaceAuto, DiskDir: dir, FeedMirror: e.mirror,
 		Labels: l, Logger: slog.New(slog.NewTextHandler(e.slog, nil)), LockDir: t.TempDir(),
 	})
 	return ex, dir
@@ -119,6 +120,9 @@ func TestDiskWorkspaceIsCappedAndRemoved(t *testing.T) {
 			t.Errorf("a-fine: %+v\n%s", a, log.text())
 		}
 		assertNoWorkspace(t, e, job, dir)
+		if !strings.Contains(e.slog.String(), "job workspaces are capped ext4 files on loop devices") {
+			t.Errorf("auto did not say it picked the disk workspace:\n%s", e.slog.String())
+		}
 	})
 	t.Run("success", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
