@@ -21,8 +21,8 @@ const (
 	WorkspaceAuto = "auto"
 	// WorkspaceDisk is a file of Limits.WorkspaceSize in DiskDir, sparse, formatted ext4 and
 	// attached to a loop device, which the engine's local volume driver mounts: a real cap on
-	// real disk. Needs root (or CAP_SYS_ADMIN and /dev/loop*), losetup (util-linux) and
-	// mkfs.ext4 (e2fsprogs) on the engine's own host.
+	// real disk. Needs root (or CAP_SYS_ADMIN and /dev/loop*), losetup (util-linux),
+	// mkfs.ext4 and debugfs (e2fsprogs) on the engine's own host.
 	WorkspaceDisk = "disk"
 	// WorkspaceTmpfs is a tmpfs of Limits.WorkspaceSize: a real cap, held in memory.
 	WorkspaceTmpfs = "tmpfs"
@@ -74,7 +74,7 @@ func (e *Executor) workspaceKind() string {
 
 // probeDisk attaches a small file to a loop device and detaches it again.
 func (e *Executor) probeDisk() error {
-	for _, tool := range []string{"losetup", "mkfs.ext4"} {
+	for _, tool := range []string{"losetup", "mkfs.ext4", "debugfs"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return fmt.Errorf("%s not found: %w", tool, err)
 		}
@@ -103,7 +103,7 @@ func (e *Executor) probeDisk() error {
 }
 
 // makeDisk makes a sparse file of size bytes in DiskDir, formats it ext4 with the build user
-// owning its root, and attaches it to a free loop device. No journal (a crash throws the
+// owning its empty root, and attaches it to a free loop device. No journal (a crash throws the
 // workspace away anyway) and lazy inode tables keep the file sparse: the host's disk holds
 // what the build wrote, up to the cap.
 func (e *Executor) makeDisk(ctx context.Context, name string, size int64) (path, dev string, err error) {
@@ -122,6 +122,18 @@ func (e *Executor) makeDisk(ctx context.Context, name string, size int64) (path,
 	if err == nil {
 		_, err = command(ctx, "mkfs.ext4", "-q", "-F", "-m", "0", "-O", "^has_journal",
 			"-E", "root_owner=1000:1000,lazy_itable_init=1,nodiscard", "-L", "openwrt-ppa", path)
+	}
+	if err == nil {
+		// The engine fills an empty volume with the image's work dir (the SDK) when the first
+		// container mounts it, straight onto the disk: once per job, and no helper's copy in
+		// between. mkfs's lost+found would make it not empty.
+		_, err = command(ctx, "debugfs", "-w", "-R", "rmdir lost+found", path)
+	}
+	if err == nil {
+		var ls string
+		if ls, err = command(ctx, "debugfs", "-R", "ls /", path); err == nil && strings.Contains(ls, "lost+found") {
+			err = errors.New("debugfs could not remove lost+found from the new filesystem")
+		}
 	}
 	if err == nil {
 		dev, err = command(ctx, "losetup", "--find", "--show", "--nooverlap", path)

@@ -154,6 +154,22 @@ func TestDiskWorkspaceIsCappedAndRemoved(t *testing.T) {
 		}
 		assertNoWorkspace(t, e, job, dir)
 	})
+	t.Run("SDK larger than the cap", func(t *testing.T) {
+		src := repoDir(t, map[string]string{"fine": ""})
+		job := e.job(t, src, "24.10")
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		// 128K of ext4 has room for 6 files: the stand-in's SDK has more.
+		run, err := ex.Start(ctx, builder.JobSpec{Job: job, SourceDir: src, Limits: builder.Limits{Timeout: time.Minute, WorkspaceSize: 128 << 10}, Log: &lines{}})
+		if err == nil {
+			run.Close(ctx)
+		}
+		if err == nil || !strings.Contains(err.Error(), "disk full") || !strings.Contains(err.Error(), "128K") || !strings.Contains(err.Error(), "--workspace-size") {
+			t.Fatalf("start with a 128K workspace: %v, want an error naming the cap and the setting", err)
+		}
+		t.Log(err)
+		assertNoWorkspace(t, e, job, dir)
+	})
 }
 
 // TestDeadWorkersDisksAreSwept: a worker killed mid-build leaves its disk workspace attached;

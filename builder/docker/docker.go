@@ -227,7 +227,7 @@ func (e *Executor) Start(ctx context.Context, spec builder.JobSpec) (builder.Run
 		c, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host, Name: base + "-" + p.name})
 		if err != nil {
 			cleanup()
-			return nil, fmt.Errorf("%w: creating the build container: %w", builder.ErrExecutor, err)
+			return nil, fmt.Errorf("%w: creating the build container: %w", builder.ErrExecutor, sdkTooBig(err, limits))
 		}
 		p.id = c.ID
 		created = append(created, p)
@@ -245,9 +245,10 @@ func (e *Executor) Start(ctx context.Context, spec builder.JobSpec) (builder.Run
 
 // makeWorkspace makes the job's workspace volume, mounted on the SDK's work dir, capped as
 // Options.Workspace says; every phase of the job shares it and Close removes it (and its disk).
-// Docker fills a new plain volume with what the image has there (the SDK of a release image)
+// Docker fills a new empty volume with what the image has there (the SDK of a release image)
 // when the first container mounts it: one copy per job, as the image's own VOLUME would make.
-// It fills no volume with mount options (tmpfs, disk), so a helper copies the SDK in.
+// A tmpfs volume is empty again at each mount, so for it a holder keeps it mounted and a
+// helper copies the SDK in.
 func (e *Executor) makeWorkspace(ctx context.Context, job builder.Job, name, workdir string, l builder.Limits) (ws, holder, disk string, err error) {
 	labels := map[string]string{LabelJob: job.Key, LabelSeries: job.Series, LabelArch: job.Arch}
 	for k, v := range e.opts.Labels {
@@ -290,28 +291,26 @@ func (e *Executor) makeWorkspace(ctx context.Context, job builder.Job, name, wor
 	if _, err := e.cli.VolumeCreate(ctx, opts); err != nil {
 		return fail(fmt.Errorf("%w: making the workspace volume: %w", builder.ErrExecutor, err))
 	}
-	if kind == WorkspaceVolume {
-		return opts.Name, "", "", nil
+	if kind != WorkspaceTmpfs {
+		return opts.Name, "", disk, nil // the engine fills it
 	}
-	if kind == WorkspaceTmpfs {
-		// A tmpfs volume lives while some container has it mounted (each new mount is a new,
-		// empty tmpfs): a holder keeps it for the job, across the phases; Close removes it.
-		pids := int64(4)
-		c, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
-			Config: &container.Config{Image: job.Image, User: "1000:1000", Entrypoint: []string{"/bin/sh", "-c"},
-				Cmd: []string{"exec sleep 2147483647"}, Labels: labels, NetworkDisabled: true},
-			HostConfig: &container.HostConfig{NetworkMode: "none", CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"},
-				Resources: container.Resources{Memory: 32 << 20, PidsLimit: &pids}, Runtime: e.opts.Runtime,
-				Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: opts.Name, Target: wsCopyMount}}},
-			Name: name + "-workspace",
-		})
-		if err != nil {
-			return fail(fmt.Errorf("%w: making the workspace holder: %w", builder.ErrExecutor, err))
-		}
-		holder = c.ID
-		if _, err := e.cli.ContainerStart(ctx, holder, client.ContainerStartOptions{}); err != nil {
-			return fail(fmt.Errorf("%w: starting the workspace holder: %w", builder.ErrExecutor, err))
-		}
+	// A tmpfs volume lives while some container has it mounted (each new mount is a new,
+	// empty tmpfs): a holder keeps it for the job, across the phases; Close removes it.
+	pids := int64(4)
+	c, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Config: &container.Config{Image: job.Image, User: "1000:1000", Entrypoint: []string{"/bin/sh", "-c"},
+			Cmd: []string{"exec sleep 2147483647"}, Labels: labels, NetworkDisabled: true},
+		HostConfig: &container.HostConfig{NetworkMode: "none", CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"},
+			Resources: container.Resources{Memory: 32 << 20, PidsLimit: &pids}, Runtime: e.opts.Runtime,
+			Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: opts.Name, Target: wsCopyMount}}},
+		Name: name + "-workspace",
+	})
+	if err != nil {
+		return fail(fmt.Errorf("%w: making the workspace holder: %w", builder.ErrExecutor, err))
+	}
+	holder = c.ID
+	if _, err := e.cli.ContainerStart(ctx, holder, client.ContainerStartOptions{}); err != nil {
+		return fail(fmt.Errorf("%w: starting the workspace holder: %w", builder.ErrExecutor, err))
 	}
 	// Copy the work dir in, from a helper whose own work dir is the image's (its anonymous
 	// VOLUME, removed with the helper).
@@ -325,6 +324,14 @@ func (e *Executor) makeWorkspace(ctx context.Context, job builder.Job, name, wor
 			builder.ErrExecutor, builder.SizeText(l.WorkspaceSize), err))
 	}
 	return opts.Name, holder, disk, nil
+}
+
+// sdkTooBig explains an engine's "no space left" while it fills the workspace with the SDK.
+func sdkTooBig(err error, l builder.Limits) error {
+	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "no space left on device") {
+		return err
+	}
+	return fmt.Errorf("disk full: the SDK does not fit in the job's workspace, capped at %s: raise --workspace-size: %w", builder.SizeText(l.WorkspaceSize), err)
 }
 
 func ids(ps []phase) []string {

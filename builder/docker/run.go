@@ -81,7 +81,7 @@ func (r *run) ID() string {
 func (r *run) start(ctx context.Context) error {
 	if _, err := r.e.cli.ContainerStart(ctx, r.phases[0].id, client.ContainerStartOptions{}); err != nil {
 		close(r.waitDone)
-		return fmt.Errorf("%w: starting the build container: %w", builder.ErrExecutor, err)
+		return fmt.Errorf("%w: starting the build container: %w", builder.ErrExecutor, sdkTooBig(err, r.limits))
 	}
 	r.started = time.Now()
 	// The wall clock runs from here over every phase; the kill happens even if nobody is in Wait.
