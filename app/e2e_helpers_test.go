@@ -60,6 +60,8 @@ type e2e struct {
 	done    chan error
 	// gitRepo is the repository's path on the git server; empty: e2eRepo.
 	gitRepo string
+	// tune, if set, changes the runtime before it serves.
+	tune func(*app.Runtime)
 }
 
 func newE2E(t *testing.T) *e2e {
@@ -111,6 +113,9 @@ func (e *e2e) start() {
 		cancel()
 		ln.Close()
 		e.t.Fatal(err)
+	}
+	if e.tune != nil {
+		e.tune(rt)
 	}
 	switch {
 	case e.cfg.Workers > 0 && e.cfg.Executor == app.ExecutorKube:
