@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -165,6 +166,12 @@ func (c *Controller) Client() client.Client { return c.mgr.GetClient() }
 
 type reconcileFunc func(context.Context, ctrl.Request) (ctrl.Result, error)
 
+// Reconcile runs f; a conflict (another writer changed the object since it was read) is no
+// error but a reason to run again at once on the fresh object.
 func (f reconcileFunc) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	return f(ctx, req)
+	res, err := f(ctx, req)
+	if apierrors.IsConflict(err) {
+		return ctrl.Result{Requeue: true}, nil
+	}
+	return res, err
 }
