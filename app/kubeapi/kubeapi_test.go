@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -289,12 +289,12 @@ func TestBuildStartsOnce(t *testing.T) {
 // lacks, waits in Queued saying why; a refused start ends it Failed.
 func TestBuildWaitsOrFails(t *testing.T) {
 	cases := []struct {
-		name      string
-		ref       string
+		name       string
+		ref        string
 		registered bool
-		refuse    bool
-		phase     v1.BuildPhase
-		reason    string
+		refuse     bool
+		phase      v1.BuildPhase
+		reason     string
 	}{
 		{"no repository", "main", false, false, v1.BuildQueued, "NoRepository"},
 		{"no such ref", "nope", true, false, v1.BuildQueued, "WaitingForRef"},
