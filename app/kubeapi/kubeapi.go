@@ -161,6 +161,9 @@ func (c *Controller) Run(ctx context.Context) error {
 	return c.mgr.Start(ctx)
 }
 
+// Elected is closed once this replica leads.
+func (c *Controller) Elected() <-chan struct{} { return c.mgr.Elected() }
+
 // Client is the controller's client of the cluster (tests).
 func (c *Controller) Client() client.Client { return c.mgr.GetClient() }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,12 +28,15 @@ const ns = "ppa"
 
 // fakeBackend stands for the service: it registers into and builds in a real store.
 type fakeBackend struct {
+	mu                          sync.Mutex
 	st                          store.Store
 	registered, started, cancel []string
 	refuse                      error
 }
 
 func (f *fakeBackend) Register(ctx context.Context, url, by string) (store.Repository, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.refuse != nil {
 		return store.Repository{}, f.refuse
 	}
@@ -46,7 +50,15 @@ func (f *fakeBackend) Register(ctx context.Context, url, by string) (store.Repos
 	return repo, err
 }
 
+func (f *fakeBackend) registrations() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.registered...)
+}
+
 func (f *fakeBackend) Unregister(_ context.Context, id int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.registered = append(f.registered, "-"+strconv.FormatInt(id, 10))
 	return nil
 }
