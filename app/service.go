@@ -176,7 +176,8 @@ func NewWorker(svc *Service, d WorkerDeps) (*jobs.Worker, error) {
 	if id, ok := d.Executor.(model.ImageDigester); ok {
 		svc.images.set(id)
 	}
-	return jobs.New(jobs.Config{Workers: c.Workers, JobTimeout: c.JobTimeout, ShutdownGrace: c.ShutdownGrace,
+	size, _ := c.WorkspaceBytes() // checked with the configuration
+	return jobs.New(jobs.Config{Workers: c.Workers, JobTimeout: c.JobTimeout, WorkspaceSize: size, ShutdownGrace: c.ShutdownGrace,
 		VisibilityTime: c.VisibilityTime, Registry: c.Registry, Image: c.Image},
 		jobs.Deps{Store: svc.store, Queue: svc.queue, Forges: svc.forges, Catalogue: svc.catalogues,
 			Reporter: svc.report, Publisher: svc.publish, Data: datadir.Dir(c.Data),
