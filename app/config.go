@@ -69,6 +69,12 @@ type Config struct {
 	// KubeCPURequest and KubeMemoryRequest are what the scheduler reserves for a build pod
 	// (quantities, "500m", "1Gi"); empty: its limits.
 	KubeCPURequest, KubeMemoryRequest string
+	// Kubernetes runs the controller of the Repository and Build custom resources (app/kubeapi)
+	// in serve, leader-elected among replicas, on the cluster of Kubeconfig (empty: in-cluster).
+	Kubernetes bool
+	// KubernetesNamespace is the namespace whose Repositories and Builds it serves; empty: the
+	// kubeconfig context's, or in a pod its own.
+	KubernetesNamespace string
 
 	Workers        int
 	JobTimeout     time.Duration
@@ -184,6 +190,8 @@ func (c *Config) options() []option {
 		{name: "kube-instance", usage: "kube executor: label value naming this installation on its build Jobs; the same for all its workers, different per installation sharing a namespace", bind: str(&c.KubeInstance, "openwrt-ppa")},
 		{name: "kube-cpu-request", usage: "kube executor: CPU the scheduler reserves for a build pod, e.g. 500m (empty: its limit, 2 CPUs: builds never compete for what they were promised)", bind: str(&c.KubeCPURequest, "")},
 		{name: "kube-memory-request", usage: "kube executor: memory the scheduler reserves for a build pod, e.g. 1Gi (empty: its limit, 4Gi)", bind: str(&c.KubeMemoryRequest, "")},
+		{name: "kubernetes", usage: "run the controller of the Repository and Build custom resources (docs/kubernetes.md), leader-elected among serve replicas; the cluster is --kubeconfig's, or in a pod its own", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.Kubernetes, n, false, u) }},
+		{name: "kubernetes-namespace", usage: "--kubernetes: namespace of the Repositories and Builds it serves (empty: the kubeconfig context's, or in a pod its own)", bind: str(&c.KubernetesNamespace, "")},
 		{name: "workers", usage: "build jobs run at once by this process (0 = none: serve only)", bind: num(&c.Workers, 1)},
 		{name: "job-timeout", usage: "wall-clock limit of one build job", bind: dur(&c.JobTimeout, 2*time.Hour)},
 		{name: "queue-limit", usage: "queued jobs beyond which new non-forced jobs wait (0 = no limit)", bind: num(&c.QueueLimit, 100)},
@@ -273,6 +281,7 @@ var serveOnly = map[string]bool{
 	"listen": true, "catalogue-refresh": true, "queue-limit": true, "keep-builds": true, "pr-feed-ttl": true,
 	"session-secret": true, "admin-token": true, "gitlab-webhook-secret": true,
 	"github-client-id": true, "github-client-secret": true, "gitlab-client-id": true, "gitlab-client-secret": true,
+	"kubernetes": true, "kubernetes-namespace": true,
 }
 
 // WorkerSettings are the settings `worker` reads: every one but those only serve uses.
@@ -351,6 +360,13 @@ func (c *Config) validate() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.validateExecutor()...)
+	if c.KubernetesNamespace != "" {
+		if !c.Kubernetes {
+			errs = append(errs, errors.New("--kubernetes-namespace is a setting of --kubernetes: add --kubernetes, or drop it"))
+		} else if msgs := validation.IsDNS1123Label(c.KubernetesNamespace); len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("--kubernetes-namespace %q is not a namespace name (%s): give the namespace of the Repository and Build objects", c.KubernetesNamespace, strings.Join(msgs, "; ")))
+		}
+	}
 	if c.Redis != "" && c.KeyEncryptionKey == "" {
 		errs = append(errs, fmt.Errorf("Redis mode keeps signing keys in Redis and needs %s to encrypt them", EnvName("key-encryption-key")))
 	}
@@ -375,8 +391,11 @@ func (c *Config) validateExecutor() []error {
 		} else if c.WorkspaceTmpfs && k != docker.WorkspaceAuto && k != docker.WorkspaceTmpfs {
 			errs = append(errs, fmt.Errorf("--workspace-tmpfs and --workspace %s contradict each other: drop one", k))
 		}
-		if c.Kubeconfig != "" || c.KubeNamespace != "" || c.KubeCPURequest != "" || c.KubeMemoryRequest != "" {
-			errs = append(errs, errors.New("--kubeconfig, --kube-namespace and --kube-*-request are settings of the kube executor: add --executor kube, or drop them"))
+		if c.Kubeconfig != "" && !c.Kubernetes {
+			errs = append(errs, errors.New("--kubeconfig is a setting of the kube executor and of --kubernetes: add one of them, or drop it"))
+		}
+		if c.KubeNamespace != "" || c.KubeCPURequest != "" || c.KubeMemoryRequest != "" {
+			errs = append(errs, errors.New("--kube-namespace and --kube-*-request are settings of the kube executor: add --executor kube, or drop them"))
 		}
 	case ExecutorKube:
 		if c.KubeNamespace != "" {

@@ -63,6 +63,8 @@ type e2e struct {
 	gitRepo string
 	// wrapExec, when set, wraps the executor start gives the workers (a spy on the specs).
 	wrapExec func(builder.Executor) builder.Executor
+	// tune, if set, changes the runtime before it serves.
+	tune func(*app.Runtime)
 }
 
 func newE2E(t *testing.T) *e2e {
@@ -114,6 +116,9 @@ func (e *e2e) start() {
 		cancel()
 		ln.Close()
 		e.t.Fatal(err)
+	}
+	if e.tune != nil {
+		e.tune(rt)
 	}
 	switch {
 	case e.cfg.Workers > 0 && e.cfg.Executor == app.ExecutorKube:

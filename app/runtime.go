@@ -52,6 +52,9 @@ type Runtime struct {
 	Metrics  *metrics.Metrics
 	Hooks    Handlers
 	Executor builder.Executor // nil until OpenExecutor
+	// Controller tunes the Kubernetes controller of --kubernetes (tests: CRDs under a group of
+	// their own, a short lease and resync); zero: the defaults.
+	Controller ControllerTuning
 
 	log     *slog.Logger
 	closers []func() error
@@ -321,6 +324,10 @@ func (rt *Runtime) Serve(ctx context.Context, ln net.Listener, web http.Handler)
 	go func() { defer wg.Done(); _ = rt.Service.events.Run(ctx) }()
 	go func() { defer wg.Done(); rt.Service.remotes.Run(ctx) }()
 	go func() { defer wg.Done(); rt.Service.janitor.Run(ctx) }()
+	if rt.Config.Kubernetes {
+		wg.Add(1)
+		go func() { defer wg.Done(); rt.runController(ctx) }()
+	}
 	if rt.Config.Workers > 0 {
 		wg.Add(1)
 		go func() { defer wg.Done(); rt.runWorker(ctx) }()
