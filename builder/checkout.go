@@ -328,6 +328,11 @@ func (c *Checkouter) fetchAndResolve(ctx context.Context, repo *git.Repository, 
 
 // remoteRef finds the ref that req names among the remote's refs: "" for a bare commit.
 func remoteRef(ctx context.Context, repo *git.Repository, req CheckoutRequest, auth transport.AuthMethod) (plumbing.ReferenceName, error) {
+	if req.Ref == "" && req.Commit != "" {
+		// a commit alone may be on any branch or tag (a config read for another branch's push):
+		// the default branch is not where to look for it.
+		return "", nil
+	}
 	rem, err := repo.Remote("origin")
 	if err != nil {
 		return "", err
@@ -359,7 +364,7 @@ func remoteRef(ctx context.Context, repo *git.Repository, req CheckoutRequest, a
 		}
 	}
 	switch {
-	case hashRe.MatchString(req.Ref) || req.Ref == "" && req.Commit != "":
+	case hashRe.MatchString(req.Ref):
 		return "", nil
 	case req.Ref == "":
 		return "", refused("%s has no default branch; give a branch, tag or commit", req.URL)

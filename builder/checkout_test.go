@@ -52,6 +52,19 @@ func TestCheckoutFromGitServer(t *testing.T) {
 	if res, err = co.Checkout(ctx, builder.CheckoutRequest{URL: srv.RepoURL("o/r"), Ref: "v1"}, d4); err != nil || res.Commit != c1 {
 		t.Fatalf("checkout of tag %+v %v", res, err)
 	}
+	// A commit alone is looked for on every branch and tag, not on the default branch only.
+	other := srv.Commit(t, "o/r", "other", map[string]string{"hello/Makefile": "other\n"})
+	d6 := filepath.Join(t.TempDir(), "w")
+	if res, err = co.Checkout(ctx, builder.CheckoutRequest{URL: srv.RepoURL("o/r"), Commit: other}, d6); err != nil || res.Commit != other || read(d6) != "other\n" {
+		t.Fatalf("checkout of a commit on another branch %+v %v", res, err)
+	}
+	tagged := srv.Commit(t, "o/r", "release", map[string]string{"hello/Makefile": "tagged\n"})
+	srv.Tag(t, "o/r", "v2", tagged)
+	testenv.Git(t, filepath.Join(srv.Root, "o/r.git"), "update-ref", "-d", "refs/heads/release")
+	d7 := filepath.Join(t.TempDir(), "w")
+	if res, err = co.Checkout(ctx, builder.CheckoutRequest{URL: srv.RepoURL("o/r"), Commit: tagged}, d7); err != nil || res.Commit != tagged || read(d7) != "tagged\n" {
+		t.Fatalf("checkout of a commit only a tag names %+v %v", res, err)
+	}
 	// A pull request's head lives outside refs/heads: it is fetched by its full name.
 	pr := srv.Commit(t, "o/r", "feature", map[string]string{"hello/Makefile": "pr\n"})
 	testenv.Git(t, filepath.Join(srv.Root, "o/r.git"), "update-ref", "refs/pull/7/head", pr)
