@@ -153,6 +153,24 @@ func TestEndToEndByURL(t *testing.T) {
 		t.Fatalf("webhook build %+v", b3)
 	}
 
+	// 3b. A branch main's configuration does not build, whose own does: its build reads the
+	// configuration at its commit, which is not on the default branch.
+	nextConfig := "series: [\"24.10\"]\narchs: [x86_64]\nbranches: [next]\n"
+	sha4 := gs.Commit(t, "carol/feed", "next", repoFiles(nextConfig, map[string]string{"hello": "1.3"}))
+	body = giteaPush("refs/heads/next", strings.Repeat("0", 40), sha4, gs.RepoURL("carol/feed"))
+	mac = hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	if code := e.postHook(hookURL, body, "X-Gitea-Signature", hex.EncodeToString(mac.Sum(nil))); code != http.StatusAccepted {
+		t.Fatalf("signed Gitea push of next answered %d, want 202", code)
+	}
+	b4 := e.waitRepoBuilds("carol", "feed", 4)[0]
+	if b4.CommitSHA != sha4 || b4.Ref.Name != "next" || b4.Status != store.StatusSuccess {
+		t.Fatalf("build of branch next %+v", b4)
+	}
+	if got := e.verifyFeed("/carol/feed/next/24.10/x86_64/", "/carol/feed/-/key.pub"); got["hello"] != "1.3-r1" {
+		t.Fatalf("feed of branch next lists %v", got)
+	}
+
 	// 4. Refused URLs and a taken name, each with its message.
 	for _, c := range []struct{ body, want string }{
 		{`{"url": "file:///srv/git/x.git"}`, "file:// URLs are refused"},
