@@ -52,6 +52,9 @@ type Runtime struct {
 	Metrics  *metrics.Metrics
 	Hooks    Handlers
 	Executor builder.Executor // nil until OpenExecutor
+	// Controller tunes the Kubernetes controller of --kubernetes (tests: CRDs under a group of
+	// their own, a short lease and resync); zero: the defaults.
+	Controller ControllerTuning
 
 	log     *slog.Logger
 	closers []func() error
@@ -228,9 +231,17 @@ func (rt *Runtime) OpenExecutor(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	workspace := rt.Config.Workspace
+	diskDir, err := filepath.Abs(filepath.Join(rt.Config.Data, "workspaces"))
+	if err != nil {
+		return fmt.Errorf("the workspaces folder: %w", err)
+	}
+	if rt.Config.WorkspaceTmpfs {
+		workspace = docker.WorkspaceTmpfs
+	}
 	rt.Executor = docker.New(cli, docker.Options{Network: rt.Config.Network, Logger: rt.log, TmpfsBuildDir: rt.Config.BuildTmpfs, FeedMirror: mirror,
 		CachePrefix: rt.Config.CachePrefix, Pull: true, RootfsSize: rt.Config.RootfsSize,
-		WorkspaceTmpfs: rt.Config.WorkspaceTmpfs, GitHubFeeds: rt.Config.GitHubFeeds,
+		Workspace: workspace, DiskDir: diskDir, GitHubFeeds: rt.Config.GitHubFeeds,
 		Labels: jobs.Labels()})
 	return nil
 }
@@ -313,6 +324,10 @@ func (rt *Runtime) Serve(ctx context.Context, ln net.Listener, web http.Handler)
 	go func() { defer wg.Done(); _ = rt.Service.events.Run(ctx) }()
 	go func() { defer wg.Done(); rt.Service.remotes.Run(ctx) }()
 	go func() { defer wg.Done(); rt.Service.janitor.Run(ctx) }()
+	if rt.Config.Kubernetes {
+		wg.Add(1)
+		go func() { defer wg.Done(); rt.runController(ctx) }()
+	}
 	if rt.Config.Workers > 0 {
 		wg.Add(1)
 		go func() { defer wg.Done(); rt.runWorker(ctx) }()

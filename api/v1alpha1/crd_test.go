@@ -2,11 +2,8 @@ package v1alpha1_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/dynamic"
 
 	v1 "github.com/openwrt-ppa/openwrt-ppa/api/v1alpha1"
@@ -24,88 +20,6 @@ import (
 )
 
 const crdDir = "../../charts/openwrt-ppa/crds"
-
-var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-
-// readCRDs reads the chart's CRD manifests as the API server gets them from `kubectl apply`.
-func readCRDs(t *testing.T) []*unstructured.Unstructured {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(crdDir, "*.yaml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no CRD manifests in %s (run `make generate`): %v", crdDir, err)
-	}
-	var crds []*unstructured.Unstructured
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var obj map[string]any
-		if err := utilyaml.Unmarshal(data, &obj); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		crds = append(crds, &unstructured.Unstructured{Object: obj})
-	}
-	return crds
-}
-
-// installCRDs installs the chart's CRDs under a group of the test's own, so parallel runs and
-// the real ppa.openwrt.org CRDs of the shared cluster are never touched, and removes them after.
-func installCRDs(t *testing.T, dyn dynamic.Interface) string {
-	t.Helper()
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	group := "crd-" + hex.EncodeToString(b) + ".test." + v1.GroupName
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	for _, crd := range readCRDs(t) {
-		plural, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "plural")
-		if plural == "" {
-			t.Fatalf("CRD %s has no plural name", crd.GetName())
-		}
-		if err := unstructured.SetNestedField(crd.Object, group, "spec", "group"); err != nil {
-			t.Fatal(err)
-		}
-		// Short names are cluster-wide too: two groups may not both claim "ppa".
-		unstructured.RemoveNestedField(crd.Object, "spec", "names", "shortNames")
-		crd.SetName(plural + "." + group)
-		if _, err := dyn.Resource(crdGVR).Create(ctx, crd, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("installing CRD %s: %v", crd.GetName(), err)
-		}
-		name := crd.GetName()
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			if err := dyn.Resource(crdGVR).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-				t.Errorf("removing CRD %s: %v", name, err)
-			}
-		})
-		waitEstablished(ctx, t, dyn, name)
-	}
-	return group
-}
-
-func waitEstablished(ctx context.Context, t *testing.T, dyn dynamic.Interface, name string) {
-	t.Helper()
-	for {
-		got, err := dyn.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatalf("reading CRD %s: %v", name, err)
-		}
-		conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
-		for _, c := range conds {
-			m, _ := c.(map[string]any)
-			if m["type"] == "Established" && m["status"] == "True" {
-				return
-			}
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("CRD %s not Established: %v", name, conds)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
 
 // toMap turns a typed object into what the dynamic client sends, so the Go types' JSON names are
 // checked against the generated schema as a Go client would use them.
@@ -159,7 +73,7 @@ func TestCRDsOnTheAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	group := installCRDs(t, dyn)
+	group := testenv.InstallCRDs(t, dyn, crdDir)
 	apiVersion := group + "/v1alpha1"
 	repos := dyn.Resource(schema.GroupVersionResource{Group: group, Version: "v1alpha1", Resource: "repositories"}).Namespace(kube.Namespace)
 	builds := dyn.Resource(schema.GroupVersionResource{Group: group, Version: "v1alpha1", Resource: "builds"}).Namespace(kube.Namespace)

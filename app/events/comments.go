@@ -127,11 +127,16 @@ func (r *eventRun) onRerun(ctx context.Context) error {
 
 // rebuild starts a forced build of ref at sha.
 func (r *eventRun) rebuild(ctx context.Context, repo store.Repository, ref store.Ref, sha string, trigger store.Trigger, only map[string]bool) error {
+	return r.startRef(ctx, repo, ref, sha, trigger, true, only)
+}
+
+// startRef starts a build of ref at sha, reusing identical jobs' results unless forced.
+func (r *eventRun) startRef(ctx context.Context, repo store.Repository, ref store.Ref, sha string, trigger store.Trigger, forced bool, only map[string]bool) error {
 	if ref.Kind == store.RefPR {
-		return r.buildPull(ctx, repo, ref.PRNumber(), sha, trigger, true, only)
+		return r.buildPull(ctx, repo, ref.PRNumber(), sha, trigger, forced, only)
 	}
 	spec := buildSpec{repo: repo, ref: ref, gitRef: model.GitRef(ref), sha: sha, trigger: trigger,
-		actor: r.ev.Actor.Login, forced: true, only: only}
+		actor: r.ev.Actor.Login, forced: forced, only: only}
 	cfg, raw, err := r.loadConfig(ctx, repo, sha)
 	if err != nil {
 		return r.configFailed(ctx, spec, err)

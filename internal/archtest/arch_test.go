@@ -121,7 +121,7 @@ func appAllowed() map[string][]string {
 	shared := []string{"internal/model", "internal/datadir", "internal/metrics"}
 	with := func(rooms ...string) []string { return append(rooms, shared...) }
 	return map[string][]string{
-		"app":              with("events", "jobs", "upkeep", "local", "web", "keys", "publish", "report", "remote"),
+		"app":              with("events", "jobs", "upkeep", "local", "web", "keys", "publish", "report", "remote", "kubeapi"),
 		"events":           with("publish", "report"),
 		"jobs":             with("publish", "report"),
 		"upkeep":           with("publish"),
@@ -129,6 +129,7 @@ func appAllowed() map[string][]string {
 		"report":           with("web"), // web.FeedName: the check summary names the feed as the pages do
 		"remote":           {},          // repositories by URL: hands events to events through the inbox, never imports it
 		"keys":             {},
+		"kubeapi":          with(), // the Kubernetes controller: the stages reach it only through its Backend, wired by app
 		"local":            {},
 		"web":              {},
 		"internal/model":   {},
