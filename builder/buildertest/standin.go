@@ -93,3 +93,21 @@ func CheckHostileOutputs(t testing.TB, res builder.Result, out string, logCap, l
 		t.Errorf("the flooded per-package log was not capped: %v %v", fi, err)
 	}
 }
+
+// CheckCanceledInCompile checks the result of a build canceled while its package pkg was
+// compiling (the stand-in's "hang"): the job canceled, and pkg failed, saying when.
+func CheckCanceledInCompile(t testing.TB, res builder.Result, pkg string) {
+	t.Helper()
+	if res.Status != builder.JobCanceled {
+		t.Fatalf("status %s (%s), want canceled", res.Status, res.Message)
+	}
+	for _, p := range res.Packages {
+		if p.Name == pkg {
+			if p.Status != builder.PackageFailed || !strings.Contains(p.Reason, "canceled during compile") {
+				t.Errorf("%s: %+v", pkg, p)
+			}
+			return
+		}
+	}
+	t.Errorf("no result of %s among %+v", pkg, res.Packages)
+}

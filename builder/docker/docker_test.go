@@ -323,12 +323,7 @@ func TestCancelKillsAndRemoves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != builder.JobCanceled {
-		t.Fatalf("status %s (%s), want canceled", res.Status, res.Message)
-	}
-	if p := byName(res)["sleepy"]; p.Status != builder.PackageFailed || !strings.Contains(p.Reason, "canceled during compile") {
-		t.Errorf("sleepy: %+v", p)
-	}
+	buildertest.CheckCanceledInCompile(t, res, "sleepy")
 	// cleanup (registered by newEnv) fails the test if the container is still there.
 }
 

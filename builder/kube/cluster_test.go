@@ -295,12 +295,7 @@ func TestCancelStopsAndRemoves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != builder.JobCanceled {
-		t.Fatalf("status %s (%s), want canceled", res.Status, res.Message)
-	}
-	if p := byName(res)["sleepy"]; p.Status != builder.PackageFailed || !strings.Contains(p.Reason, "canceled during compile") {
-		t.Errorf("sleepy: %+v", p)
-	}
+	buildertest.CheckCanceledInCompile(t, res, "sleepy")
 	// noneLeft (at cleanup) fails the test if the Job or its pod is still there.
 }
 
