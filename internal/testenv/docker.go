@@ -35,7 +35,7 @@ const (
 // NewDockerClient returns a moby client for the engine of the environment (DOCKER_HOST or the
 // local socket), negotiating the API version (the engine here is Debian's docker.io 20.10, API 1.41).
 func NewDockerClient(ctx context.Context) (*client.Client, error) {
-	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.FromEnv)
 	if err != nil {
 		return nil, fmt.Errorf("making a Docker client: %w", err)
 	}
