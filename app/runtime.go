@@ -218,7 +218,7 @@ func (rt *Runtime) OpenExecutor(ctx context.Context) error {
 	default:
 		return fmt.Errorf("--executor %q: use docker or kube", rt.Config.Executor)
 	}
-	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.FromEnv)
 	if err != nil {
 		return fmt.Errorf("connecting to Docker: %w", err)
 	}

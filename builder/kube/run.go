@@ -2,7 +2,6 @@ package kube
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -367,6 +366,3 @@ func (e *Executor) deleteJob(ctx context.Context, name string) error {
 		}
 	}
 }
-
-// errPodGone is returned by exec when the pod or container is no longer there.
-var errPodGone = errors.New("the build pod is gone")

@@ -13,11 +13,7 @@ package chart_test
 // the bundled StatefulSet is checked as rendered (render_test.go).
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -344,27 +340,12 @@ func logsOnFailure(t *testing.T, k *testenv.Kube) func() string {
 // push delivers a signed push of main at sha, as GitHub would, to serve.
 func push(t *testing.T, serveURL, cloneURL, sha string) int {
 	t.Helper()
-	body := forgetest.Rewrite(t, forgetest.Payload(t, "github/push/branch-updated.json"), func(doc map[string]any) {
-		doc["ref"], doc["before"], doc["after"] = "refs/heads/main", strings.Repeat("0", 40), sha
-		doc["created"], doc["deleted"], doc["forced"], doc["base_ref"] = true, false, false, nil
-		forgetest.Obj(t, doc, "head_commit")["id"] = sha
-		doc["repository"] = map[string]any{
-			"id": 9001, "name": repo, "full_name": full, "private": false,
-			"owner":     map[string]any{"login": owner, "id": 1, "type": "User"},
-			"clone_url": cloneURL, "html_url": "https://github.com/" + full, "default_branch": "main", "master_branch": "main",
-		}
-		doc["installation"] = map[string]any{"id": installID}
-		delete(doc, "organization")
-		doc["sender"] = map[string]any{"login": owner, "id": 1}
-		doc["pusher"] = map[string]any{"name": owner, "email": "alice@example.org"}
-	})
-	mac := hmac.New(sha256.New, []byte(hookSecret))
-	mac.Write(body)
-	req, _ := http.NewRequest(http.MethodPost, serveURL+"/webhooks/github", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", "push")
-	req.Header.Set("X-GitHub-Delivery", "chart-push-1")
-	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	body := forgetest.GitHubPush{Owner: owner, Name: repo, RepoID: 9001, CloneURL: cloneURL, InstallationID: installID,
+		Ref: "refs/heads/main", Before: strings.Repeat("0", 40), After: sha}.Body(t)
+	req, err := forgetest.GitHubRequest(serveURL+"/webhooks/github", "push", "chart-push-1", []byte(hookSecret), body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("delivering the push: %v", err)

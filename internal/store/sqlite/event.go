@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -260,6 +259,3 @@ func (db *DB) PruneEvents(ctx context.Context, receivedBefore time.Time) (int, e
 	})
 	return int(n), err
 }
-
-// placeholders returns "?, ?, ?" for n arguments.
-func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
