@@ -361,6 +361,9 @@ func TestHostileOutputsAndLogFlood(t *testing.T) {
 		t.Errorf("the sink got %d bytes for a cap of %d", log.n, logCap)
 	}
 	text := log.text()
+	if strings.Contains(text, strings.TrimSpace(catchUpNote)) {
+		t.Log("the followed log broke off (the node rotated it); its end was read again")
+	}
 	if !strings.Contains(text, "log cap of 262144 bytes reached") || !strings.HasSuffix(text, driverDone) {
 		t.Errorf("the capped log does not say so or lost its end; last lines:\n%s", text[max(0, len(text)-2000):])
 	}

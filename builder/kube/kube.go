@@ -22,6 +22,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -29,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -120,6 +122,9 @@ type Executor struct {
 	cfg  *rest.Config
 	cs   kubernetes.Interface
 	opts Options
+	// podLogs, when set, opens a pod's log in place of the API (tests: the fake clientset
+	// serves no real logs).
+	podLogs func(ctx context.Context, pod string, opts *corev1.PodLogOptions) (io.ReadCloser, error)
 }
 
 // New returns an executor talking to the cluster of cfg (see Config).

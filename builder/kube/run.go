@@ -23,6 +23,8 @@ const (
 	logTailLines = 200
 	// logGrace is how long Wait waits for the log stream to drain after the build ended.
 	logGrace = 10 * time.Second
+	// logCatchUp bounds reading again what a broken-off log stream missed.
+	logCatchUp = 30 * time.Second
 	// pollEvery is how often a run looks at its pod.
 	pollEvery = time.Second
 	// driverDone is the driver's last line when it ran to its end.
