@@ -268,6 +268,13 @@ func (rt *Runtime) openKube(ctx context.Context) error {
 			*q.dst = &n
 		}
 	}
+	if c.KubeCacheStorageClass != "" {
+		n, err := resource.ParseQuantity(c.KubeCacheSize)
+		if err != nil {
+			return fmt.Errorf("--kube-cache-size %q: %w", c.KubeCacheSize, err)
+		}
+		opts.CacheStorageClass, opts.CacheSize = c.KubeCacheStorageClass, &n
+	}
 	ex, err := kube.New(rc, opts)
 	if err != nil {
 		return fmt.Errorf("the kube executor: %w", err)
@@ -276,7 +283,7 @@ func (rt *Runtime) openKube(ctx context.Context) error {
 		return err
 	}
 	rt.Executor = ex
-	rt.log.Info("builds run as Kubernetes Jobs", "server", rc.Host, "namespace", ns, "instance", c.KubeInstance)
+	rt.log.Info("builds run as Kubernetes Jobs", "server", rc.Host, "namespace", ns, "instance", c.KubeInstance, "cache_storage_class", c.KubeCacheStorageClass)
 	return nil
 }
 

@@ -38,7 +38,9 @@ type run struct {
 	job     string // the Job's name
 	uid     string // the Job's UID: its pods carry it
 	workdir string
-	pod     string // set by waitForPod (or adopt), then fixed
+	// cacheClaim is the job's cache claim, which it holds until Close ("" without caches).
+	cacheClaim string
+	pod        string // set by waitForPod (or adopt), then fixed
 
 	started  time.Time
 	deadline *time.Timer
@@ -66,6 +68,7 @@ func newRun(e *Executor, spec builder.JobSpec, l builder.Limits, job *batchv1.Jo
 	capped := builder.NewCappedLog(spec.Log, l.LogBytes, logTailLines)
 	r := &run{e: e, spec: spec, limits: l, job: job.Name, uid: string(job.UID), workdir: e.opts.WorkDir,
 		waitDone: make(chan struct{}), capped: capped}
+	r.cacheClaim = job.Annotations[annCacheClaim]
 	if wd := job.Annotations[annWorkdir]; wd != "" {
 		r.workdir = wd
 	}
@@ -332,6 +335,9 @@ func (r *run) Close(ctx context.Context) error {
 			r.deadline.Stop()
 		}
 		r.closeErr = r.e.deleteJob(ctx, r.job)
+		if r.cacheClaim != "" && r.closeErr == nil {
+			r.e.unlockCache(ctx, r.cacheClaim, r.job)
+		}
 		if r.started.IsZero() {
 			return // never begun: no supervisor
 		}
