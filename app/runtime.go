@@ -268,6 +268,9 @@ func (rt *Runtime) openKube(ctx context.Context) error {
 			*q.dst = &n
 		}
 	}
+	if opts.FeedMirror, err = rt.FeedMirror(); err != nil {
+		return err
+	}
 	if c.KubeCacheStorageClass != "" {
 		n, err := resource.ParseQuantity(c.KubeCacheSize)
 		if err != nil {

@@ -38,6 +38,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
+	"github.com/openwrt-ppa/openwrt-ppa/builder/feedmirror"
 )
 
 var _ builder.Executor = (*Executor)(nil)
@@ -117,6 +118,12 @@ type Options struct {
 	// CacheSize is each cache claim's storage request (default DefaultCacheSize). Whether it
 	// caps anything is the storage's business (hostPath and local volumes do not).
 	CacheSize *resource.Quantity
+	// FeedMirror, when set, keeps the standard feeds the SDK's feeds.conf.default pins; the
+	// executor streams the trees into each build pod, whose driver links them (src-link)
+	// instead of cloning (see feedmirror.go). FeedMirrorBytes bounds them per pod (default
+	// DefaultFeedMirrorBytes).
+	FeedMirror      *feedmirror.Mirror
+	FeedMirrorBytes int64
 	// GitHubFeeds fetches the standard feeds from github.com/openwrt, as gh-action-sdk does.
 	GitHubFeeds bool
 	// Labels are added to every Job and pod (an installation's name; tests mark theirs), and
@@ -166,6 +173,9 @@ func newExecutor(cfg *rest.Config, cs kubernetes.Interface, opts Options) (*Exec
 	}
 	if opts.ImagePullPolicy == "" {
 		opts.ImagePullPolicy = "IfNotPresent"
+	}
+	if opts.FeedMirrorBytes <= 0 {
+		opts.FeedMirrorBytes = DefaultFeedMirrorBytes
 	}
 	if opts.CacheSize == nil {
 		opts.CacheSize = resource.NewQuantity(DefaultCacheSize, resource.BinarySI)
@@ -293,6 +303,9 @@ func (e *Executor) Start(ctx context.Context, spec builder.JobSpec) (builder.Run
 	sctx, cancel := context.WithTimeout(ctx, e.opts.StartTimeout)
 	defer cancel()
 	if err := r.waitForPod(sctx); err != nil {
+		return fail(err)
+	}
+	if err := r.sendFeedMirror(sctx); err != nil {
 		return fail(err)
 	}
 	if err := r.sendSources(sctx, src); err != nil {

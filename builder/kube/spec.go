@@ -145,7 +145,11 @@ func (e *Executor) jobFor(spec builder.JobSpec, l builder.Limits, name string) *
 	}
 	medium := corev1.StorageMedium(e.opts.WorkspaceMedium)
 	wsSize := resource.NewQuantity(l.WorkspaceSize, resource.BinarySI)
-	inSize := resource.NewQuantity(e.opts.SourceBytes+64<<20, resource.BinarySI)
+	inBytes := e.opts.SourceBytes + 64<<20
+	if e.opts.FeedMirror != nil {
+		inBytes += e.opts.FeedMirrorBytes
+	}
+	inSize := resource.NewQuantity(inBytes, resource.BinarySI)
 	volumes := []corev1.Volume{
 		{Name: "workspace", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: medium, SizeLimit: wsSize}}},
 		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: medium, SizeLimit: wsSize}}},
@@ -165,6 +169,10 @@ func (e *Executor) jobFor(spec builder.JobSpec, l builder.Limits, name string) *
 	}
 	if e.opts.GitHubFeeds {
 		env = append(env, corev1.EnvVar{Name: "OPENWRT_PPA_GITHUB_FEEDS", Value: "1"})
+	}
+	if e.opts.FeedMirror != nil {
+		// Feeds the executor did not stream in (none pinned) are not there: the driver clones those.
+		env = append(env, corev1.EnvVar{Name: "OPENWRT_PPA_FEED_MIRROR", Value: feedMirrorDir})
 	}
 	initCmd := "cp -a " + wd + "/. " + wsCopyMount + "/"
 	initMounts := []corev1.VolumeMount{{Name: "workspace", MountPath: wsCopyMount}}
