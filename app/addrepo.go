@@ -18,7 +18,7 @@ var _ web.Registrar = registrar{}
 
 func userID(u web.User) string {
 	if u.Admin() {
-		return "admin"
+		return remote.AddedByAdmin
 	}
 	return u.Forge + ":" + u.Login
 }
@@ -48,6 +48,25 @@ func (g registrar) RemoveRepo(ctx context.Context, u web.User, repo store.Reposi
 		}
 	}
 	return registerError(g.r.Remove(ctx, repo.ID))
+}
+
+// RepoRemote shows the adder (or an admin) the repository's URL, webhook, secret and deploy key.
+func (g registrar) RepoRemote(ctx context.Context, u web.User, repo store.Repository) (web.AddedRepo, bool, error) {
+	if repo.Forge != store.ForgeGit {
+		return web.AddedRepo{}, false, nil
+	}
+	rem, err := g.r.Store().Remote(ctx, repo.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return web.AddedRepo{}, false, nil
+	}
+	if err != nil {
+		return web.AddedRepo{}, false, err
+	}
+	if !u.Admin() && rem.AddedBy != userID(u) {
+		return web.AddedRepo{}, false, nil
+	}
+	return web.AddedRepo{Repo: repo, URL: rem.URL, WebhookURL: g.r.WebhookURL(repo.ID), WebhookSecret: rem.WebhookSecret,
+		DeployKey: remote.PublicKey(rem, remote.KeyComment(repo)), LastError: rem.LastError}, true, nil
 }
 
 func registerError(err error) error {

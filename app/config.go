@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openwrt-ppa/openwrt-ppa/builder/docker"
 	"github.com/openwrt-ppa/openwrt-ppa/builder/feedmirror"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -34,7 +35,10 @@ type Config struct {
 	// the embedded table is used).
 	CatalogueRefresh time.Duration
 	WorkspaceTmpfs   bool // each job's /builder is a size-capped tmpfs
-	GitHubFeeds      bool // the standard feeds come from github.com/openwrt, as OpenWrt's CI action does
+	// Workspace is where the Docker executor puts each job's /builder: auto, disk, tmpfs, volume
+	// (docker.Workspace*); WorkspaceSize ("8Gi") is its cap, and the kube executor's emptyDir's.
+	Workspace, WorkspaceSize string
+	GitHubFeeds              bool // the standard feeds come from github.com/openwrt, as OpenWrt's CI action does
 	// FeedMirror keeps the standard feeds the SDK pins in DATA/cache/feedmirror, fetched by the
 	// service and shared read-only into builds (which then need no network for them).
 	FeedMirror bool
@@ -97,6 +101,7 @@ type Config struct {
 	ReposAllowPrivate bool
 	ReposPollInterval time.Duration
 	ReposQuota        int
+	ReposBuildMinutes int
 	ReposCAFile       string
 
 	SessionSecret    Secret
@@ -156,6 +161,8 @@ func (c *Config) options() []option {
 		{name: "registry", usage: "registry or mirror of the official SDK images", bind: str(&c.Registry, "ghcr.io/openwrt/sdk")},
 		{name: "catalogue-refresh", usage: "how often to ask the registry for the newest point release of each series (0 = never: use the embedded table)", bind: dur(&c.CatalogueRefresh, 24*time.Hour)},
 		{name: "workspace-tmpfs", usage: "give each job's SDK work dir (/builder) a size-capped tmpfs: a real disk cap, held in memory (kube executor: the workspace emptyDir in memory, counted against the pod's memory)", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.WorkspaceTmpfs, n, false, u) }},
+		{name: "workspace", usage: "docker executor: each job's SDK work dir (/builder): disk (an ext4 file of --workspace-size in DATA/workspaces on a loop device, mounted by the engine: a real cap on disk; the worker needs root, losetup and mkfs.ext4), tmpfs (capped, in memory; as --workspace-tmpfs), volume (no cap), or auto (disk where loop devices work, else volume, said in the log)", bind: str(&c.Workspace, "auto")},
+		{name: "workspace-size", usage: "disk cap of each job's SDK work dir (/builder), where the build writes, e.g. 8Gi or 20G (docker: --workspace disk or tmpfs; kube: the workspace emptyDir's sizeLimit)", bind: str(&c.WorkspaceSize, "8Gi")},
 		{name: "github-feeds", usage: "fetch the standard feeds from github.com/openwrt instead of git.openwrt.org (as OpenWrt's own CI action does)", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.GitHubFeeds, n, true, u) }},
 		{name: "feed-mirror", usage: "keep the standard feeds the SDK pins in DATA/cache/feedmirror, fetched by the service and shared read-only into builds, instead of a clone in every build's cache", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.FeedMirror, n, true, u) }},
 		{name: "feed-url-rewrite", usage: "FROM=TO: fetch the mirrored feeds whose URL starts with FROM from TO instead (repeatable or comma-separated; applied before --github-feeds), e.g. https://git.openwrt.org/=https://git.example.org/openwrt/", bind: func(fs *flag.FlagSet, n, u string) {
@@ -173,7 +180,7 @@ func (c *Config) options() []option {
 		}},
 		{name: "build-tmpfs", usage: "docker executor: mount a size-limited tmpfs on the SDK's build_dir (for the test stand-in; release SDK images need it off)", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.BuildTmpfs, n, false, u) }},
 		{name: "cache-volume-prefix", usage: "docker executor: name prefix of the SDK cache volumes (dl/, feeds); give each worker process on one Docker engine its own", bind: str(&c.CachePrefix, "openwrt-ppa-cache")},
-		{name: "rootfs-size", usage: "docker executor: disk cap of a build container's writable layer, e.g. 20G (needs Docker's overlay2 on XFS with project quotas); the SDK work dir /builder is a volume it does not cap: see --workspace-tmpfs", bind: str(&c.RootfsSize, "")},
+		{name: "rootfs-size", usage: "docker executor: disk cap of a build container's writable layer, e.g. 20G (needs Docker's overlay2 on XFS with project quotas); the SDK work dir /builder is capped by --workspace-size: see --workspace", bind: str(&c.RootfsSize, "")},
 		{name: "executor", usage: "where build jobs run: docker (the local Docker engine) or kube (a Kubernetes Job per build job)", bind: str(&c.Executor, ExecutorDocker)},
 		{name: "kubeconfig", usage: "kube executor: kubeconfig file of the cluster (empty: in a pod its service account, else $KUBECONFIG or ~/.kube/config)", bind: str(&c.Kubeconfig, "")},
 		{name: "kube-namespace", usage: "kube executor: namespace of the build Jobs (empty: the kubeconfig context's, or in a pod its own)", bind: str(&c.KubeNamespace, "")},
@@ -205,6 +212,7 @@ func (c *Config) options() []option {
 		{name: "repos-allow-private", usage: "let repository URLs reach loopback, link-local and private addresses (tests; a git server on this network)", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.ReposAllowPrivate, n, false, u) }},
 		{name: "repos-poll-interval", usage: "how often each repository by URL is polled for new commits (its push webhook makes it look at once)", bind: dur(&c.ReposPollInterval, 5*time.Minute)},
 		{name: "repos-quota", usage: "repositories by URL one signed-in user may add", bind: num(&c.ReposQuota, 5)},
+		{name: "repos-build-minutes", usage: "build minutes per calendar month (UTC) for all the repositories by URL one signed-in user added; beyond them new commits wait for the next month (0: no bound; admins have none)", bind: num(&c.ReposBuildMinutes, 0)},
 		{name: "repos-ca-file", usage: "PEM file of extra CA roots for https repository URLs (an install's own CA)", bind: str(&c.ReposCAFile, "")},
 		{name: "session-secret", usage: "key that signs web sessions and CSRF tokens", secret: true, bind: sec(&c.SessionSecret)},
 		{name: "admin-token", usage: "bearer token with every right on the API", secret: true, bind: sec(&c.AdminToken)},
@@ -335,11 +343,17 @@ func (c *Config) validate() error {
 	if c.Workers < 0 {
 		errs = append(errs, errors.New("--workers is negative: give 0 or more"))
 	}
+	if c.ReposBuildMinutes < 0 {
+		errs = append(errs, errors.New("--repos-build-minutes is negative: give 0 (no bound) or more"))
+	}
 	if (c.GitHubAppID != 0) != (c.GitHubPrivateKeyFile != "") {
 		errs = append(errs, fmt.Errorf("the GitHub App needs both %s and %s", EnvName("github-app-id"), EnvName("github-private-key-file")))
 	}
 	if c.GitHubAppID != 0 && c.GitHubWebhookSecret == "" {
 		errs = append(errs, fmt.Errorf("the GitHub App needs its webhook secret: set %s", EnvName("github-webhook-secret")))
+	}
+	if _, err := c.WorkspaceBytes(); err != nil {
+		errs = append(errs, err)
 	}
 	errs = append(errs, c.validateExecutor()...)
 	if c.Redis != "" && c.KeyEncryptionKey == "" {
@@ -361,6 +375,11 @@ func (c *Config) validateExecutor() []error {
 	var errs []error
 	switch c.Executor {
 	case ExecutorDocker:
+		if k, err := docker.ParseWorkspace(c.Workspace); err != nil {
+			errs = append(errs, fmt.Errorf("--%w", err))
+		} else if c.WorkspaceTmpfs && k != docker.WorkspaceAuto && k != docker.WorkspaceTmpfs {
+			errs = append(errs, fmt.Errorf("--workspace-tmpfs and --workspace %s contradict each other: drop one", k))
+		}
 		if c.Kubeconfig != "" || c.KubeNamespace != "" || c.KubeCPURequest != "" || c.KubeMemoryRequest != "" || c.KubeCacheStorageClass != "" {
 			errs = append(errs, errors.New("--kubeconfig, --kube-namespace, --kube-cache-storage-class and --kube-*-request are settings of the kube executor: add --executor kube, or drop them"))
 		}
@@ -392,6 +411,9 @@ func (c *Config) validateExecutor() []error {
 		if c.Network != "bridge" && c.Network != "" {
 			errs = append(errs, fmt.Errorf("--network %q is a Docker network mode and means nothing to the kube executor: restrict build pods with a NetworkPolicy (the Helm chart has one), and drop --network", c.Network))
 		}
+		if c.Workspace != "" && c.Workspace != docker.WorkspaceAuto {
+			errs = append(errs, fmt.Errorf("--workspace %s is the Docker executor's: on Kubernetes the workspace is an emptyDir of --workspace-size (in memory with --workspace-tmpfs); drop --workspace", c.Workspace))
+		}
 		if c.RootfsSize != "" {
 			errs = append(errs, errors.New("--rootfs-size is the Docker executor's: on Kubernetes the build workspace is an emptyDir whose sizeLimit caps the disk; drop --rootfs-size"))
 		}
@@ -399,6 +421,18 @@ func (c *Config) validateExecutor() []error {
 		errs = append(errs, fmt.Errorf("--executor %q: use docker (builds on the local Docker engine) or kube (builds as Kubernetes Jobs)", c.Executor))
 	}
 	return errs
+}
+
+// WorkspaceBytes is --workspace-size in bytes.
+func (c *Config) WorkspaceBytes() (int64, error) {
+	if c.WorkspaceSize == "" {
+		return 0, nil // builder.DefaultLimits
+	}
+	q, err := resource.ParseQuantity(c.WorkspaceSize)
+	if err != nil || q.Value() < 64<<20 {
+		return 0, fmt.Errorf("--workspace-size %q: give a size of 64Mi or more, e.g. 8Gi or 20G", c.WorkspaceSize)
+	}
+	return q.Value(), nil
 }
 
 // BaseURL is the public URL without a trailing slash, falling back to the listen address.

@@ -64,6 +64,18 @@ func TestConfigPrecedence(t *testing.T) {
 			}
 			return nil
 		}},
+		{"workspace", []string{"--workspace", "disk", "--workspace-size", "20G"}, nil, func(c *Config) error {
+			if n, err := c.WorkspaceBytes(); c.Workspace != "disk" || n != 20e9 || err != nil {
+				return fmt.Errorf("workspace %q of %d bytes (%v)", c.Workspace, n, err)
+			}
+			return nil
+		}},
+		{"default workspace", nil, nil, func(c *Config) error {
+			if n, err := c.WorkspaceBytes(); c.Workspace != "auto" || n != 8<<30 || err != nil {
+				return fmt.Errorf("workspace %q of %d bytes (%v)", c.Workspace, n, err)
+			}
+			return nil
+		}},
 		{"kube flags", []string{"--executor", "kube", "--kube-namespace", "b", "--kube-cpu-request", "250m", "--kube-memory-request", "1Gi"}, nil, func(c *Config) error {
 			if c.Executor != ExecutorKube || c.KubeNamespace != "b" || c.Kubeconfig != "" || c.KubeCPURequest != "250m" || c.KubeMemoryRequest != "1Gi" {
 				return fmt.Errorf("executor settings %q %q %q", c.Executor, c.KubeNamespace, c.Kubeconfig)
@@ -120,6 +132,11 @@ func TestConfigRefusesWithAdvice(t *testing.T) {
 		{"request without kube", []string{"--kube-cpu-request", "100m"}, nil, "add --executor kube"},
 		{"docker network on kube", []string{"--executor", "kube", "--network", "none"}, nil, "NetworkPolicy"},
 		{"rootfs size on kube", []string{"--executor", "kube", "--rootfs-size", "20G"}, nil, "sizeLimit"},
+		{"unknown workspace", []string{"--workspace", "zram"}, nil, "use auto, disk"},
+		{"workspace and tmpfs", []string{"--workspace", "disk", "--workspace-tmpfs"}, nil, "contradict"},
+		{"disk workspace on kube", []string{"--executor", "kube", "--workspace", "disk"}, nil, "emptyDir"},
+		{"tiny workspace", []string{"--workspace-size", "1Mi"}, nil, "64Mi or more"},
+		{"bad workspace size", nil, map[string]string{"OPENWRT_PPA_WORKSPACE_SIZE": "lots"}, "--workspace-size \"lots\""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/openwrt-ppa/openwrt-ppa/app"
+	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/builder/docker"
 	"github.com/openwrt-ppa/openwrt-ppa/forge/forgetest"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
@@ -60,6 +61,8 @@ type e2e struct {
 	done    chan error
 	// gitRepo is the repository's path on the git server; empty: e2eRepo.
 	gitRepo string
+	// wrapExec, when set, wraps the executor start gives the workers (a spy on the specs).
+	wrapExec func(builder.Executor) builder.Executor
 }
 
 func newE2E(t *testing.T) *e2e {
@@ -132,6 +135,9 @@ func (e *e2e) start() {
 		}
 		rt.Executor = docker.New(cli, docker.Options{Network: "none", TmpfsBuildDir: true, FeedMirror: mirror,
 			CachePrefix: "openwrt-ppa-e2e-" + e.label, Labels: map[string]string{testenv.TestLabel: e.label}})
+	}
+	if e.wrapExec != nil {
+		rt.Executor = e.wrapExec(rt.Executor)
 	}
 	web, err := rt.Web()
 	if err != nil {

@@ -111,6 +111,18 @@ func TestRedisWorkerKilledMidBuild(t *testing.T) {
 	if !strings.Contains(survivor.log.String(), "removed build containers of dead workers") {
 		t.Log("the survivor found no orphan to remove: another worker process of this host did it")
 	}
+	// With the disk workspace (where loop devices work), its file and loop device went too.
+	if strings.Contains(victim.log.String(), "job workspaces are capped ext4 files on loop devices") {
+		ws := filepath.Join(e.cfg.Data, "workspaces")
+		if left, _ := filepath.Glob(filepath.Join(ws, "*")); len(left) != 0 {
+			t.Errorf("the killed worker's workspace disk is still there: %v", left)
+		}
+		if out, _ := exec.Command("losetup", "--list", "--noheadings", "--output", "BACK-FILE").Output(); strings.Contains(string(out), ws) {
+			t.Errorf("loop devices on the workspace disks are left:\n%s", out)
+		}
+	} else {
+		t.Log("the workers had no disk workspace (no loop devices here): its sweep is not tested")
+	}
 
 	// Published once: one signed index listing the package once, one package file, and one
 	// completed report of the check run.

@@ -228,9 +228,17 @@ func (rt *Runtime) OpenExecutor(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	workspace := rt.Config.Workspace
+	diskDir, err := filepath.Abs(filepath.Join(rt.Config.Data, "workspaces"))
+	if err != nil {
+		return fmt.Errorf("the workspaces folder: %w", err)
+	}
+	if rt.Config.WorkspaceTmpfs {
+		workspace = docker.WorkspaceTmpfs
+	}
 	rt.Executor = docker.New(cli, docker.Options{Network: rt.Config.Network, Logger: rt.log, TmpfsBuildDir: rt.Config.BuildTmpfs, FeedMirror: mirror,
 		CachePrefix: rt.Config.CachePrefix, Pull: true, RootfsSize: rt.Config.RootfsSize,
-		WorkspaceTmpfs: rt.Config.WorkspaceTmpfs, GitHubFeeds: rt.Config.GitHubFeeds,
+		Workspace: workspace, DiskDir: diskDir, GitHubFeeds: rt.Config.GitHubFeeds,
 		Labels: jobs.Labels()})
 	return nil
 }

@@ -151,7 +151,7 @@ func openRemotes(cfg Config, d Deps, inbox forge.Inbox) (*remote.Remotes, error)
 		return nil, fmt.Errorf("--repos-allow %q is not users, admins or off", cfg.ReposAllow)
 	}
 	return remote.New(remote.Config{Policy: giturl.Policy{AllowPrivate: cfg.ReposAllowPrivate}, TLS: tlsConf,
-		Interval: cfg.ReposPollInterval, Allow: cfg.ReposAllow, Quota: cfg.ReposQuota, BaseURL: cfg.BaseURL()},
+		Interval: cfg.ReposPollInterval, Allow: cfg.ReposAllow, Quota: cfg.ReposQuota, BuildMinutes: cfg.ReposBuildMinutes, BaseURL: cfg.BaseURL()},
 		remote.Deps{Store: d.Store, Inbox: inbox, CacheDir: datadir.Dir(cfg.Data).Cache(), Logger: d.Logger, Now: d.Now})
 }
 
@@ -176,7 +176,8 @@ func NewWorker(svc *Service, d WorkerDeps) (*jobs.Worker, error) {
 	if id, ok := d.Executor.(model.ImageDigester); ok {
 		svc.images.set(id)
 	}
-	return jobs.New(jobs.Config{Workers: c.Workers, JobTimeout: c.JobTimeout, ShutdownGrace: c.ShutdownGrace,
+	size, _ := c.WorkspaceBytes() // checked with the configuration
+	return jobs.New(jobs.Config{Workers: c.Workers, JobTimeout: c.JobTimeout, WorkspaceSize: size, ShutdownGrace: c.ShutdownGrace,
 		VisibilityTime: c.VisibilityTime, Registry: c.Registry, Image: c.Image},
 		jobs.Deps{Store: svc.store, Queue: svc.queue, Forges: svc.forges, Catalogue: svc.catalogues,
 			Reporter: svc.report, Publisher: svc.publish, Data: datadir.Dir(c.Data),

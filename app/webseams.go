@@ -163,8 +163,12 @@ type authorizer struct{ s *Service }
 
 var _ web.Authorizer = authorizer{}
 
-// CanWrite: GitHub write, maintain or admin; GitLab Developer or more.
+// CanWrite: GitHub write, maintain or admin; GitLab Developer or more; for a repository by URL,
+// whoever added it (signed in with any forge).
 func (a authorizer) CanWrite(ctx context.Context, repo store.Repository, user web.User) (bool, error) {
+	if repo.Forge == store.ForgeGit {
+		return a.addedBy(ctx, repo, user)
+	}
 	if user.Forge != repo.Forge {
 		return false, nil
 	}
@@ -173,6 +177,22 @@ func (a authorizer) CanWrite(ctx context.Context, repo store.Repository, user we
 		return false, err
 	}
 	return f.CanTrigger(ctx, model.ForgeRepo(repo), forge.User{Login: user.Login})
+}
+
+// addedBy reports whether user added the repository by URL. Once it is removed, only admins
+// see it.
+func (a authorizer) addedBy(ctx context.Context, repo store.Repository, user web.User) (bool, error) {
+	if a.s.remotes == nil {
+		return false, nil
+	}
+	rem, err := a.s.remotes.Store().Remote(ctx, repo.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return rem.AddedBy == userID(user), nil
 }
 
 // CanRead answers for private repositories. The forge seam only knows who may trigger builds,

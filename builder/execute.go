@@ -1,10 +1,13 @@
 package builder
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -69,6 +72,7 @@ func Execute(ctx context.Context, ex Executor, spec JobSpec, outDir string) (Res
 		if p := &res.Packages[i]; p.Status == PackageFailed && len(p.Log) == 0 {
 			p.Log = lastLines(res.LogTail, 30)
 		}
+		explainFullDisk(&res.Packages[i], spec.Limits.WithDefaults().WorkspaceSize)
 	}
 	res.Finished = time.Now()
 	res.Status, res.Message = summarize(res, jobFailed)
@@ -114,3 +118,27 @@ func lastLines(l []string, n int) []string {
 
 // IsExecutorError reports whether err is a failure of the executor rather than of the build.
 func IsExecutorError(err error) bool { return errors.Is(err, ErrExecutor) }
+
+// explainFullDisk names the cap when a package failed because the job's workspace filled up:
+// "No space left on device" deep in a compile log does not say that the build is what is too
+// big, nor what to change.
+func explainFullDisk(p *PackageResult, capBytes int64) {
+	if p.Status != PackageFailed || !slices.ContainsFunc(p.Log, func(l string) bool { return strings.Contains(l, "No space left on device") }) {
+		return
+	}
+	p.Reason = fmt.Sprintf("%s failed: disk full: the job's workspace (the SDK's work dir) holds at most %s (its disk cap); "+
+		"the build wrote more. Raise the cap (--workspace-size) or build fewer packages per job", cmp.Or(p.Step, "the build"), SizeText(capBytes))
+}
+
+// SizeText writes a byte count the way people set it: "8G", "24M", else in bytes.
+func SizeText(n int64) string {
+	for _, u := range []struct {
+		s     string
+		shift uint
+	}{{"T", 40}, {"G", 30}, {"M", 20}, {"K", 10}} {
+		if n >= 1<<u.shift && n%(1<<u.shift) == 0 {
+			return strconv.FormatInt(n>>u.shift, 10) + u.s
+		}
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}

@@ -238,7 +238,7 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 	// The ids label the sandbox: the Kubernetes executor adopts the Job a dead worker left
 	// for the same job, and reapOrphans removes those of jobs that ended.
 	res, err := builder.Execute(ctx, w.exec, builder.JobSpec{Job: bj, SourceDir: src, CacheScope: cacheScope(repo, b.Ref),
-		Limits: builder.Limits{Timeout: w.cfg.JobTimeout}, Log: jl,
+		Limits: builder.Limits{Timeout: w.cfg.JobTimeout, WorkspaceSize: w.cfg.WorkspaceSize}, Log: jl,
 		BuildID: strconv.FormatInt(b.ID, 10), JobID: strconv.FormatInt(j.ID, 10)}, filepath.Join(work, "out"))
 	if err != nil {
 		return model.Outcome{}, err

@@ -47,6 +47,7 @@ type Worker struct {
 type Config struct {
 	Workers        int // jobs run at once (at least one)
 	JobTimeout     time.Duration
+	WorkspaceSize  int64 // bytes; 0: builder.DefaultLimits
 	ShutdownGrace  time.Duration
 	VisibilityTime time.Duration // 0: queue.DefaultVisibility
 	Registry       string        // SDK image registry or mirror

@@ -37,6 +37,10 @@ func newDeployKey(comment string) (private []byte, public string, err error) {
 	return pem.EncodeToMemory(block), string(bytes.TrimSpace(ssh.MarshalAuthorizedKey(sp))) + " " + comment, nil
 }
 
+// KeyComment is the comment of a repository's deploy key: it names the service and the
+// repository wherever the key is listed.
+func KeyComment(repo store.Repository) string { return "openwrt-ppa " + repo.Path() }
+
 // PublicKey is the public half of a remote's deploy key, or "" for https.
 func PublicKey(rem store.Remote, comment string) string {
 	if len(rem.DeployKey) == 0 {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Masterminds/semver/v3"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 
@@ -74,8 +75,9 @@ func (r *Remotes) PollSoon(ctx context.Context, repoID int64) error {
 }
 
 // Poll lists a repository's refs and hands the event stage a push for each branch or tag that
-// moved since the last listing (on the first, only the default branch: what was there before
-// registration is not built all at once). Failures back off exponentially.
+// moved since the last listing. The first listing builds the default branch and the newest
+// firstTags tags (so the feeds of released versions, and latest, exist at once); other
+// branches wait for their next push. Failures back off exponentially.
 func (r *Remotes) Poll(ctx context.Context, repoID int64) error {
 	rem, err := r.store.Remote(ctx, repoID)
 	if err != nil {
@@ -89,6 +91,7 @@ func (r *Remotes) Poll(ctx context.Context, repoID int64) error {
 	refs, head, err := r.listRefs(lctx, rem)
 	cancel()
 	if err != nil {
+		err = explainListError(err)
 		_, uerr := r.store.UpdateRemote(ctx, repoID, func(x *store.Remote) error {
 			x.Failures++
 			x.LastError = err.Error()
@@ -99,7 +102,25 @@ func (r *Remotes) Poll(ctx context.Context, repoID int64) error {
 	}
 	first := rem.Refs == nil
 	fr := forgeRepo(repo, strings.TrimPrefix(head, "refs/heads/"))
-	for _, ev := range changes(fr, rem.Refs, refs, first, head) {
+	evs := changes(fr, rem.Refs, refs, first, head)
+	if len(evs) > 0 {
+		refusal, err := r.quotaRefusal(ctx, rem)
+		if err != nil {
+			return fmt.Errorf("counting the build minutes of %s: %w", rem.AddedBy, err)
+		}
+		if refusal != "" {
+			// The refs are not recorded: each later poll finds the same changes and builds
+			// them once there are minutes again.
+			_, err := r.store.UpdateRemote(ctx, repoID, func(x *store.Remote) error {
+				x.Polled, x.Failures, x.LastError = r.now(), 0, refusal
+				x.NextPoll = r.now().Add(jitter(r.cfg.interval()))
+				return nil
+			})
+			r.log.Info("builds wait for build minutes", "repo_id", repoID, "by", rem.AddedBy)
+			return err
+		}
+	}
+	for _, ev := range evs {
 		if _, err := r.inbox.Put(ctx, ev); err != nil {
 			// Nothing is recorded: the next poll finds the same change and tries again.
 			return fmt.Errorf("handing the push of %s to the event stage: %w", ev.Ref, err)
@@ -116,6 +137,10 @@ func (r *Remotes) Poll(ctx context.Context, repoID int64) error {
 	return err
 }
 
+// firstTags is how many of the tags already there a repository's first listing builds: a
+// repository with years of releases does not queue hundreds of builds at once.
+const firstTags = 10
+
 // changes turns the difference of two listings into events, branches first, in name order.
 func changes(repo forge.Repo, old, now map[string]string, first bool, head string) []*forge.Event {
 	var out []*forge.Event
@@ -124,9 +149,13 @@ func changes(repo forge.Repo, old, now map[string]string, first bool, head strin
 		names = append(names, ref)
 	}
 	sort.Strings(names)
+	var tags map[string]bool
+	if first {
+		tags = newestTags(names, firstTags)
+	}
 	for _, ref := range names {
 		sha, before := now[ref], old[ref]
-		if sha == before || first && ref != head {
+		if sha == before || first && ref != head && !tags[ref] {
 			continue
 		}
 		kind := forge.KindPush
@@ -148,6 +177,42 @@ func changes(repo forge.Repo, old, now map[string]string, first bool, head strin
 			kind = forge.KindTagDeleted
 		}
 		out = append(out, pollEvent(repo, kind, ref, old[ref], ""))
+	}
+	return out
+}
+
+// newestTags picks the n newest of the tag refs among refs: by version where the names are
+// versions (v1.2.3, 1.2), which beat other names; those by name, the last first.
+func newestTags(refs []string, n int) map[string]bool {
+	type tag struct {
+		ref string
+		v   *semver.Version
+	}
+	var all []tag
+	for _, ref := range refs {
+		name, ok := strings.CutPrefix(ref, "refs/tags/")
+		if !ok {
+			continue
+		}
+		v, err := semver.NewVersion(name)
+		if err != nil {
+			v = nil
+		}
+		all = append(all, tag{ref, v})
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		a, b := all[i], all[j]
+		switch {
+		case a.v != nil && b.v != nil && !a.v.Equal(b.v):
+			return a.v.GreaterThan(b.v)
+		case (a.v != nil) != (b.v != nil):
+			return a.v != nil
+		}
+		return a.ref > b.ref
+	})
+	out := map[string]bool{}
+	for _, t := range all[:min(n, len(all))] {
+		out[t.ref] = true
 	}
 	return out
 }
@@ -222,6 +287,15 @@ func (r *Remotes) listRefs(ctx context.Context, rem store.Remote) (map[string]st
 		return nil, "", fmt.Errorf("the repository has %d branches and tags, more than the %d a repository by URL may have", len(refs), maxRefs)
 	}
 	return refs, head, nil
+}
+
+// explainListError says what to do about the refusal users meet first: an ssh server that does
+// not (yet) accept the deploy key.
+func explainListError(err error) error {
+	if strings.Contains(err.Error(), "unable to authenticate") {
+		return fmt.Errorf("the ssh server refused the deploy key: add the repository's deploy key (its page shows it) to the repository, read-only (%w)", err)
+	}
+	return err
 }
 
 // maxRefs bounds the branches and tags of a repository by URL (each may become a build).

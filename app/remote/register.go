@@ -24,6 +24,9 @@ var ErrNotAllowed = errors.New("not allowed")
 // ErrNameTaken: another repository holds the owner/name; the message suggests --name.
 var ErrNameTaken = errors.New("name taken")
 
+// AddedByAdmin is AddRequest.AddedBy for a repository an admin registered.
+const AddedByAdmin = "admin"
+
 // AddRequest asks to register a repository by URL.
 type AddRequest struct {
 	URL     string
@@ -61,7 +64,7 @@ func (r *Remotes) Add(ctx context.Context, req AddRequest) (Added, error) {
 	rem := store.Remote{RepoID: repo.ID, URL: u.String(), AddedBy: req.AddedBy, WebhookSecret: newSecret(), NextPoll: r.now()}
 	var public string
 	if u.Scheme == "ssh" {
-		rem.DeployKey, public, err = newDeployKey("openwrt-ppa " + repo.Path())
+		rem.DeployKey, public, err = newDeployKey(KeyComment(repo))
 		if err != nil {
 			return Added{}, fmt.Errorf("making the deploy key: %w", err)
 		}

@@ -33,7 +33,10 @@ type Config struct {
 	MaxBackoff time.Duration // the longest wait after failures; 0 means 6 hours
 	Allow      string        // AllowUsers (default), AllowAdmins or AllowOff
 	Quota      int           // repositories one user may register; 0 means 5
-	BaseURL    string        // the service's public URL, for webhook URLs
+	// BuildMinutes bounds the build time of one user's repositories per calendar month (UTC);
+	// 0: no bound. Admins' repositories have none.
+	BuildMinutes int
+	BaseURL      string // the service's public URL, for webhook URLs
 }
 
 func (c Config) interval() time.Duration {

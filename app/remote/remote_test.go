@@ -7,8 +7,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -59,10 +62,14 @@ func FuzzParsePush(f *testing.F) {
 	f.Add([]byte(`{"ref":"refs/heads/main","before":"0000000000000000000000000000000000000000","after":"1111111111111111111111111111111111111111","repository":{"clone_url":"https://codeberg.org/a/b.git"}}`))
 	f.Add([]byte(``))
 	f.Add([]byte(`{"ref":"main"}`))
+	f.Add([]byte(`{"repository":{"clone_url":"https://codeberg.org/a/b.git","ssh_url":"git@codeberg.org:a/b.git"}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, err := ParsePush(body)
 		if err == nil && p.Ref != "" && !strings.HasPrefix(p.Ref, "refs/") {
 			t.Fatalf("accepted ref %q", p.Ref)
+		}
+		if err == nil && len(p.URLs()) > 0 && p.Names("https://codeberg.org/a/b.git") && !p.Names("https://CODEBERG.org/a/b") {
+			t.Fatalf("%v names a/b.git but not the same URL written otherwise", p.URLs())
 		}
 	})
 }
@@ -71,8 +78,9 @@ func TestChanges(t *testing.T) {
 	repo := forge.Repo{Forge: Name, ID: 3, Owner: "a", Name: "b", DefaultBranch: "main"}
 	now := map[string]string{"refs/heads/main": "m2", "refs/heads/dev": "d1", "refs/tags/v1": "t1"}
 	first := changes(repo, nil, now, true, "refs/heads/main")
-	if len(first) != 1 || first[0].Ref != "refs/heads/main" || first[0].Kind != forge.KindPush || first[0].Before != forge.ZeroSHA {
-		t.Fatalf("first poll: %+v", first)
+	if len(first) != 2 || first[0].Ref != "refs/heads/main" || first[0].Kind != forge.KindPush || first[0].Before != forge.ZeroSHA ||
+		first[1].Ref != "refs/tags/v1" || first[1].Kind != forge.KindTag {
+		t.Fatalf("first poll: %+v, want the default branch and the tag, not dev", first)
 	}
 	old := map[string]string{"refs/heads/main": "m1", "refs/heads/dev": "d1", "refs/heads/gone": "g1"}
 	evs := changes(repo, old, now, false, "refs/heads/main")
@@ -86,6 +94,30 @@ func TestChanges(t *testing.T) {
 	}
 	if evs[0].DeliveryID == changes(repo, map[string]string{"refs/heads/main": "m0"}, now, false, "")[0].DeliveryID {
 		t.Fatal("the same commit reached from another one has the same delivery id: it would be taken for a redelivery")
+	}
+}
+
+// TestFirstListingBuildsTheNewestTags: of many tags already there, the first listing builds
+// the newest firstTags by version (versions before other names), and later listings every
+// new one.
+func TestFirstListingBuildsTheNewestTags(t *testing.T) {
+	repo := forge.Repo{Forge: Name, ID: 3, Owner: "a", Name: "b", DefaultBranch: "main"}
+	now := map[string]string{"refs/heads/main": "m", "refs/tags/nightly": "n", "refs/tags/v2.0.0-rc1": "rc"}
+	for i := 1; i <= 12; i++ {
+		now[fmt.Sprintf("refs/tags/v1.%d", i)] = fmt.Sprintf("t%d", i)
+	}
+	var got []string
+	for _, e := range changes(repo, nil, now, true, "refs/heads/main") {
+		got = append(got, strings.TrimPrefix(e.Ref, "refs/tags/"))
+	}
+	sort.Strings(got)
+	want := []string{"refs/heads/main", "v1.10", "v1.11", "v1.12", "v1.4", "v1.5", "v1.6", "v1.7", "v1.8", "v1.9", "v2.0.0-rc1"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("first listing builds %v, want %v", got, want)
+	}
+	next := changes(repo, map[string]string{"refs/heads/main": "m"}, map[string]string{"refs/heads/main": "m", "refs/tags/v0.1": "old"}, false, "refs/heads/main")
+	if len(next) != 1 || next[0].Ref != "refs/tags/v0.1" {
+		t.Fatalf("a later listing: %+v, want the new tag whatever its version", next)
 	}
 }
 
@@ -110,11 +142,7 @@ func (i *nopInbox) Put(context.Context, *forge.Event) (bool, error) { i.n++; ret
 
 func TestAddLimits(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	newR := func(allow string) *Remotes {
 		r, err := New(Config{Allow: allow, Quota: 1, BaseURL: "https://ppa.example"}, Deps{Store: st, Inbox: &nopInbox{}, CacheDir: t.TempDir()})
 		if err != nil {
@@ -155,4 +183,83 @@ func TestAddLimits(t *testing.T) {
 	if PublicKey(rem, "openwrt-ppa team/private") != ssh.DeployKey {
 		t.Fatalf("the stored private key is not the shown public key's")
 	}
+}
+
+func TestPushNames(t *testing.T) {
+	const registered = "https://codeberg.org/Carol/feed.git"
+	for _, c := range []struct {
+		body string
+		want bool
+	}{
+		{``, true},
+		{`{"ref": "refs/heads/main"}`, true},
+		{`{"repository": {"clone_url": "https://codeberg.org/carol/feed.git"}}`, true},
+		{`{"repository": {"clone_url": "https://codeberg.org/carol/feed"}}`, true},
+		{`{"repository": {"clone_url": "https://elsewhere.example/x/y.git", "ssh_url": "git@codeberg.org:carol/feed.git"}}`, true},
+		{`{"repository": {"git_http_url": "https://codeberg.org/carol/feed.git"}}`, true},
+		{`{"repository": {"clone_url": "https://codeberg.org/carol/other.git", "ssh_url": "git@codeberg.org:carol/other.git"}}`, false},
+		{`{"repository": {"clone_url": "https://evil.example/carol/feed.git"}}`, false},
+		{`{"repository": {"clone_url": "file:///srv/carol/feed.git"}}`, false},
+		{`{"repository": {"git_ssh_url": "not a url"}}`, false},
+	} {
+		p, err := ParsePush([]byte(c.body))
+		if err != nil {
+			t.Fatalf("ParsePush(%s): %v", c.body, err)
+		}
+		if got := p.Names(registered); got != c.want {
+			t.Errorf("%s names %s: %v, want %v", c.body, registered, got, c.want)
+		}
+	}
+}
+
+// TestWebhookRefusesAnotherRepository: a signed push whose payload names another repository
+// is refused with a message naming both; one naming this repository, or none, makes it poll.
+func TestWebhookRefusesAnotherRepository(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	r, err := New(Config{BaseURL: "https://ppa.example"}, Deps{Store: st, Inbox: &nopInbox{}, CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := r.Add(ctx, AddRequest{URL: "https://1.1.1.1/alice/pkgs.git", Admin: true, AddedBy: "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(r.WebhookHandler())
+	defer srv.Close()
+	for _, c := range []struct {
+		body   string
+		status int
+		msg    string
+	}{
+		{`{"ref": "refs/heads/main", "repository": {"clone_url": "https://1.1.1.1/bob/other.git", "ssh_url": "git@1.1.1.1:bob/other.git"}}`, 422, "another repository (https://1.1.1.1/bob/other.git)"},
+		{`{"ref": "refs/heads/main", "repository": {"clone_url": "https://1.1.1.1/alice/pkgs.git"}}`, 202, ""},
+		{`{"ref": "refs/heads/main", "repository": {"git_http_url": "https://1.1.1.1/alice/pkgs.git"}}`, 202, ""},
+		{``, 202, ""},
+	} {
+		mac := hmac.New(sha256.New, []byte(a.WebhookSecret))
+		mac.Write([]byte(c.body))
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/webhooks/git/"+fmt.Sprint(a.Repo.ID), strings.NewReader(c.body))
+		req.Header.Set("X-Gitea-Signature", hex.EncodeToString(mac.Sum(nil)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || !strings.Contains(string(msg), c.msg) || c.status == 422 && !strings.Contains(string(msg), "alice/pkgs.git's") {
+			t.Errorf("%s: %d %s, want %d saying %q", c.body, resp.StatusCode, msg, c.status, c.msg)
+		}
+	}
+}
+
+// openStore is a fresh embedded store for one test.
+func openStore(t *testing.T) *sqlite.DB {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }

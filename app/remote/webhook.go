@@ -7,11 +7,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 
+	"github.com/openwrt-ppa/openwrt-ppa/internal/giturl"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
 
@@ -25,10 +27,54 @@ type Push struct {
 	Before     string `json:"before"`
 	After      string `json:"after"`
 	Repository struct {
-		CloneURL string `json:"clone_url"`
+		CloneURL string `json:"clone_url"` // Gitea, Forgejo, GitHub
 		SSHURL   string `json:"ssh_url"`
+		HTTPURL  string `json:"git_http_url"` // GitLab
+		GitSSH   string `json:"git_ssh_url"`
 		FullName string `json:"full_name"`
 	} `json:"repository"`
+}
+
+// URLs are the clone URLs the payload names its repository by; none for a bare "look now".
+func (p Push) URLs() []string {
+	var out []string
+	for _, u := range []string{p.Repository.CloneURL, p.Repository.SSHURL, p.Repository.HTTPURL, p.Repository.GitSSH} {
+		if strings.TrimSpace(u) != "" {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// Names reports whether the payload is about the repository at registered: it names no
+// repository, or one of its clone URLs has the registered URL's host and path (scheme, user,
+// port, letter case and a ".git" suffix aside: a forge's https and ssh URLs of one repository
+// differ in those).
+func (p Push) Names(registered string) bool {
+	urls := p.URLs()
+	if len(urls) == 0 {
+		return true
+	}
+	want, ok := repoKey(registered)
+	if !ok {
+		return false
+	}
+	for _, u := range urls {
+		if got, ok := repoKey(u); ok && got == want {
+			return true
+		}
+	}
+	return false
+}
+
+// repoKey is a clone URL's host and path, lower case, without ".git" or a trailing "/".
+func repoKey(raw string) (string, bool) {
+	u, err := giturl.Parse(raw)
+	if err != nil {
+		return "", false
+	}
+	p := strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), ".git")
+	return strings.ToLower(u.Hostname() + p), true
 }
 
 // ParsePush reads a push webhook's JSON body. An empty body is a push with nothing said (a
@@ -85,7 +131,8 @@ func verify(h http.Header, body []byte, secret string) bool {
 // delivery says.
 //
 //	405 not POST · 404 no repository by URL with that id · 413 body over 1 MiB ·
-//	401 bad or missing signature/token · 400 not a push payload · 202 the poll is due.
+//	401 bad or missing signature/token · 400 not a push payload · 422 the payload names another
+//	repository · 202 the poll is due.
 func (r *Remotes) WebhookHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method != http.MethodPost {
@@ -118,6 +165,15 @@ func (r *Remotes) WebhookHandler() http.Handler {
 		p, err := ParsePush(body)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if !p.Names(rem.URL) {
+			named := p.URLs()[0]
+			if len(named) > 200 {
+				named = named[:200] + "…"
+			}
+			http.Error(w, fmt.Sprintf("the payload is about another repository (%s), but this webhook is %s's: give each repository the webhook URL its page shows",
+				named, rem.URL), http.StatusUnprocessableEntity)
 			return
 		}
 		if err := r.PollSoon(req.Context(), id); err != nil {

@@ -24,6 +24,9 @@ type Registrar interface {
 	// RemoveRepo stops polling and building the repository; its feeds stay. Only its adder
 	// or an admin may (ErrRegisterForbidden otherwise).
 	RemoveRepo(ctx context.Context, user User, repo store.Repository) error
+	// RepoRemote is what the repository page shows about a repository by URL to whoever added
+	// it, or an admin; ok is false for anyone else and for repositories of a forge.
+	RepoRemote(ctx context.Context, user User, repo store.Repository) (added AddedRepo, ok bool, err error)
 }
 
 // AddedRepo is what the API tells whoever registered a repository.
@@ -33,6 +36,7 @@ type AddedRepo struct {
 	WebhookURL    string
 	WebhookSecret string
 	DeployKey     string // the public half, for ssh URLs
+	LastError     string // why the last listing of its refs failed; "" when it worked
 }
 
 // apiAddRepo is POST /repos {"url": …, "name": …}: register a repository by URL.

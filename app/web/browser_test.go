@@ -230,9 +230,23 @@ func TestBrowser(t *testing.T) {
 		shot(t, ctx, "rebuilt")
 	})
 
+	t.Run("add a repository by its ssh URL, see its deploy key", func(t *testing.T) {
+		do(t, ctx, "open the form", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("add-repo-link")), chromedp.Click(chromedp.ID("add-repo-link")), chromedp.WaitVisible(chromedp.ID("add-url")))
+		do(t, ctx, "fill it in", chromedp.SendKeys(chromedp.ID("add-url"), "ssh://git@codeberg.org/erin/routers.git"), chromedp.SendKeys(chromedp.ID("add-name"), "erin/routers"))
+		shot(t, ctx, "add-repo")
+		do(t, ctx, "submit", chromedp.Click(chromedp.ID("add-submit")), chromedp.WaitVisible(chromedp.ID("deploy-key")))
+		if key := eval[string](t, ctx, `document.getElementById("deploy-key").value`); !strings.HasPrefix(key, "ssh-ed25519 ") || !strings.Contains(key, "erin/routers") {
+			t.Errorf("the deploy key shown: %q", key)
+		}
+		if hook := eval[string](t, ctx, `document.getElementById("webhook-url").value`); !strings.Contains(hook, "/webhooks/git/") {
+			t.Errorf("the webhook URL shown: %q", hook)
+		}
+		shot(t, ctx, "added")
+	})
+
 	t.Run("usable at 390 px", func(t *testing.T) {
 		do(t, ctx, "phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
-		for _, p := range []string{"/", "/alice/packages", fmt.Sprintf("/alice/packages/-/builds/%d", fx.mainBuild.ID), "/alice/packages/-/builds", "/alice/packages/main/24.10/x86_64/"} {
+		for _, p := range []string{"/", "/alice/packages", fmt.Sprintf("/alice/packages/-/builds/%d", fx.mainBuild.ID), "/alice/packages/-/builds", "/alice/packages/main/24.10/x86_64/", "/-/add"} {
 			do(t, ctx, "open "+p, chromedp.Navigate(base+p), chromedp.WaitVisible(chromedp.CSS("footer")))
 			overflow := eval[int](t, ctx, `document.documentElement.scrollWidth - window.innerWidth`)
 			if overflow > 0 {

@@ -157,19 +157,43 @@ func (c *clock) set(t time.Time) {
 }
 
 // fakeRegistrar registers repositories by URL in the store, refusing what the real one would
-// for the API's sake: a URL not starting with https://, a name held.
-type fakeRegistrar struct{ st store.Store }
+// for the API's sake: a URL not starting with https:// or ssh://, a name held. It remembers
+// who added what for RepoRemote.
+type fakeRegistrar struct {
+	st    store.Store
+	mu    sync.Mutex
+	added map[int64]registered
+}
+
+type registered struct {
+	AddedRepo
+	by User
+}
 
 func (f *fakeRegistrar) AddRepo(ctx context.Context, user User, url, name string) (AddedRepo, error) {
-	if !strings.HasPrefix(url, "https://") {
+	ssh := strings.HasPrefix(url, "ssh://")
+	if !strings.HasPrefix(url, "https://") && !ssh {
 		return AddedRepo{}, fmt.Errorf("%w: %s is not https", ErrRegisterRefused, url)
 	}
 	owner, repo, _ := strings.Cut(cmp.Or(name, "carol/feed"), "/")
 	if _, err := f.st.RepositoryByPath(ctx, owner, repo); err == nil {
 		return AddedRepo{}, fmt.Errorf("%w: %s/%s is held; choose another with --name owner/repo", ErrRegisterConflict, owner, repo)
 	}
-	r, err := f.st.PutRepository(ctx, store.Repository{Forge: store.ForgeGit, ForgeID: "5", Owner: owner, Name: repo, CloneURL: url})
-	return AddedRepo{Repo: r, URL: url, WebhookURL: "http://x/webhooks/git/1", WebhookSecret: "s"}, err
+	r, err := f.st.PutRepository(ctx, store.Repository{Forge: store.ForgeGit, ForgeID: "5" + owner + repo, Owner: owner, Name: repo, CloneURL: url, Private: ssh})
+	if err != nil {
+		return AddedRepo{}, err
+	}
+	a := AddedRepo{Repo: r, URL: url, WebhookURL: fmt.Sprintf("http://x/webhooks/git/%d", r.ID), WebhookSecret: fmt.Sprintf("secret-%d", r.ID)}
+	if ssh {
+		a.DeployKey = fmt.Sprintf("ssh-ed25519 AAAAfake%d openwrt-ppa %s", r.ID, r.Path())
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.added == nil {
+		f.added = map[int64]registered{}
+	}
+	f.added[r.ID] = registered{AddedRepo: a, by: user}
+	return a, nil
 }
 
 func (f *fakeRegistrar) RemoveRepo(ctx context.Context, user User, repo store.Repository) error {
@@ -177,4 +201,14 @@ func (f *fakeRegistrar) RemoveRepo(ctx context.Context, user User, repo store.Re
 		return fmt.Errorf("%w: only its adder or an admin", ErrRegisterForbidden)
 	}
 	return nil
+}
+
+func (f *fakeRegistrar) RepoRemote(_ context.Context, user User, repo store.Repository) (AddedRepo, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, ok := f.added[repo.ID]
+	if !ok || !user.Admin() && a.by != user {
+		return AddedRepo{}, false, nil
+	}
+	return a.AddedRepo, true, nil
 }

@@ -24,8 +24,11 @@ type page struct {
 	CSRF      string
 	Path      string // the request's path, for the sign-in link's return
 	CanSignIn bool
-	Now       time.Time
-	Data      any
+	// CanAddRepo shows the "Add a repository" link: signed in, on a service that registers
+	// repositories by URL.
+	CanAddRepo bool
+	Now        time.Time
+	Data       any
 }
 
 func templateFuncs() template.FuncMap {
@@ -90,6 +93,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	p := page{Title: title, CSRF: h.csrfToken(s, ok), Path: r.URL.RequestURI(), CanSignIn: len(h.oauth) > 0, Now: h.now(), Data: data}
 	if ok {
 		p.User = &s.User
+		p.CanAddRepo = h.opt.Registrar != nil
 	}
 	t := h.pages.Lookup(name)
 	if t == nil {

@@ -80,14 +80,15 @@ const (
 )
 
 // may asks the Authorizer about user and repo; the admin may do anything, a user of another
-// forge nothing.
+// forge nothing. A repository by URL belongs to no forge: whoever added it signed in with one,
+// so the Authorizer is asked whatever the user's forge.
 func (h *Handler) may(r *http.Request, repo store.Repository, user *User, question int) (bool, error) {
 	switch {
 	case user == nil:
 		return false, nil
 	case user.Admin():
 		return true, nil
-	case user.Forge != repo.Forge || h.auth == nil:
+	case user.Forge != repo.Forge && repo.Forge != store.ForgeGit || h.auth == nil:
 		return false, nil
 	}
 	switch question {

@@ -38,6 +38,9 @@ type repoData struct {
 	BadgeURL, BadgeMD      string
 	APIPath, BuildsPath    string
 	CanRebuild, NeedSignIn bool
+	// Remote is what whoever added a repository by URL (or an admin) sees of it: the URL, the
+	// push webhook and its secret, the deploy key, the last listing's error. nil for others.
+	Remote *AddedRepo
 }
 
 // repoPage is /<owner>/<repo>: refs with their feeds and latest builds, install instructions.
@@ -125,6 +128,15 @@ func (h *Handler) repoData(r *http.Request, a access) (*repoData, error) {
 		d.CanRebuild, err = h.may(r, repo, a.User, askWrite)
 		if err != nil {
 			h.log.WarnContext(ctx, "asking the forge for write access", "repo", repo.Path(), "err", err)
+		}
+	}
+	if a.User != nil && repo.Forge == store.ForgeGit && h.opt.Registrar != nil {
+		rem, ok, err := h.opt.Registrar.RepoRemote(ctx, *a.User, repo)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			d.Remote = &rem
 		}
 	}
 	d.NeedSignIn = a.User == nil && len(h.oauth) > 0

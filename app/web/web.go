@@ -136,6 +136,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "favicon.ico":
 		w.Header().Set("Cache-Control", "max-age=86400")
 		http.Redirect(w, r, "/static/favicon.svg", http.StatusMovedPermanently)
+	case "-":
+		if path != addRepoPath {
+			h.notFound(w, r)
+			return
+		}
+		h.addRepo(w, r)
 	default:
 		if Reserved(first) {
 			h.errorPage(w, r, http.StatusNotFound, "Page not found",

@@ -51,16 +51,19 @@ type Options struct {
 	CachePrefix string
 	// Labels are added to every container and volume made (tests mark theirs).
 	Labels map[string]string
-	// WorkspaceTmpfs makes each job's workspace (the SDK's work dir, where the build writes) a
-	// tmpfs of Limits.WorkspaceSize: a real disk cap, in memory. Without it the workspace is a
-	// plain volume, as big as the engine's disk allows.
-	WorkspaceTmpfs bool
+	// Workspace is where each job's workspace (the SDK's work dir, where the build writes) lives,
+	// capped at Limits.WorkspaceSize: WorkspaceDisk, WorkspaceTmpfs, WorkspaceVolume (no cap) or
+	// WorkspaceAuto (default: disk where loop devices work, else volume).
+	Workspace string
+	// DiskDir holds the disk workspaces' files (default: openwrt-ppa-workspaces in the temp
+	// folder); the service gives DATA/workspaces. It must be on the engine's host.
+	DiskDir string
 	// TmpfsBuildDir mounts a size-limited tmpfs (Limits.WorkspaceSize) on the SDK's build_dir.
 	// Tests and the stand-in use it. Release SDK images ship files in build_dir, so production
 	// leaves it off and caps the disk with RootfsSize instead.
 	TmpfsBuildDir bool
-	// RootfsSize caps the container's writable layer ("20G"), not the workspace (a volume, see
-	// WorkspaceTmpfs), where the build writes: Docker's storage option "size",
+	// RootfsSize caps the container's writable layer ("20G"), not the workspace (see
+	// Workspace), where the build writes: Docker's storage option "size",
 	// which needs overlay2 on XFS with project quotas (or devicemapper/btrfs/zfs); on ext4 the
 	// engine refuses it. Alternatively run dockerd with its data-root on a loop-mounted
 	// filesystem image of fixed size. Empty: no cap beyond the host's disk.
@@ -91,6 +94,9 @@ type Executor struct {
 	caches   map[string]chan struct{} // one job at a time per cache volume pair
 	sdkLocks map[string]*sync.Mutex   // one fetch at a time per SDK volume
 	feedConf map[string]string        // feeds.conf.default by image ID and SDK volume
+
+	kindOnce sync.Once
+	kind     string // Workspace, WorkspaceAuto resolved
 }
 
 // New returns an executor using cli, which should negotiate the API version
@@ -107,6 +113,12 @@ func New(cli *client.Client, opts Options) *Executor {
 	}
 	if opts.LockDir == "" {
 		opts.LockDir = os.TempDir()
+	}
+	if opts.Workspace == "" {
+		opts.Workspace = WorkspaceAuto
+	}
+	if opts.DiskDir == "" {
+		opts.DiskDir = filepath.Join(os.TempDir(), "openwrt-ppa-workspaces")
 	}
 	return &Executor{cli: cli, opts: opts, caches: map[string]chan struct{}{}, sdkLocks: map[string]*sync.Mutex{}, feedConf: map[string]string{}}
 }
@@ -186,7 +198,7 @@ func (e *Executor) Start(ctx context.Context, spec builder.JobSpec) (builder.Run
 		}
 	}
 	base := "openwrt-ppa-" + strings.ReplaceAll(job.Series, ".", "") + "-" + job.Arch + "-" + randomHex(4)
-	ws, holder, err := e.makeWorkspace(ctx, job, base, workdir, limits)
+	ws, holder, disk, err := e.makeWorkspace(ctx, job, base, workdir, limits)
 	if err != nil {
 		return nil, err
 	}
@@ -206,19 +218,22 @@ func (e *Executor) Start(ctx context.Context, spec builder.JobSpec) (builder.Run
 			}
 		}
 		_, _ = e.cli.VolumeRemove(rctx, ws, client.VolumeRemoveOptions{Force: true})
+		if disk != "" {
+			_ = e.removeDisk(rctx, disk)
+		}
 	}
 	for _, p := range plan {
 		cfg, host := e.containerConfig(spec, limits, workdir, src, ws, dlVol, feedsVol, sdkVol, feeds, p.name)
 		c, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host, Name: base + "-" + p.name})
 		if err != nil {
 			cleanup()
-			return nil, fmt.Errorf("%w: creating the build container: %w", builder.ErrExecutor, err)
+			return nil, fmt.Errorf("%w: creating the build container: %w", builder.ErrExecutor, sdkTooBig(err, limits))
 		}
 		p.id = c.ID
 		created = append(created, p)
 	}
 	r := newRun(e, spec, limits, created, workdir, ws, release)
-	r.holder = holder
+	r.holder, r.disk = holder, disk
 	if err := r.start(ctx); err != nil {
 		_ = r.Close(context.WithoutCancel(ctx))
 		return nil, err
@@ -228,38 +243,59 @@ func (e *Executor) Start(ctx context.Context, spec builder.JobSpec) (builder.Run
 	return r, nil
 }
 
-// makeWorkspace makes the job's workspace volume, mounted on the SDK's work dir. Docker fills a
-// new volume with what the image has there (the SDK of a release image) when the first
-// container mounts it: one copy per job, as the image's own VOLUME would make, but named, so
-// every phase of the job shares it and Close removes it. WorkspaceTmpfs caps its size.
-func (e *Executor) makeWorkspace(ctx context.Context, job builder.Job, name, workdir string, l builder.Limits) (ws, holder string, err error) {
+// makeWorkspace makes the job's workspace volume, mounted on the SDK's work dir, capped as
+// Options.Workspace says; every phase of the job shares it and Close removes it (and its disk).
+// Docker fills a new empty volume with what the image has there (the SDK of a release image)
+// when the first container mounts it: one copy per job, as the image's own VOLUME would make.
+// A tmpfs volume is empty again at each mount, so for it a holder keeps it mounted and a
+// helper copies the SDK in.
+func (e *Executor) makeWorkspace(ctx context.Context, job builder.Job, name, workdir string, l builder.Limits) (ws, holder, disk string, err error) {
 	labels := map[string]string{LabelJob: job.Key, LabelSeries: job.Series, LabelArch: job.Arch}
 	for k, v := range e.opts.Labels {
 		labels[k] = v
 	}
 	opts := client.VolumeCreateOptions{Name: name + "-workspace", Labels: labels}
-	if e.opts.WorkspaceTmpfs {
+	kind := e.workspaceKind()
+	switch kind {
+	case WorkspaceTmpfs:
 		opts.Driver = "local"
 		opts.DriverOpts = map[string]string{"type": "tmpfs", "device": "tmpfs",
 			"o": "size=" + strconv.FormatInt(l.WorkspaceSize, 10) + ",uid=1000,gid=1000,mode=0755,nosuid,nodev"}
+	case WorkspaceDisk:
+		path, dev, err := e.makeDisk(ctx, name, l.WorkspaceSize)
+		if err != nil {
+			return "", "", "", fmt.Errorf("%w: making the job's %s workspace disk (--workspace disk: the worker needs root, losetup and mkfs.ext4; or choose tmpfs or volume): %w",
+				builder.ErrExecutor, builder.SizeText(l.WorkspaceSize), err)
+		}
+		disk = path
+		labels[LabelDisk] = filepath.Base(path)
+		// The engine mounts the loop device for each phase's container and unmounts it after:
+		// no mount of ours to leak, and the file keeps the work between the phases. discard
+		// hands the blocks of deleted files back to the host; noinit_itable keeps the kernel
+		// from filling in the lazy inode tables.
+		opts.Driver = "local"
+		opts.DriverOpts = map[string]string{"type": "ext4", "device": dev, "o": "nosuid,nodev,discard,noinit_itable"}
 	}
-	if _, err := e.cli.VolumeCreate(ctx, opts); err != nil {
-		return "", "", fmt.Errorf("%w: making the workspace volume: %w", builder.ErrExecutor, err)
-	}
-	if !e.opts.WorkspaceTmpfs {
-		return opts.Name, "", nil
-	}
-	fail := func(err error) (string, string, error) {
+	fail := func(err error) (string, string, string, error) {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		if holder != "" {
 			_, _ = e.cli.ContainerRemove(rctx, holder, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 		}
 		_, _ = e.cli.VolumeRemove(rctx, opts.Name, client.VolumeRemoveOptions{Force: true})
-		return "", "", err
+		if disk != "" {
+			_ = e.removeDisk(rctx, disk)
+		}
+		return "", "", "", err
 	}
-	// A tmpfs volume lives while some container has it mounted (each new mount is a new, empty
-	// tmpfs): a holder keeps it for the job, across the phases; Close removes it.
+	if _, err := e.cli.VolumeCreate(ctx, opts); err != nil {
+		return fail(fmt.Errorf("%w: making the workspace volume: %w", builder.ErrExecutor, err))
+	}
+	if kind != WorkspaceTmpfs {
+		return opts.Name, "", disk, nil // the engine fills it
+	}
+	// A tmpfs volume lives while some container has it mounted (each new mount is a new,
+	// empty tmpfs): a holder keeps it for the job, across the phases; Close removes it.
 	pids := int64(4)
 	c, err := e.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Config: &container.Config{Image: job.Image, User: "1000:1000", Entrypoint: []string{"/bin/sh", "-c"},
@@ -276,17 +312,26 @@ func (e *Executor) makeWorkspace(ctx context.Context, job builder.Job, name, wor
 	if _, err := e.cli.ContainerStart(ctx, holder, client.ContainerStartOptions{}); err != nil {
 		return fail(fmt.Errorf("%w: starting the workspace holder: %w", builder.ErrExecutor, err))
 	}
-	// Docker does not fill a volume with mount options from the image: copy the work dir in,
-	// from a helper whose own work dir is the image's (its anonymous VOLUME).
+	// Copy the work dir in, from a helper whose own work dir is the image's (its anonymous
+	// VOLUME, removed with the helper).
 	err = e.runHelper(ctx, helper{
 		image: job.Image, workdir: workdir, network: "none", labels: labels, timeout: 10 * time.Minute,
 		cmd:    "cp -a ./. " + wsCopyMount + "/",
 		mounts: []mount.Mount{{Type: mount.TypeVolume, Source: opts.Name, Target: wsCopyMount}},
 	})
 	if err != nil {
-		return fail(fmt.Errorf("%w: copying the SDK into the workspace (is %d bytes enough?): %w", builder.ErrExecutor, l.WorkspaceSize, err))
+		return fail(fmt.Errorf("%w: copying the SDK into the job's workspace failed (its cap, %s, may be smaller than the SDK: raise --workspace-size): %w",
+			builder.ErrExecutor, builder.SizeText(l.WorkspaceSize), err))
 	}
-	return opts.Name, holder, nil
+	return opts.Name, holder, disk, nil
+}
+
+// sdkTooBig explains an engine's "no space left" while it fills the workspace with the SDK.
+func sdkTooBig(err error, l builder.Limits) error {
+	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "no space left on device") {
+		return err
+	}
+	return fmt.Errorf("disk full: the SDK does not fit in the job's workspace, capped at %s: raise --workspace-size: %w", builder.SizeText(l.WorkspaceSize), err)
 }
 
 func ids(ps []phase) []string {

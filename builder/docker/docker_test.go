@@ -84,9 +84,10 @@ func newBenchEnv(t testing.TB) *env {
 	e := &env{cli: cli, image: image, id: id, prefix: "openwrt-ppa-test-" + id, slog: &testenv.SyncBuffer{}, mirror: testMirror(t)}
 	e.ex = docker.New(cli, docker.Options{
 		Network: "none", CachePrefix: e.prefix, TmpfsBuildDir: true, FeedMirror: e.mirror,
-		Labels:  map[string]string{testenv.TestLabel: id},
-		Logger:  slog.New(slog.NewTextHandler(e.slog, nil)),
-		LockDir: t.TempDir(),
+		Workspace: docker.WorkspaceVolume, // disk_test.go tests the others
+		Labels:    map[string]string{testenv.TestLabel: id},
+		Logger:    slog.New(slog.NewTextHandler(e.slog, nil)),
+		LockDir:   t.TempDir(),
 	})
 	t.Cleanup(func() { e.cleanup(t) })
 	return e
@@ -680,7 +681,7 @@ func TestCompileHasNoNetwork(t *testing.T) {
 func TestWorkspaceIsCappedAndRemoved(t *testing.T) {
 	e := newEnv(t)
 	ex := docker.New(e.cli, docker.Options{
-		Network: "bridge", CachePrefix: e.prefix, WorkspaceTmpfs: true, FeedMirror: e.mirror,
+		Network: "bridge", CachePrefix: e.prefix, Workspace: docker.WorkspaceTmpfs, FeedMirror: e.mirror,
 		Labels: map[string]string{testenv.TestLabel: e.id}, Logger: slog.New(slog.NewTextHandler(e.slog, nil)), LockDir: t.TempDir(),
 	})
 	dir := repoDir(t, map[string]string{"filler": "diskfill", "a-fine": ""}) // a-fine builds first

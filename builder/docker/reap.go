@@ -14,7 +14,8 @@ import (
 // RemoveContainers force-removes the containers, running or not, that an executor made (build
 // and cache-initialising containers), that carry the label key, and for whose labels remove
 // returns true: for instance the build containers of a worker process that died, which nobody
-// else stops before their wall-clock limit. The jobs' workspace volumes so chosen go with them.
+// else stops before their wall-clock limit. The jobs' workspace volumes so chosen go with them,
+// with their disks (loop device and file), and so do disk files in DiskDir that no volume names.
 // It returns how many containers and volumes it removed. A container that
 // vanishes meanwhile is not an error; the first failure is returned after trying the rest.
 func (e *Executor) RemoveContainers(ctx context.Context, label string, remove func(labels map[string]string) bool) (int, error) {
@@ -66,7 +67,19 @@ func (e *Executor) RemoveContainers(ctx context.Context, label string, remove fu
 		case cerrdefs.IsNotFound(err):
 		default:
 			errs = append(errs, fmt.Errorf("removing volume %s: %w", v.Name, err))
+			continue
+		}
+		// A disk workspace's loop device and file go with its volume.
+		if disk, ok := e.diskOf(v.Labels); ok {
+			if err := e.removeDisk(ctx, disk); err != nil {
+				errs = append(errs, fmt.Errorf("removing the workspace disk of %s: %w", v.Name, err))
+			}
 		}
 	}
-	return n, errors.Join(errs...)
+	// Disk files whose volume never was made, or went without us.
+	swept, err := e.sweepDisks(ctx)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("%w: sweeping workspace disks: %w", builder.ErrExecutor, err))
+	}
+	return n + swept, errors.Join(errs...)
 }

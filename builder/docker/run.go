@@ -35,6 +35,7 @@ type run struct {
 	workdir   string
 	workspace string // the job's workspace volume, removed by Close
 	holder    string // the container that keeps a tmpfs workspace mounted, if any
+	disk      string // the disk workspace's file, if any
 	release   func()
 
 	started  time.Time
@@ -80,7 +81,7 @@ func (r *run) ID() string {
 func (r *run) start(ctx context.Context) error {
 	if _, err := r.e.cli.ContainerStart(ctx, r.phases[0].id, client.ContainerStartOptions{}); err != nil {
 		close(r.waitDone)
-		return fmt.Errorf("%w: starting the build container: %w", builder.ErrExecutor, err)
+		return fmt.Errorf("%w: starting the build container: %w", builder.ErrExecutor, sdkTooBig(err, r.limits))
 	}
 	r.started = time.Now()
 	// The wall clock runs from here over every phase; the kill happens even if nobody is in Wait.
@@ -241,6 +242,11 @@ func (r *run) Close(ctx context.Context) error {
 		if r.workspace != "" {
 			if _, err := r.e.cli.VolumeRemove(ctx, r.workspace, client.VolumeRemoveOptions{Force: true}); err != nil && !isNotFound(err) && r.closeErr == nil {
 				r.closeErr = fmt.Errorf("%w: removing the workspace volume %s: %w", builder.ErrExecutor, r.workspace, err)
+			}
+		}
+		if r.disk != "" {
+			if err := r.e.removeDisk(ctx, r.disk); err != nil && r.closeErr == nil {
+				r.closeErr = fmt.Errorf("%w: removing the workspace disk: %w", builder.ErrExecutor, err)
 			}
 		}
 		r.release()
