@@ -1,19 +1,11 @@
 package app_test
 
 import (
-	"bytes"
-	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -100,7 +92,6 @@ type benchService struct {
 	gh      *forgetest.GitHub
 	url     string
 	client  *http.Client
-	base    []byte // the push payload template
 	cfgYAML []byte
 
 	mu      sync.Mutex
@@ -132,14 +123,10 @@ func newBenchService(b *testing.B, redis bool) *benchService {
 			close(ch)
 		}
 	})
-	keyFile := filepath.Join(b.TempDir(), "app.pem")
-	if err := os.WriteFile(keyFile, s.gh.PrivateKeyPEM(), 0o600); err != nil {
-		b.Fatal(err)
-	}
 	cfg := app.Config{
 		Data: b.TempDir(), Listen: "127.0.0.1:0", Network: "none", Workers: 0, JobTimeout: time.Minute,
 		QueueLimit: 100, KeepBuilds: 20, PRFeedTTL: time.Hour, ShutdownGrace: time.Second,
-		GitHubAppID: forgetest.GitHubAppID, GitHubPrivateKeyFile: keyFile, GitHubAPIURL: s.gh.URL,
+		GitHubAppID: forgetest.GitHubAppID, GitHubPrivateKeyFile: githubAppKey(b, s.gh), GitHubAPIURL: s.gh.URL,
 		GitHubWebhookSecret: e2eSecret,
 	}
 	if redis {
@@ -149,48 +136,15 @@ func newBenchService(b *testing.B, redis bool) *benchService {
 		}
 		cfg.Redis, cfg.KeyEncryptionKey = testenv.StartRedis(b).URL(), app.Secret(kek)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	rt, err := app.Open(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		cancel()
-		b.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		cancel()
-		b.Fatal(err)
-	}
-	s.url = "http://" + ln.Addr().String()
-	done := make(chan error, 1)
-	go func() { done <- rt.Serve(ctx, ln, nil) }()
-	b.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			b.Errorf("serve: %v", err)
-		}
-		_ = rt.Close()
-	})
-	s.base = forgetest.Payload(b, "github/push/branch-updated.json")
+	s.url = serveUntilEnd(b, cfg, slog.New(slog.DiscardHandler), false)
 	return s
 }
 
 // pushBody is a push of a new commit sha to branch, whose configuration the fake GitHub serves.
 func (s *benchService) pushBody(b *testing.B, branch, sha string) []byte {
 	s.gh.SetFile(e2eFull, sha, ".openwrt-ppa.yml", s.cfgYAML)
-	return forgetest.Rewrite(b, s.base, func(doc map[string]any) {
-		doc["ref"], doc["before"], doc["after"] = "refs/heads/"+branch, strings.Repeat("0", 40), sha
-		doc["created"], doc["deleted"], doc["forced"], doc["base_ref"] = true, false, false, nil
-		forgetest.Obj(b, doc, "head_commit")["id"] = sha
-		doc["repository"] = map[string]any{
-			"id": e2eRepoID, "name": e2eRepo, "full_name": e2eFull, "private": false,
-			"owner":     map[string]any{"login": e2eOwner, "id": 1, "type": "User"},
-			"clone_url": "https://git.example.org/" + e2eFull + ".git", "html_url": "https://github.com/" + e2eFull,
-			"default_branch": "main", "master_branch": "main",
-		}
-		doc["installation"] = map[string]any{"id": e2eInstall}
-		doc["sender"] = map[string]any{"login": e2eOwner, "id": 1}
-		doc["pusher"] = map[string]any{"name": e2eOwner, "email": "alice@example.org"}
-	})
+	return forgetest.GitHubPush{Owner: e2eOwner, Name: e2eRepo, RepoID: e2eRepoID, CloneURL: "https://git.example.org/" + e2eFull + ".git",
+		InstallationID: e2eInstall, Ref: "refs/heads/" + branch, Before: strings.Repeat("0", 40), After: sha}.Body(b)
 }
 
 func (s *benchService) deliverAndWait(b *testing.B, delivery, branch string) {
@@ -207,13 +161,11 @@ func (s *benchService) post(b *testing.B, delivery, sha string, body []byte) tim
 	s.mu.Lock()
 	s.waiting[sha] = ch
 	s.mu.Unlock()
-	mac := hmac.New(sha256.New, []byte(e2eSecret))
-	mac.Write(body)
-	req, _ := http.NewRequest(http.MethodPost, s.url+"/webhooks/github", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", "push")
-	req.Header.Set("X-GitHub-Delivery", delivery)
-	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	req, err := forgetest.GitHubRequest(s.url+"/webhooks/github", "push", delivery, []byte(e2eSecret), body)
+	if err != nil {
+		b.Error(err)
+		return -1
+	}
 	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {

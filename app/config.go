@@ -75,6 +75,9 @@ type Config struct {
 	// KubernetesNamespace is the namespace whose Repositories and Builds it serves; empty: the
 	// kubeconfig context's, or in a pod its own.
 	KubernetesNamespace string
+	// KubeCacheStorageClass keeps the SDK caches (dl/, feeds) of each cache scope on claims of
+	// this storage class; empty: build pods have no caches. KubeCacheSize is each claim's size.
+	KubeCacheStorageClass, KubeCacheSize string
 
 	Workers        int
 	JobTimeout     time.Duration
@@ -189,6 +192,8 @@ func (c *Config) options() []option {
 		{name: "kube-namespace", usage: "kube executor: namespace of the build Jobs (empty: the kubeconfig context's, or in a pod its own)", bind: str(&c.KubeNamespace, "")},
 		{name: "kube-instance", usage: "kube executor: label value naming this installation on its build Jobs; the same for all its workers, different per installation sharing a namespace", bind: str(&c.KubeInstance, "openwrt-ppa")},
 		{name: "kube-cpu-request", usage: "kube executor: CPU the scheduler reserves for a build pod, e.g. 500m (empty: its limit, 2 CPUs: builds never compete for what they were promised)", bind: str(&c.KubeCPURequest, "")},
+		{name: "kube-cache-storage-class", usage: "kube executor: storage class of the claims that keep the SDK caches (dl/, feeds) per repository and trust scope (empty: no caches; every build downloads its sources afresh)", bind: str(&c.KubeCacheStorageClass, "")},
+		{name: "kube-cache-size", usage: "kube executor: the size each cache claim asks for", bind: str(&c.KubeCacheSize, "10Gi")},
 		{name: "kube-memory-request", usage: "kube executor: memory the scheduler reserves for a build pod, e.g. 1Gi (empty: its limit, 4Gi)", bind: str(&c.KubeMemoryRequest, "")},
 		{name: "kubernetes", usage: "run the controller of the Repository and Build custom resources (docs/kubernetes.md), leader-elected among serve replicas; the cluster is --kubeconfig's, or in a pod its own", bind: func(fs *flag.FlagSet, n, u string) { fs.BoolVar(&c.Kubernetes, n, false, u) }},
 		{name: "kubernetes-namespace", usage: "--kubernetes: namespace of the Repositories and Builds it serves (empty: the kubeconfig context's, or in a pod its own)", bind: str(&c.KubernetesNamespace, "")},
@@ -394,8 +399,8 @@ func (c *Config) validateExecutor() []error {
 		if c.Kubeconfig != "" && !c.Kubernetes {
 			errs = append(errs, errors.New("--kubeconfig is a setting of the kube executor and of --kubernetes: add one of them, or drop it"))
 		}
-		if c.KubeNamespace != "" || c.KubeCPURequest != "" || c.KubeMemoryRequest != "" {
-			errs = append(errs, errors.New("--kube-namespace and --kube-*-request are settings of the kube executor: add --executor kube, or drop them"))
+		if c.KubeNamespace != "" || c.KubeCPURequest != "" || c.KubeMemoryRequest != "" || c.KubeCacheStorageClass != "" {
+			errs = append(errs, errors.New("--kube-namespace, --kube-cache-storage-class and --kube-*-request are settings of the kube executor: add --executor kube, or drop them"))
 		}
 	case ExecutorKube:
 		if c.KubeNamespace != "" {
@@ -412,6 +417,14 @@ func (c *Config) validateExecutor() []error {
 			}
 			if n, err := resource.ParseQuantity(q.v); err != nil || n.Sign() <= 0 {
 				errs = append(errs, fmt.Errorf("--%s %q is not a positive Kubernetes quantity: give one like 500m (CPU) or 1Gi (memory), or leave it empty for the limit", q.flag, q.v))
+			}
+		}
+		if c.KubeCacheStorageClass != "" {
+			if msgs := validation.IsDNS1123Subdomain(c.KubeCacheStorageClass); len(msgs) > 0 {
+				errs = append(errs, fmt.Errorf("--kube-cache-storage-class %q is not a storage class name (%s): give one `kubectl get storageclass` lists, or leave it empty for no caches", c.KubeCacheStorageClass, strings.Join(msgs, "; ")))
+			}
+			if n, err := resource.ParseQuantity(c.KubeCacheSize); err != nil || n.Sign() <= 0 {
+				errs = append(errs, fmt.Errorf("--kube-cache-size %q is not a positive Kubernetes quantity: give one like 20Gi", c.KubeCacheSize))
 			}
 		}
 		if c.Network != "bridge" && c.Network != "" {

@@ -1,11 +1,8 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -13,8 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -72,10 +67,6 @@ func newE2E(t *testing.T) *e2e {
 	testenv.NeedCommand(t, "signify-openbsd")
 	e := &e2e{t: t, gh: forgetest.NewGitHub(t), git: testenv.StartGitServer(t), image: testenv.StandinImage(t)}
 	e.gh.AddInstallation(e2eFull, e2eInstall)
-	keyFile := filepath.Join(t.TempDir(), "app.pem")
-	if err := os.WriteFile(keyFile, e.gh.PrivateKeyPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	e.label = hex.EncodeToString(b)
@@ -83,7 +74,7 @@ func newE2E(t *testing.T) *e2e {
 		Data: t.TempDir(), Image: e.image, Network: "none", Workers: 1, JobTimeout: 2 * time.Minute,
 		QueueLimit: 100, KeepBuilds: 20, PRFeedTTL: time.Hour, ShutdownGrace: 5 * time.Second,
 		VisibilityTime: 10 * time.Second,
-		GitHubAppID:    forgetest.GitHubAppID, GitHubPrivateKeyFile: keyFile, GitHubAPIURL: e.gh.URL,
+		GitHubAppID:    forgetest.GitHubAppID, GitHubPrivateKeyFile: githubAppKey(t, e.gh), GitHubAPIURL: e.gh.URL,
 		GitHubWebhookSecret: e2eSecret,
 		// Builds have no network: the standard feeds come from the mirror, fetched from a
 		// loopback server holding the stand-in's feeds.
@@ -197,13 +188,10 @@ func (e *e2e) cleanupDocker() {
 // deliver posts a signed GitHub webhook and returns the status.
 func (e *e2e) deliver(event, delivery string, body []byte) int {
 	e.t.Helper()
-	mac := hmac.New(sha256.New, []byte(e2eSecret))
-	mac.Write(body)
-	req, _ := http.NewRequest(http.MethodPost, e.url+"/webhooks/github", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", event)
-	req.Header.Set("X-GitHub-Delivery", delivery)
-	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	req, err := forgetest.GitHubRequest(e.url+"/webhooks/github", event, delivery, []byte(e2eSecret), body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
@@ -242,21 +230,8 @@ func (e *e2e) push(delivery, branch, before, after string) int {
 // pushRef delivers a push of a full ref (refs/heads/…, refs/tags/…).
 func (e *e2e) pushRef(delivery, ref, before, after string) int {
 	e.t.Helper()
-	body := forgetest.Rewrite(e.t, forgetest.Payload(e.t, "github/push/branch-updated.json"), func(doc map[string]any) {
-		doc["ref"], doc["before"], doc["after"] = ref, before, after
-		zero := strings.Repeat("0", 40)
-		doc["created"], doc["deleted"], doc["forced"] = before == zero, after == zero, false
-		doc["base_ref"] = nil
-		if after == zero {
-			doc["head_commit"] = nil
-			doc["commits"] = []any{}
-		} else {
-			forgetest.Obj(e.t, doc, "head_commit")["id"] = after
-		}
-		e.repoJSON(doc)
-		doc["sender"] = map[string]any{"login": e2eOwner, "id": 1}
-		doc["pusher"] = map[string]any{"name": e2eOwner, "email": "alice@example.org"}
-	})
+	body := forgetest.GitHubPush{Owner: e2eOwner, Name: e2eRepo, RepoID: e2eRepoID, Private: e.private,
+		CloneURL: e.git.RepoURL(e.gitName()), InstallationID: e2eInstall, Ref: ref, Before: before, After: after}.Body(e.t)
 	return e.deliver("push", delivery, body)
 }
 

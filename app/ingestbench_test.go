@@ -2,17 +2,10 @@ package app_test
 
 import (
 	"bytes"
-	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -82,39 +75,11 @@ func newIngestServer(b *testing.B) *ingestServer {
 	b.Helper()
 	gh := forgetest.NewGitHub(b)
 	gh.AddInstallation(ingestRepo, e2eInstall)
-	keyFile := filepath.Join(b.TempDir(), "app.pem")
-	if err := os.WriteFile(keyFile, gh.PrivateKeyPEM(), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	cfg := ingestConfig(b.TempDir(), "127.0.0.1:0", keyFile, gh.URL)
-	ctx, cancel := context.WithCancel(context.Background())
+	cfg := ingestConfig(b.TempDir(), "127.0.0.1:0", githubAppKey(b, gh), gh.URL)
 	// serve logs a line per delivery: formatting it is part of the work.
-	rt, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		cancel()
-		b.Fatal(err)
-	}
-	web, err := rt.Web()
-	if err != nil {
-		cancel()
-		b.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		cancel()
-		b.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- rt.Serve(ctx, ln, web) }()
-	b.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			b.Errorf("serve: %v", err)
-		}
-		_ = rt.Close()
-	})
+	url := serveUntilEnd(b, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), true)
 	s := ingestBodies(b)
-	s.url = "http://" + ln.Addr().String() + "/webhooks/github"
+	s.url = url + "/webhooks/github"
 	return s
 }
 
@@ -173,9 +138,7 @@ func (s *ingestServer) body(buf []byte, i int) []byte {
 }
 
 func (s *ingestServer) sign(body []byte) string {
-	mac := hmac.New(sha256.New, []byte(e2eSecret))
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	return forgetest.SignGitHub([]byte(e2eSecret), body)
 }
 
 func (s *ingestServer) post(b testing.TB, c *http.Client, delivery, sig string, body []byte) int {

@@ -218,7 +218,7 @@ func (rt *Runtime) OpenExecutor(ctx context.Context) error {
 	default:
 		return fmt.Errorf("--executor %q: use docker or kube", rt.Config.Executor)
 	}
-	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.FromEnv)
 	if err != nil {
 		return fmt.Errorf("connecting to Docker: %w", err)
 	}
@@ -279,6 +279,16 @@ func (rt *Runtime) openKube(ctx context.Context) error {
 			*q.dst = &n
 		}
 	}
+	if opts.FeedMirror, err = rt.FeedMirror(); err != nil {
+		return err
+	}
+	if c.KubeCacheStorageClass != "" {
+		n, err := resource.ParseQuantity(c.KubeCacheSize)
+		if err != nil {
+			return fmt.Errorf("--kube-cache-size %q: %w", c.KubeCacheSize, err)
+		}
+		opts.CacheStorageClass, opts.CacheSize = c.KubeCacheStorageClass, &n
+	}
 	ex, err := kube.New(rc, opts)
 	if err != nil {
 		return fmt.Errorf("the kube executor: %w", err)
@@ -287,7 +297,7 @@ func (rt *Runtime) openKube(ctx context.Context) error {
 		return err
 	}
 	rt.Executor = ex
-	rt.log.Info("builds run as Kubernetes Jobs", "server", rc.Host, "namespace", ns, "instance", c.KubeInstance)
+	rt.log.Info("builds run as Kubernetes Jobs", "server", rc.Host, "namespace", ns, "instance", c.KubeInstance, "cache_storage_class", c.KubeCacheStorageClass)
 	return nil
 }
 

@@ -25,13 +25,9 @@ func newFakeE2E(t *testing.T, tweak func(*app.Config)) *e2e {
 	t.Helper()
 	e := &e2e{t: t, gh: forgetest.NewGitHub(t), git: testenv.StartGitServer(t), gitRepo: e2eFull}
 	e.gh.AddInstallation(e2eFull, e2eInstall)
-	keyFile := filepath.Join(t.TempDir(), "app.pem")
-	if err := os.WriteFile(keyFile, e.gh.PrivateKeyPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	e.cfg = app.Config{Data: t.TempDir(), Workers: 0, JobTimeout: time.Minute, QueueLimit: 100, KeepBuilds: 20,
 		PRFeedTTL: time.Hour, ShutdownGrace: time.Second, VisibilityTime: 10 * time.Second,
-		GitHubAppID: forgetest.GitHubAppID, GitHubPrivateKeyFile: keyFile, GitHubAPIURL: e.gh.URL,
+		GitHubAppID: forgetest.GitHubAppID, GitHubPrivateKeyFile: githubAppKey(t, e.gh), GitHubAPIURL: e.gh.URL,
 		GitHubWebhookSecret: e2eSecret}
 	if tweak != nil {
 		tweak(&e.cfg)

@@ -13,8 +13,7 @@ import (
 	"time"
 
 	"github.com/openwrt-ppa/openwrt-ppa/app"
-	"github.com/openwrt-ppa/openwrt-ppa/feeds"
-	"github.com/openwrt-ppa/openwrt-ppa/feeds/feedstest"
+	"github.com/openwrt-ppa/openwrt-ppa/feeds/feedstest/servefeed"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/testenv"
 )
@@ -62,32 +61,11 @@ func serveBenchConfig(data, addr string) app.Config {
 func BenchmarkServeVsNginx(b *testing.B) {
 	sb := testenv.NeedServeBench(b)
 	data := b.TempDir()
-	feed := filepath.Join(data, "feeds", "alice", "pkgs", "main", "24.10", "x86_64")
-	if err := os.MkdirAll(feed, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	var pkgs []feeds.Package
-	for i := range 100 {
-		c, err := feeds.ParseControl([]byte(feedstest.Control(feedstest.GeneratedName(i), "1.0-1", "x86_64")))
-		if err != nil {
-			b.Fatal(err)
-		}
-		pkgs = append(pkgs, feeds.Package{Filename: feedstest.GeneratedName(i) + "_1.0-1_x86_64.ipk", Size: 4096, SHA256: strings.Repeat("ab", 32), Control: c})
-	}
-	ix, err := feeds.BuildIndex(pkgs, feeds.IndexOptions{Arch: "x86_64"})
-	if err != nil {
-		b.Fatal(err)
-	}
 	big := make([]byte, 160<<10)
 	for i := range big {
 		big[i] = byte(i*7919 + i>>8) // little to compress, as a package's payload
 	}
-	if err := os.WriteFile(filepath.Join(feed, "Packages.gz"), ix.PackagesGz, 0o644); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(feed, "big_1.0-1_x86_64.ipk"), feedstest.IPK(feedstest.Control("big", "1.0-1", "x86_64"), big), 0o644); err != nil {
-		b.Fatal(err)
-	}
+	servefeed.Write(b, filepath.Join(data, "feeds", "alice", "pkgs", "main", "24.10", "x86_64"), big)
 	// The repository is registered, so the read-token guard looks it up as for any feed.
 	addr := testenv.FreeAddr(b)
 	rt, err := app.Open(context.Background(), serveBenchConfig(data, addr), slog.New(slog.DiscardHandler))
@@ -101,18 +79,7 @@ func BenchmarkServeVsNginx(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	self, _ := os.Executable()
-	ours := sb.Pinned(self, "-test.run", "^TestHelperAppServer$")
-	ours.Env = append(os.Environ(), helperServeEnv+"="+data+","+addr)
-	testenv.StartServer(b, ours, addr)
+	sb.StartHelper(b, "TestHelperAppServer", helperServeEnv+"="+data+","+addr, addr)
 	nginx := sb.StartNginx(b, filepath.Join(data, "feeds"))
-
-	for _, file := range []string{"Packages.gz", "big_1.0-1_x86_64.ipk"} {
-		path := "/alice/pkgs/main/24.10/x86_64/" + file
-		b.Run(file, func(b *testing.B) {
-			for b.Loop() {
-				sb.Compare(b, file, "http://"+addr+path, "http://"+nginx+path, 3)
-			}
-		})
-	}
+	sb.CompareFiles(b, addr, nginx, "/alice/pkgs/main/24.10/x86_64", "Packages.gz", servefeed.Big)
 }

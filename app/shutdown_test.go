@@ -3,8 +3,6 @@ package app_test
 import (
 	"context"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,13 +21,9 @@ import (
 func TestShutdownHandsRunningJobBack(t *testing.T) {
 	e := &e2e{t: t, gh: forgetest.NewGitHub(t), git: testenv.StartGitServer(t)}
 	e.gh.AddInstallation(e2eFull, e2eInstall)
-	keyFile := filepath.Join(t.TempDir(), "app.pem")
-	if err := os.WriteFile(keyFile, e.gh.PrivateKeyPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	e.cfg = app.Config{Data: t.TempDir(), Workers: 0, JobTimeout: time.Minute, QueueLimit: 100, KeepBuilds: 20,
 		PRFeedTTL: time.Hour, ShutdownGrace: 300 * time.Millisecond, VisibilityTime: 10 * time.Second,
-		GitHubAppID: forgetest.GitHubAppID, GitHubPrivateKeyFile: keyFile, GitHubAPIURL: e.gh.URL,
+		GitHubAppID: forgetest.GitHubAppID, GitHubPrivateKeyFile: githubAppKey(t, e.gh), GitHubAPIURL: e.gh.URL,
 		GitHubWebhookSecret: e2eSecret}
 	e.start()
 

@@ -13,7 +13,6 @@ type entry struct {
 	name, link string
 	typ        byte
 	body       string
-	size       int64 // header size when it should lie about the body
 }
 
 func tarOf(t testing.TB, entries []entry) []byte {

@@ -83,7 +83,7 @@ func bindAuth(url string, a transport.AuthMethod) transport.AuthMethod {
 }
 
 func (b *boundAuth) SetAuth(r *http.Request) {
-	port := b.origin.port
+	var port int
 	if p := r.URL.Port(); p != "" {
 		port, _ = strconv.Atoi(p)
 	} else {

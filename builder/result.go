@@ -186,6 +186,9 @@ func stepLog(col Collected, dir, unit, step string) []string {
 	var variants []string
 	for key := range col.Logs {
 		v, ok := strings.CutPrefix(key, unit+"/")
+		if !ok {
+			continue // another unit's log
+		}
 		if v, ok = strings.CutSuffix(v, "/"+step); ok && !strings.Contains(v, "/") {
 			variants = append(variants, v)
 		}

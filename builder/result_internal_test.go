@@ -90,3 +90,21 @@ func FuzzReadResults(f *testing.F) {
 		}
 	})
 }
+
+// A unit without a log of its own shows its build variants' logs, never another unit's.
+func TestStepLogVariantsAreTheUnitsOwn(t *testing.T) {
+	dir := t.TempDir()
+	logs := map[string]string{}
+	for _, key := range []string{"hello/a/compile", "hello/b/compile", "other/compile", "hello/a/install"} {
+		file := strings.ReplaceAll(key, "/", "_") + ".txt"
+		if err := os.WriteFile(filepath.Join(dir, file), []byte("log of "+key+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		logs[key] = file
+	}
+	got := strings.Join(stepLog(Collected{Logs: logs}, dir, "hello", "compile"), "\n")
+	want := "[variant a]\nlog of hello/a/compile\n[variant b]\nlog of hello/b/compile"
+	if got != want {
+		t.Errorf("stepLog = %q, want %q", got, want)
+	}
+}

@@ -20,16 +20,7 @@ import (
 
 // benchAPKPackages is the size of the generated apk feed (OPENWRT_PPA_BENCH_APK_PACKAGES,
 // default 2,000).
-func benchAPKPackages(b *testing.B) int {
-	if v := os.Getenv("OPENWRT_PPA_BENCH_APK_PACKAGES"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			b.Fatalf("OPENWRT_PPA_BENCH_APK_PACKAGES=%q is not a positive number", v)
-		}
-		return n
-	}
-	return 2000
-}
+func benchAPKPackages(b *testing.B) int { return benchSize(b, "OPENWRT_PPA_BENCH_APK_PACKAGES", 2000) }
 
 // BenchmarkAPKIndexFull indexes a generated folder of .apk packages (what `openwrt-ppa index`
 // does), signing included. When an apk binary is given in OPENWRT_PPA_APK (apk-tools 3.0.x,

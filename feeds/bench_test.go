@@ -19,15 +19,18 @@ import (
 )
 
 // benchPackages is the size of the generated feed (OPENWRT_PPA_BENCH_PACKAGES, default 10,000).
-func benchPackages(b *testing.B) int {
-	if v := os.Getenv("OPENWRT_PPA_BENCH_PACKAGES"); v != "" {
+func benchPackages(b *testing.B) int { return benchSize(b, "OPENWRT_PPA_BENCH_PACKAGES", 10000) }
+
+// benchSize is the positive number in the environment variable env, else def.
+func benchSize(b *testing.B, env string, def int) int {
+	if v := os.Getenv(env); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			b.Fatalf("OPENWRT_PPA_BENCH_PACKAGES=%q is not a positive number", v)
+			b.Fatalf("%s=%q is not a positive number", env, v)
 		}
 		return n
 	}
-	return 10000
+	return def
 }
 
 // BenchmarkIndexFull indexes a generated feed from its .ipk files (what `openwrt-ppa index`

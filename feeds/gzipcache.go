@@ -21,12 +21,6 @@ const (
 	chunkCut    = 24 // a stanza ends a chunk when its key's first byte is below this (≈1 in 11)
 )
 
-// gzChunk is the compressed form of a run of stanzas, keyed by the stanzas' identities.
-type gzChunk struct {
-	key  [32]byte
-	data []byte
-}
-
 // gzCache keeps compressed chunks of one feed between publishes.
 type gzCache struct {
 	mu     sync.Mutex

@@ -191,7 +191,7 @@ func TestPublishLifecycle(t *testing.T) {
 
 	// Removing a package; then, past the grace period, retired files go.
 	e.clock.t = e.clock.t.Add(2 * time.Hour)
-	res = e.publish(t, mainRef, feeds.PublishRequest{Remove: []string{"bar"}})
+	e.publish(t, mainRef, feeds.PublishRequest{Remove: []string{"bar"}})
 	if got := strings.Join(checkFeed(t, dir, pub), ","); got != "foo 1.1-1" {
 		t.Fatalf("index lists %s", got)
 	}

@@ -17,12 +17,6 @@ import (
 // LogStreamName is the live log stream of a job.
 func LogStreamName(jobID int64) string { return "job:" + strconv.FormatInt(jobID, 10) }
 
-// jobLogPath is where a job's log file lives below the data dir's logs folder. It is made of
-// numbers only, so no outside name becomes a path.
-func jobLogPath(repoID, buildID, jobID int64) string {
-	return filepath.Join(strconv.FormatInt(repoID, 10), strconv.FormatInt(buildID, 10), strconv.FormatInt(jobID, 10)+".log")
-}
-
 // jobLog is a build log's sink: every line goes to the log file (the record) and, in batches, to
 // the live stream that build pages follow.
 type jobLog struct {

@@ -68,10 +68,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	next := localPath(r.URL.Query().Get("next"))
 	forge := r.URL.Query().Get("forge")
 	if forge == "" {
-		var ps []OAuthProvider
-		for _, p := range h.opt.OAuth {
-			ps = append(ps, p)
-		}
+		ps := append([]OAuthProvider(nil), h.opt.OAuth...)
 		h.render(w, r, http.StatusOK, "login", "Sign in", map[string]any{"Providers": ps, "Next": next})
 		return
 	}

@@ -81,13 +81,12 @@ type run struct {
 	limits builder.Limits
 	start  time.Time
 
-	once     sync.Once
-	closed   sync.Once
-	cancel   chan struct{}
-	done     chan struct{}
-	exit     builder.Exit
-	results  []string
-	selected map[string]bool
+	once    sync.Once
+	closed  sync.Once
+	cancel  chan struct{}
+	done    chan struct{}
+	exit    builder.Exit
+	results []string
 }
 
 func (r *run) ID() string { return "fake-" + r.spec.Job.Name() }

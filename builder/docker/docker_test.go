@@ -22,33 +22,16 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
+	"github.com/openwrt-ppa/openwrt-ppa/builder/buildertest"
 	"github.com/openwrt-ppa/openwrt-ppa/builder/docker"
 	"github.com/openwrt-ppa/openwrt-ppa/builder/feedmirror"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/testenv"
 )
 
 // repoDir writes a repository folder with one package per name → marker.
-func repoDir(t testing.TB, pkgs map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	writeRepo(t, dir, pkgs)
-	return dir
-}
+func repoDir(t testing.TB, pkgs map[string]string) string { return buildertest.RepoDir(t, pkgs) }
 
-func writeRepo(t testing.TB, dir string, pkgs map[string]string) {
-	t.Helper()
-	for name, marker := range pkgs {
-		for path, content := range testenv.PackageTree(map[string]string{name: strings.TrimSpace("1.0 " + marker)}) {
-			full := filepath.Join(dir, filepath.FromSlash(path))
-			if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(full, []byte(content), 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-}
+func writeRepo(t testing.TB, dir string, pkgs map[string]string) { buildertest.WriteRepo(t, dir, pkgs) }
 
 type env struct {
 	slog   *testenv.SyncBuffer // the executor's own log
@@ -130,22 +113,7 @@ func (e *env) volumes(t testing.TB, label string) []string {
 // job plans the repository in dir for series/x86_64 in the stand-in image.
 func (e *env) job(t testing.TB, dir, series string) builder.Job {
 	t.Helper()
-	found, err := builder.Discover(os.DirFS(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := builder.LoadCatalogue()
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := builder.MakePlan(builder.PlanInput{
-		Repo: "test/repo", Commit: strings.Repeat("a", 40), Config: builder.DefaultConfig(), Found: found,
-		Catalogue: cat, Images: builder.ImageOptions{Image: e.image}, Series: []string{series}, Archs: []string{"x86_64"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return plan.Jobs[0]
+	return buildertest.StandinJob(t, dir, e.image, series)
 }
 
 type lines struct {
@@ -271,32 +239,8 @@ func TestHostileOutputsAndLogFlood(t *testing.T) {
 	if res.Status != builder.JobSucceeded {
 		t.Fatalf("status %s (%s)\nrefused %v", res.Status, res.Message, res.Refused)
 	}
-	refused := strings.Join(res.Refused, "\n")
-	for _, want := range []string{"passwd.ipk: not a regular file (symlink to /etc/passwd)", "sub/etc: not a regular file (symlink to /etc)", "big_1_x86_64.ipk: 12582912 bytes is more than"} {
-		if !strings.Contains(refused, want) {
-			t.Errorf("refusals lack %q:\n%s", want, refused)
-		}
-	}
-	err := filepath.Walk(out, func(p string, fi os.FileInfo, err error) error {
-		if err == nil && fi.Mode()&os.ModeSymlink != 0 {
-			t.Errorf("a symlink was collected: %s", p)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The sink got at most the cap plus the kept tail, and the tail ends with the driver's last line.
-	if log.n > logCap+300*builder.MaxLineBytes {
-		t.Errorf("the sink got %d bytes for a cap of %d", log.n, logCap)
-	}
-	text := log.text()
-	if !strings.Contains(text, "log cap of 262144 bytes reached") || !strings.HasSuffix(text, "::openwrt-ppa:: done") {
-		t.Errorf("the capped log does not say so or lost its tail; last lines:\n%s", text[max(0, len(text)-2000):])
-	}
-	if fi, err := os.Stat(filepath.Join(out, "logs", "noisy", "compile.txt")); err != nil || fi.Size() > 4<<20 {
-		t.Errorf("the flooded per-package log was not capped: %v %v", fi, err)
-	}
+	buildertest.CheckHostileOutputs(t, res, out, logCap, log.n, log.text(), "::openwrt-ppa:: done")
 }
 
 func TestForkBombAndDiskFillAreContained(t *testing.T) {
@@ -380,12 +324,7 @@ func TestCancelKillsAndRemoves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != builder.JobCanceled {
-		t.Fatalf("status %s (%s), want canceled", res.Status, res.Message)
-	}
-	if p := byName(res)["sleepy"]; p.Status != builder.PackageFailed || !strings.Contains(p.Reason, "canceled during compile") {
-		t.Errorf("sleepy: %+v", p)
-	}
+	buildertest.CheckCanceledInCompile(t, res, "sleepy")
 	// cleanup (registered by newEnv) fails the test if the container is still there.
 }
 

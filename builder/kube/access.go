@@ -57,7 +57,11 @@ func PolicyRules() []rbacv1.PolicyRule {
 // namespace, so that a worker without them says so when it starts rather than at its first job.
 func (e *Executor) Check(ctx context.Context) error {
 	var denied []string
-	for _, p := range Permissions {
+	perms := Permissions
+	if e.opts.CacheStorageClass != "" {
+		perms = append(append([]Permission(nil), Permissions...), CachePermissions...)
+	}
+	for _, p := range perms {
 		for _, v := range p.Verbs {
 			r, err := e.cs.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authv1.SelfSubjectAccessReview{
 				Spec: authv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authv1.ResourceAttributes{

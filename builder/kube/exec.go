@@ -59,22 +59,9 @@ func isExitError(err error) bool {
 // container) and then marks it complete, which starts the build; and notes on the Job that it
 // is, so that a later worker may adopt the Job.
 func (r *run) sendSources(ctx context.Context, dir string) error {
-	pr, pw := io.Pipe()
-	werr := make(chan error, 1)
-	go func() {
-		err := writeTree(pw, dir, r.e.opts.SourceBytes)
-		pw.CloseWithError(err)
-		werr <- err
-	}()
-	var stderr strings.Builder
-	err := r.e.exec(ctx, r.pod, ctrIO, []string{"/bin/sh", "-c",
-		"mkdir -p " + srcDir + " && tar -x -f - -C " + srcDir + " && : > " + readyFile}, pr, nil, &stderr)
-	_ = pr.CloseWithError(errStreamEnded)
-	if terr := <-werr; terr != nil && !errors.Is(terr, errStreamEnded) {
-		return terr
-	}
-	if err != nil {
-		return fmt.Errorf("%w: streaming the repository into the build pod %s: %w: %s", builder.ErrExecutor, r.pod, err, strings.TrimSpace(stderr.String()))
+	if err := r.streamTree(ctx, dir, r.e.opts.SourceBytes, nil,
+		"mkdir -p "+srcDir+" && tar -x -f - -C "+srcDir+" && : > "+readyFile); err != nil {
+		return fmt.Errorf("%w: streaming the repository into the build pod %s: %w", builder.ErrExecutor, r.pod, err)
 	}
 	patch := []byte(`{"metadata":{"annotations":{"` + annSources + `":"in"}}}`)
 	if _, err := r.e.cs.BatchV1().Jobs(r.e.opts.Namespace).Patch(ctx, r.job, "application/merge-patch+json", patch, metav1.PatchOptions{FieldManager: fieldManager}); err != nil {
@@ -83,9 +70,32 @@ func (r *run) sendSources(ctx context.Context, dir string) error {
 	return nil
 }
 
+// streamTree packs the tree at dir (writeTree) into the io container's stdin, where script
+// unpacks it.
+func (r *run) streamTree(ctx context.Context, dir string, limit int64, skip func(rel string) bool, script string) error {
+	pr, pw := io.Pipe()
+	werr := make(chan error, 1)
+	go func() {
+		err := writeTree(pw, dir, limit, skip)
+		pw.CloseWithError(err)
+		werr <- err
+	}()
+	var stderr strings.Builder
+	err := r.e.exec(ctx, r.pod, ctrIO, []string{"/bin/sh", "-c", script}, pr, nil, &stderr)
+	_ = pr.CloseWithError(errStreamEnded)
+	if terr := <-werr; terr != nil && !errors.Is(terr, errStreamEnded) {
+		return terr
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
 // writeTree writes the tree at dir as a tar stream: folders, regular files and symlinks (as
-// links, never followed), at most limit bytes of file content.
-func writeTree(w io.Writer, dir string, limit int64) error {
+// links, never followed), at most limit bytes of file content; paths skip reports true for
+// are left out (with what is under them).
+func writeTree(w io.Writer, dir string, limit int64, skip func(rel string) bool) error {
 	tw := tar.NewWriter(w)
 	var total int64
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -98,6 +108,12 @@ func writeTree(w io.Writer, dir string, limit int64) error {
 		rel, err := filepath.Rel(dir, p)
 		if err != nil {
 			return err
+		}
+		if skip != nil && skip(filepath.ToSlash(rel)) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
 		}
 		info, err := d.Info()
 		if err != nil {
@@ -134,7 +150,7 @@ func writeTree(w io.Writer, dir string, limit int64) error {
 			return nil
 		}
 		if total += info.Size(); total > limit {
-			return fmt.Errorf("the repository has more than %d bytes of files, more than the build pod takes", limit)
+			return fmt.Errorf("%s has more than %d bytes of files, more than the build pod takes", dir, limit)
 		}
 		f, err := os.Open(p)
 		if err != nil {
@@ -145,7 +161,7 @@ func writeTree(w io.Writer, dir string, limit int64) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("packing the repository %s: %w", dir, err)
+		return fmt.Errorf("packing %s: %w", dir, err)
 	}
 	return tw.Close()
 }

@@ -22,6 +22,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -29,12 +30,15 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/openwrt-ppa/openwrt-ppa/builder"
+	"github.com/openwrt-ppa/openwrt-ppa/builder/feedmirror"
 )
 
 var _ builder.Executor = (*Executor)(nil)
@@ -106,6 +110,20 @@ type Options struct {
 	// NodeSelector and PriorityClass place the build pods.
 	NodeSelector  map[string]string
 	PriorityClass string
+	// CacheStorageClass, when set, keeps the SDK caches (dl/ and feeds/) of each cache scope,
+	// series and arch on a PersistentVolumeClaim of this storage class, made on first use and
+	// kept (see cache.go); one build at a time uses a claim. Empty: no caches, every build
+	// downloads its sources and clones its feeds afresh.
+	CacheStorageClass string
+	// CacheSize is each cache claim's storage request (default DefaultCacheSize). Whether it
+	// caps anything is the storage's business (hostPath and local volumes do not).
+	CacheSize *resource.Quantity
+	// FeedMirror, when set, keeps the standard feeds the SDK's feeds.conf.default pins; the
+	// executor streams the trees into each build pod, whose driver links them (src-link)
+	// instead of cloning (see feedmirror.go). FeedMirrorBytes bounds them per pod (default
+	// DefaultFeedMirrorBytes).
+	FeedMirror      *feedmirror.Mirror
+	FeedMirrorBytes int64
 	// GitHubFeeds fetches the standard feeds from github.com/openwrt, as gh-action-sdk does.
 	GitHubFeeds bool
 	// Labels are added to every Job and pod (an installation's name; tests mark theirs), and
@@ -120,6 +138,9 @@ type Executor struct {
 	cfg  *rest.Config
 	cs   kubernetes.Interface
 	opts Options
+	// podLogs, when set, opens a pod's log in place of the API (tests: the fake clientset
+	// serves no real logs).
+	podLogs func(ctx context.Context, pod string, opts *corev1.PodLogOptions) (io.ReadCloser, error)
 }
 
 // New returns an executor talking to the cluster of cfg (see Config).
@@ -153,6 +174,12 @@ func newExecutor(cfg *rest.Config, cs kubernetes.Interface, opts Options) (*Exec
 	if opts.ImagePullPolicy == "" {
 		opts.ImagePullPolicy = "IfNotPresent"
 	}
+	if opts.FeedMirrorBytes <= 0 {
+		opts.FeedMirrorBytes = DefaultFeedMirrorBytes
+	}
+	if opts.CacheSize == nil {
+		opts.CacheSize = resource.NewQuantity(DefaultCacheSize, resource.BinarySI)
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -163,6 +190,10 @@ func newExecutor(cfg *rest.Config, cs kubernetes.Interface, opts Options) (*Exec
 		return nil, fmt.Errorf("work dir %q: give an absolute path of plain names", opts.WorkDir)
 	case opts.WorkspaceMedium != MediumDisk && opts.WorkspaceMedium != MediumMemory:
 		return nil, fmt.Errorf("workspace medium %q: use %q (disk) or %q", opts.WorkspaceMedium, MediumDisk, MediumMemory)
+	case opts.CacheStorageClass != "" && len(validation.IsDNS1123Subdomain(opts.CacheStorageClass)) > 0:
+		return nil, fmt.Errorf("cache storage class %q is not a storage class name: give one that `kubectl get storageclass` lists", opts.CacheStorageClass)
+	case opts.CacheSize.Sign() <= 0:
+		return nil, fmt.Errorf("cache size %s: give a positive quantity such as 20Gi", opts.CacheSize)
 	case opts.ImagePullPolicy != "IfNotPresent" && opts.ImagePullPolicy != "Always" && opts.ImagePullPolicy != "Never":
 		return nil, fmt.Errorf("image pull policy %q: use IfNotPresent, Always or Never", opts.ImagePullPolicy)
 	}
@@ -250,8 +281,16 @@ func (e *Executor) Start(ctx context.Context, spec builder.JobSpec) (builder.Run
 		}
 	}
 	job := e.jobFor(spec, limits, "owppa-"+nameSafe(spec.Job.Series)+"-"+nameSafe(spec.Job.Arch)+"-"+randomHex(5))
+	if claim := job.Annotations[annCacheClaim]; claim != "" {
+		if err := e.lockCache(ctx, spec, job.Name); err != nil {
+			return nil, err
+		}
+	}
 	created, err := e.cs.BatchV1().Jobs(e.opts.Namespace).Create(ctx, job, createOpts)
 	if err != nil {
+		if claim := job.Annotations[annCacheClaim]; claim != "" {
+			e.unlockCache(context.WithoutCancel(ctx), claim, job.Name)
+		}
 		return nil, fmt.Errorf("%w: creating the build Job in namespace %s: %w", builder.ErrExecutor, e.opts.Namespace, err)
 	}
 	r := newRun(e, spec, limits, created)
@@ -264,6 +303,9 @@ func (e *Executor) Start(ctx context.Context, spec builder.JobSpec) (builder.Run
 	sctx, cancel := context.WithTimeout(ctx, e.opts.StartTimeout)
 	defer cancel()
 	if err := r.waitForPod(sctx); err != nil {
+		return fail(err)
+	}
+	if err := r.sendFeedMirror(sctx); err != nil {
 		return fail(err)
 	}
 	if err := r.sendSources(sctx, src); err != nil {

@@ -2,7 +2,6 @@ package kube
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -23,6 +22,8 @@ const (
 	logTailLines = 200
 	// logGrace is how long Wait waits for the log stream to drain after the build ended.
 	logGrace = 10 * time.Second
+	// logCatchUp bounds reading again what a broken-off log stream missed.
+	logCatchUp = 30 * time.Second
 	// pollEvery is how often a run looks at its pod.
 	pollEvery = time.Second
 	// driverDone is the driver's last line when it ran to its end.
@@ -36,7 +37,9 @@ type run struct {
 	job     string // the Job's name
 	uid     string // the Job's UID: its pods carry it
 	workdir string
-	pod     string // set by waitForPod (or adopt), then fixed
+	// cacheClaim is the job's cache claim, which it holds until Close ("" without caches).
+	cacheClaim string
+	pod        string // set by waitForPod (or adopt), then fixed
 
 	started  time.Time
 	deadline *time.Timer
@@ -64,6 +67,7 @@ func newRun(e *Executor, spec builder.JobSpec, l builder.Limits, job *batchv1.Jo
 	capped := builder.NewCappedLog(spec.Log, l.LogBytes, logTailLines)
 	r := &run{e: e, spec: spec, limits: l, job: job.Name, uid: string(job.UID), workdir: e.opts.WorkDir,
 		waitDone: make(chan struct{}), capped: capped}
+	r.cacheClaim = job.Annotations[annCacheClaim]
 	if wd := job.Annotations[annWorkdir]; wd != "" {
 		r.workdir = wd
 	}
@@ -330,6 +334,9 @@ func (r *run) Close(ctx context.Context) error {
 			r.deadline.Stop()
 		}
 		r.closeErr = r.e.deleteJob(ctx, r.job)
+		if r.cacheClaim != "" && r.closeErr == nil {
+			r.e.unlockCache(ctx, r.cacheClaim, r.job)
+		}
 		if r.started.IsZero() {
 			return // never begun: no supervisor
 		}
@@ -367,6 +374,3 @@ func (e *Executor) deleteJob(ctx context.Context, name string) error {
 		}
 	}
 }
-
-// errPodGone is returned by exec when the pod or container is no longer there.
-var errPodGone = errors.New("the build pod is gone")

@@ -145,7 +145,11 @@ func (e *Executor) jobFor(spec builder.JobSpec, l builder.Limits, name string) *
 	}
 	medium := corev1.StorageMedium(e.opts.WorkspaceMedium)
 	wsSize := resource.NewQuantity(l.WorkspaceSize, resource.BinarySI)
-	inSize := resource.NewQuantity(e.opts.SourceBytes+64<<20, resource.BinarySI)
+	inBytes := e.opts.SourceBytes + 64<<20
+	if e.opts.FeedMirror != nil {
+		inBytes += e.opts.FeedMirrorBytes
+	}
+	inSize := resource.NewQuantity(inBytes, resource.BinarySI)
 	volumes := []corev1.Volume{
 		{Name: "workspace", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: medium, SizeLimit: wsSize}}},
 		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: medium, SizeLimit: wsSize}}},
@@ -166,6 +170,38 @@ func (e *Executor) jobFor(spec builder.JobSpec, l builder.Limits, name string) *
 	if e.opts.GitHubFeeds {
 		env = append(env, corev1.EnvVar{Name: "OPENWRT_PPA_GITHUB_FEEDS", Value: "1"})
 	}
+	if e.opts.FeedMirror != nil {
+		// Feeds the executor did not stream in (none pinned) are not there: the driver clones those.
+		env = append(env, corev1.EnvVar{Name: "OPENWRT_PPA_FEED_MIRROR", Value: feedMirrorDir})
+	}
+	initCmd := "cp -a " + wd + "/. " + wsCopyMount + "/"
+	initMounts := []corev1.VolumeMount{{Name: "workspace", MountPath: wsCopyMount}}
+	buildMounts := []corev1.VolumeMount{
+		{Name: "workspace", MountPath: wd},
+		{Name: "tmp", MountPath: "/tmp"},
+		{Name: "in", MountPath: inMount, ReadOnly: true},
+	}
+	podSecurity := &corev1.PodSecurityContext{
+		RunAsUser: ptr(buildUID), RunAsGroup: ptr(buildUID), RunAsNonRoot: ptr(true),
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+	annotations := map[string]string{
+		annRepository: spec.Job.Repo, annJobKey: spec.Job.Key, annWorkdir: wd,
+		annTimeout: l.Timeout.String(),
+	}
+	if claim := e.cacheClaim(spec); claim != "" {
+		volumes = append(volumes, corev1.Volume{Name: "cache", VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}})
+		initCmd += cacheInit(wd)
+		initMounts = append(initMounts, corev1.VolumeMount{Name: "cache", MountPath: cacheMount})
+		buildMounts = append(buildMounts,
+			corev1.VolumeMount{Name: "cache", MountPath: wd + "/dl", SubPath: "dl"},
+			corev1.VolumeMount{Name: "cache", MountPath: wd + "/feeds", SubPath: "feeds"})
+		// A new claim's root is the storage's (often root's): the group makes it the build's.
+		podSecurity.FSGroup = ptr(buildUID)
+		podSecurity.FSGroupChangePolicy = ptr(corev1.FSGroupChangeOnRootMismatch)
+		annotations[annCacheClaim] = claim
+	}
 	pull := corev1.PullPolicy(e.opts.ImagePullPolicy)
 	small := corev1.ResourceRequirements{
 		Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
@@ -179,30 +215,23 @@ func (e *Executor) jobFor(spec builder.JobSpec, l builder.Limits, name string) *
 		TerminationGracePeriodSeconds: ptr(int64(5)),
 		NodeSelector:                  e.opts.NodeSelector,
 		PriorityClassName:             e.opts.PriorityClass,
-		SecurityContext: &corev1.PodSecurityContext{
-			RunAsUser: ptr(buildUID), RunAsGroup: ptr(buildUID), RunAsNonRoot: ptr(true),
-			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-		},
-		Volumes: volumes,
+		SecurityContext:               podSecurity,
+		Volumes:                       volumes,
 		InitContainers: []corev1.Container{{
 			Name: ctrInit, Image: spec.Job.Image, ImagePullPolicy: pull,
 			// The image's work dir (its VOLUME, filled from the image) holds the SDK; the
 			// workspace that replaces it in the build starts as a copy.
-			Command:         []string{"/bin/sh", "-c", "cp -a " + wd + "/. " + wsCopyMount + "/"},
-			VolumeMounts:    []corev1.VolumeMount{{Name: "workspace", MountPath: wsCopyMount}},
+			Command:         []string{"/bin/sh", "-c", initCmd},
+			VolumeMounts:    initMounts,
 			Resources:       corev1.ResourceRequirements{Limits: limits, Requests: requests},
 			SecurityContext: containerSecurity(),
 		}},
 		Containers: []corev1.Container{
 			{
 				Name: ctrBuild, Image: spec.Job.Image, ImagePullPolicy: pull, WorkingDir: wd,
-				Command: []string{"/bin/sh", "-c", buildWrapper, "openwrt-ppa-build", builder.DriverScript()},
-				Env:     env,
-				VolumeMounts: []corev1.VolumeMount{
-					{Name: "workspace", MountPath: wd},
-					{Name: "tmp", MountPath: "/tmp"},
-					{Name: "in", MountPath: inMount, ReadOnly: true},
-				},
+				Command:         []string{"/bin/sh", "-c", buildWrapper, "openwrt-ppa-build", builder.DriverScript()},
+				Env:             env,
+				VolumeMounts:    buildMounts,
 				Resources:       corev1.ResourceRequirements{Limits: limits, Requests: requests},
 				SecurityContext: containerSecurity(),
 			},
@@ -221,10 +250,7 @@ func (e *Executor) jobFor(spec builder.JobSpec, l builder.Limits, name string) *
 	return &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: name, Namespace: e.opts.Namespace, Labels: labels,
-			Annotations: map[string]string{
-				annRepository: spec.Job.Repo, annJobKey: spec.Job.Key, annWorkdir: wd,
-				annTimeout: l.Timeout.String(),
-			},
+			Annotations: annotations,
 		},
 		Spec: batchv1.JobSpec{
 			Parallelism:             ptr(int32(1)),

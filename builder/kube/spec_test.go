@@ -351,7 +351,7 @@ func TestWriteTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := writeTree(&buf, dir, 1<<20); err != nil {
+	if err := writeTree(&buf, dir, 1<<20, nil); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]string{}
@@ -379,7 +379,7 @@ func TestWriteTree(t *testing.T) {
 			t.Errorf("%s: %q, want %q", k, got[k], v)
 		}
 	}
-	if err := writeTree(io.Discard, dir, 2); err == nil || !strings.Contains(err.Error(), "more than 2 bytes") {
+	if err := writeTree(io.Discard, dir, 2, nil); err == nil || !strings.Contains(err.Error(), "more than 2 bytes") {
 		t.Errorf("a tree over the cap: %v", err)
 	}
 }

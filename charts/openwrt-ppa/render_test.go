@@ -258,12 +258,19 @@ func TestPodSecurity(t *testing.T) {
 	}
 }
 
-// TestWorkerRole: the worker may do exactly what builder/kube calls, in one namespace.
+// TestWorkerRole: the worker may do exactly what builder/kube calls, in one namespace; with
+// caches on claims, also what those need.
 func TestWorkerRole(t *testing.T) {
-	for _, tc := range []struct{ buildNS, want string }{{"", "ppa-ns"}, {"builds", "builds"}} {
+	for _, tc := range []struct{ buildNS, want, cacheClass string }{{"", "ppa-ns", ""}, {"builds", "builds", ""}, {"builds", "builds", "local.ssd"}} {
 		vals := minimal()
 		if tc.buildNS != "" {
 			set(vals, "builds.namespace", tc.buildNS)
+		}
+		perms := kube.Permissions
+		if tc.cacheClass != "" {
+			set(vals, "builds.cache.storageClass", tc.cacheClass)
+			set(vals, "builds.cache.size", "20Gi")
+			perms = append(slices.Clone(perms), kube.CachePermissions...)
 		}
 		objs, err := render(t, vals)
 		if err != nil {
@@ -281,7 +288,7 @@ func TestWorkerRole(t *testing.T) {
 		// Exactly what builder/kube calls (kube.Permissions, which its cluster tests prove enough
 		// and each rule needed).
 		want := map[string][]string{}
-		for _, p := range kube.Permissions {
+		for _, p := range perms {
 			res := p.Resource
 			if p.Subresource != "" {
 				res += "/" + p.Subresource
@@ -310,6 +317,9 @@ func TestWorkerRole(t *testing.T) {
 		e := env(w.Spec.Template.Spec.Containers[0])
 		if e["OPENWRT_PPA_EXECUTOR"].Value != "kube" || e["OPENWRT_PPA_KUBE_NAMESPACE"].Value != tc.want || w.Spec.Template.Spec.ServiceAccountName != "ppa-openwrt-ppa-worker" {
 			t.Errorf("worker: executor %q namespace %q account %q", e["OPENWRT_PPA_EXECUTOR"].Value, e["OPENWRT_PPA_KUBE_NAMESPACE"].Value, w.Spec.Template.Spec.ServiceAccountName)
+		}
+		if e["OPENWRT_PPA_KUBE_CACHE_STORAGE_CLASS"].Value != tc.cacheClass || tc.cacheClass != "" && e["OPENWRT_PPA_KUBE_CACHE_SIZE"].Value != "20Gi" {
+			t.Errorf("worker cache settings %q %q, want %q", e["OPENWRT_PPA_KUBE_CACHE_STORAGE_CLASS"].Value, e["OPENWRT_PPA_KUBE_CACHE_SIZE"].Value, tc.cacheClass)
 		}
 		if np := get[*networkingv1.NetworkPolicy](t, objs, "NetworkPolicy/ppa-openwrt-ppa-builds"); np.Namespace != tc.want {
 			t.Errorf("the build pods' NetworkPolicy is in %q, want %q", np.Namespace, tc.want)

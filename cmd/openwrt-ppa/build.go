@@ -109,7 +109,7 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "openwrt-ppa build: %v\n", err)
 		return 1
 	}
-	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.FromEnv)
 	if err == nil {
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		_, err = cli.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true})

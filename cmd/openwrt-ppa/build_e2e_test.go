@@ -78,9 +78,9 @@ func newBuildEnv(t *testing.T) *buildEnv {
 	return e
 }
 
-// holdStandin tags the stand-in image for this test alone: on a shared engine, a test run from a
-// tree whose stand-in differs removes the others' stand-in images as stale, but not one that
-// carries a second tag.
+// holdStandin tags the stand-in image for this test alone: on a shared engine, another run prunes
+// stand-in images that look unused and old (testenv's pruneImages), but never one that carries a
+// second tag.
 func (e *buildEnv) holdStandin() string {
 	e.t.Helper()
 	ctx := context.Background()

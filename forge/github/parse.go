@@ -66,6 +66,20 @@ func ParsePayload(event string, payload []byte) (*forge.Event, error) {
 	if !handled(event) {
 		return nil, forge.Ignore(event, "openwrt-ppa does not act on it")
 	}
+	if event == "push" {
+		if ev, ok, err := parsePush(payload); ok {
+			if err != nil {
+				return nil, err
+			}
+			ev.Forge = forge.GitHub
+			return ev, nil
+		}
+	}
+	return parseGoGitHub(event, payload)
+}
+
+// parseGoGitHub is ParsePayload through go-github's types, for every handled event.
+func parseGoGitHub(event string, payload []byte) (*forge.Event, error) {
 	parsed, err := gh.ParseWebHook(event, payload)
 	if _, ok := errors.AsType[*time.ParseError](err); ok {
 		// Older payloads (the App object in check events) carry "2018-04-25 20:42:10"; no

@@ -35,7 +35,7 @@ const (
 // NewDockerClient returns a moby client for the engine of the environment (DOCKER_HOST or the
 // local socket), negotiating the API version (the engine here is Debian's docker.io 20.10, API 1.41).
 func NewDockerClient(ctx context.Context) (*client.Client, error) {
-	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.FromEnv)
 	if err != nil {
 		return nil, fmt.Errorf("making a Docker client: %w", err)
 	}
@@ -61,7 +61,8 @@ func NeedDocker(t testing.TB) *client.Client {
 
 // StandinImage returns the tag of the SDK stand-in image, building it when no image of the
 // current content exists. The tag carries the content hash, so it is built once per change,
-// not once per test; older stand-in images are removed.
+// not once per test; stand-in images of other content stay (another worktree's run on the same
+// engine may use them) unless they are stale (pruneImages).
 func StandinImage(t testing.TB) string {
 	t.Helper()
 	cli := NeedDocker(t)
@@ -182,7 +183,7 @@ func BuildStandinMode(ctx context.Context, cli *client.Client, busybox, mode, ex
 	default:
 		return "", fmt.Errorf("stand-in mode %q: use %s, %s or %s", mode, StandinRelease, StandinSnapshot, StandinAPK)
 	}
-	if _, err := cli.ImageInspect(ctx, tag); err != nil {
+	if !useImage(ctx, cli, tag) {
 		res, err := cli.ImageBuild(ctx, bytes.NewReader(buildCtx), client.ImageBuildOptions{
 			Tags: []string{tag}, Remove: true, ForceRemove: true, NetworkMode: "none", BuildArgs: args,
 			Labels: map[string]string{TestLabel: "1", standinLabel: sum[:16]},
@@ -195,7 +196,7 @@ func BuildStandinMode(ctx context.Context, cli *client.Client, busybox, mode, ex
 		if err != nil {
 			return "", fmt.Errorf("building %s: %w", tag, err)
 		}
-		removeStaleStandins(ctx, cli, sum[:16])
+		pruneImages(ctx, cli, standinLabel, staleImageAge)
 	}
 	if extraTag != "" {
 		if _, err := cli.ImageTag(ctx, client.ImageTagOptions{Source: tag, Target: extraTag}); err != nil {
@@ -203,19 +204,6 @@ func BuildStandinMode(ctx context.Context, cli *client.Client, busybox, mode, ex
 		}
 	}
 	return tag, nil
-}
-
-func removeStaleStandins(ctx context.Context, cli *client.Client, current string) {
-	list, err := cli.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("label", standinLabel)})
-	if err != nil {
-		return
-	}
-	for _, img := range list.Items {
-		if img.Labels[standinLabel] != current {
-			// Best effort: an image a running test still uses stays until next time.
-			_, _ = cli.ImageRemove(ctx, img.ID, client.ImageRemoveOptions{PruneChildren: true})
-		}
-	}
 }
 
 // readBuildStream drains the JSON message stream of an image build, returning its error if any.

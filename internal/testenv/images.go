@@ -24,7 +24,7 @@ import (
 // their content's hash (never "latest": the pull policy IfNotPresent then uses the imported one).
 const (
 	ServiceImageRepo = "openwrt-ppa/openwrt-ppa"
-	imageLabel       = "openwrt-ppa.test-image" // = the repository, for removing stale builds
+	imageLabel       = "openwrt-ppa.test-image" // = the repository, for removing stale builds (pruneImages)
 )
 
 // SourceRoot is the root of this source tree (the module's folder).
@@ -92,7 +92,8 @@ type imageFile struct {
 }
 
 // buildImage builds the context files (a Dockerfile among them) with no network, unless an
-// image of the same content exists, tags it repo:prefix+hash and removes older builds of repo.
+// image of the same content exists, and tags it repo:prefix+hash; builds of repo that are stale
+// (pruneImages) are removed, not the others, which other runs on the same engine may use.
 func buildImage(ctx context.Context, cli *client.Client, repo, prefix string, files map[string]imageFile) (string, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -129,7 +130,7 @@ func buildImage(ctx context.Context, cli *client.Client, repo, prefix string, fi
 	sum := sha256.Sum256(buf.Bytes())
 	id := hex.EncodeToString(sum[:])[:16]
 	tag := repo + ":" + prefix + id
-	if _, err := cli.ImageInspect(ctx, tag); err == nil {
+	if useImage(ctx, cli, tag) {
 		return tag, nil
 	}
 	res, err := cli.ImageBuild(ctx, bytes.NewReader(buf.Bytes()), client.ImageBuildOptions{
@@ -144,14 +145,7 @@ func buildImage(ctx context.Context, cli *client.Client, repo, prefix string, fi
 	if err != nil {
 		return "", fmt.Errorf("building %s: %w", tag, err)
 	}
-	if list, err := cli.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("label", imageLabel+"="+repo)}); err == nil {
-		for _, img := range list.Items {
-			if !contains(img.RepoTags, tag) {
-				// Best effort: one a running test still uses stays until next time.
-				_, _ = cli.ImageRemove(ctx, img.ID, client.ImageRemoveOptions{PruneChildren: true})
-			}
-		}
-	}
+	pruneImages(ctx, cli, imageLabel+"="+repo, staleImageAge)
 	return tag, nil
 }
 
@@ -162,13 +156,4 @@ func parents(name string) []string {
 		out = append(out, strings.Join(parts[:i], "/")+"/")
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

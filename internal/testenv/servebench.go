@@ -53,6 +53,34 @@ func (s *ServeBench) Pinned(name string, args ...string) *exec.Cmd {
 	return exec.Command(s.taskset, append([]string{"-c", "0", name}, args...)...)
 }
 
+// StartHelper runs the test binary again on CPU 0 with only the test named test and env
+// (NAME=VALUE) added to its environment, and waits until it answers HTTP on addr: the server
+// under measurement in a process of its own, pinned as nginx is. It stops when b ends.
+func (s *ServeBench) StartHelper(b *testing.B, test, env, addr string) {
+	b.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := s.Pinned(self, "-test.run", "^"+test+"$")
+	cmd.Env = append(os.Environ(), env)
+	StartServer(b, cmd, addr)
+}
+
+// CompareFiles runs Compare (3 rounds) as a sub-benchmark of b for each of files in the URL
+// folder dir, fetched from the servers at ours and nginx (host:port).
+func (s *ServeBench) CompareFiles(b *testing.B, ours, nginx, dir string, files ...string) {
+	b.Helper()
+	for _, file := range files {
+		path := dir + "/" + file
+		b.Run(file, func(b *testing.B) {
+			for b.Loop() {
+				s.Compare(b, file, "http://"+ours+path, "http://"+nginx+path, 3)
+			}
+		})
+	}
+}
+
 // StartNginx serves root with the project's pinned nginx configuration (worker_processes 1,
 // sendfile, tcp_nopush, no access log) on a free loopback port, in a temporary prefix, and
 // returns its address. It stops when b ends.

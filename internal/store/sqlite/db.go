@@ -29,6 +29,7 @@ var uriPath = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 type DB struct {
 	w, r   *sql.DB
 	events eventBatcher // AddEvent's group commit
+	ev     eventStmts   // its statements, prepared once on the writer
 }
 
 // Open opens (creating it if needed) the database at path and brings the store's schema up to
@@ -70,12 +71,16 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := db.ev.prepare(ctx, w); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
 // Close closes both connection pools.
 func (db *DB) Close() error {
-	return errors.Join(db.r.Close(), db.w.Close())
+	return errors.Join(db.ev.close(), db.r.Close(), db.w.Close())
 }
 
 // Writer is the single writer connection. Use it for every statement that changes the file.

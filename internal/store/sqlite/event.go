@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -129,14 +128,15 @@ func (db *DB) commitEvents(batch []*eventReq) {
 	// The transaction is every caller's: none of their contexts may cut it short.
 	ctx := context.Background()
 	err := db.Write(ctx, func(tx *sql.Tx) error {
+		st := db.ev.bind(ctx, tx)
 		for _, r := range batch {
 			switch {
 			case r.mark != 0:
-				r.err = markProcessed(ctx, tx, r.mark)
+				r.err = markProcessed(ctx, st, r.mark)
 			case r.guard == nil:
-				r.err = insertEvent(ctx, tx, &r.e)
+				r.err = insertEvent(ctx, st, &r.e)
 			default:
-				r.replay, r.err = insertGuarded(ctx, tx, &r.e, r.guard)
+				r.replay, r.err = insertGuarded(ctx, st, &r.e, r.guard)
 			}
 		}
 		return nil
@@ -153,13 +153,11 @@ func (db *DB) commitEvents(batch []*eventReq) {
 	}
 }
 
-func insertEvent(ctx context.Context, tx *sql.Tx, e *store.Event) error {
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT ev`); err != nil {
+func insertEvent(ctx context.Context, st *txEventStmts, e *store.Event) error {
+	if _, err := st.savepointEv.ExecContext(ctx); err != nil {
 		return fmt.Errorf("storing %s delivery %s: %w", e.Forge, e.DeliveryID, err)
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO events (forge, delivery_id, kind, payload, received, processed)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (forge, delivery_id) DO NOTHING`,
-		e.Forge, e.DeliveryID, e.Kind, []byte(e.Payload), toNanos(e.Received), e.Processed)
+	res, err := st.insert.ExecContext(ctx, e.Forge, e.DeliveryID, e.Kind, []byte(e.Payload), toNanos(e.Received), e.Processed)
 	if err == nil {
 		var n int64
 		if n, err = res.RowsAffected(); err == nil && n == 0 {
@@ -169,9 +167,9 @@ func insertEvent(ctx context.Context, tx *sql.Tx, e *store.Event) error {
 		}
 	}
 	if err != nil {
-		_, _ = tx.ExecContext(ctx, `ROLLBACK TO ev`)
+		_, _ = st.rollbackEv.ExecContext(ctx)
 	}
-	if _, rerr := tx.ExecContext(ctx, `RELEASE ev`); rerr != nil && err == nil {
+	if _, rerr := st.releaseEv.ExecContext(ctx); rerr != nil && err == nil {
 		err = rerr
 	}
 	if err != nil {
@@ -183,29 +181,29 @@ func insertEvent(ctx context.Context, tx *sql.Tx, e *store.Event) error {
 
 // insertGuarded inserts e and its guard within one savepoint: both, or (on an error) neither.
 // A guard that is already there makes e processed: the body was taken before.
-func insertGuarded(ctx context.Context, tx *sql.Tx, e, guard *store.Event) (replay bool, err error) {
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT pair`); err != nil {
+func insertGuarded(ctx context.Context, st *txEventStmts, e, guard *store.Event) (replay bool, err error) {
+	if _, err := st.savepointPair.ExecContext(ctx); err != nil {
 		return false, fmt.Errorf("storing %s delivery %s: %w", e.Forge, e.DeliveryID, err)
 	}
 	defer func() {
 		if err != nil {
-			_, _ = tx.ExecContext(ctx, `ROLLBACK TO pair`)
+			_, _ = st.rollbackPair.ExecContext(ctx)
 			e.ID, replay = 0, false
 		}
-		if _, rerr := tx.ExecContext(ctx, `RELEASE pair`); rerr != nil && err == nil {
+		if _, rerr := st.releasePair.ExecContext(ctx); rerr != nil && err == nil {
 			err, e.ID, replay = fmt.Errorf("storing %s delivery %s: %w", e.Forge, e.DeliveryID, rerr), 0, false
 		}
 	}()
-	if err := insertEvent(ctx, tx, e); err != nil {
+	if err := insertEvent(ctx, st, e); err != nil {
 		return false, err
 	}
-	gerr := insertEvent(ctx, tx, guard)
+	gerr := insertEvent(ctx, st, guard)
 	if !errors.Is(gerr, store.ErrDuplicate) {
 		// Stored, or a guard that cannot be written for another reason: that guards nothing,
 		// and the event is taken as new (losing a delivery is worse than a rare replay).
 		return false, nil
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE events SET processed = 1 WHERE id = ?`, e.ID); err != nil {
+	if _, err := st.markProcessed.ExecContext(ctx, e.ID); err != nil {
 		return false, fmt.Errorf("storing %s delivery %s: %w", e.Forge, e.DeliveryID, err)
 	}
 	e.Processed = true
@@ -228,8 +226,8 @@ func (db *DB) MarkEventProcessed(ctx context.Context, id int64) error {
 }
 
 // markProcessed marks one event processed; a missing one is an error only for its caller.
-func markProcessed(ctx context.Context, tx *sql.Tx, id int64) error {
-	res, err := tx.ExecContext(ctx, `UPDATE events SET processed = 1 WHERE id = ?`, id)
+func markProcessed(ctx context.Context, st *txEventStmts, id int64) error {
+	res, err := st.markProcessed.ExecContext(ctx, id)
 	if err != nil {
 		return fmt.Errorf("marking event %d processed: %w", id, err)
 	}
@@ -261,6 +259,3 @@ func (db *DB) PruneEvents(ctx context.Context, receivedBefore time.Time) (int, e
 	})
 	return int(n), err
 }
-
-// placeholders returns "?, ?, ?" for n arguments.
-func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }

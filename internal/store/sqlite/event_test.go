@@ -15,41 +15,30 @@ import (
 // about its own row only — stored (with its own ID, durable: there after reopening the file),
 // a duplicate, or refused — and one caller's failure is no other's.
 func TestAddEventGroupCommit(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "db.sqlite")
-	db, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A row the database refuses, as a full disk or a constraint would: the batch it lands in
-	// must still store everyone else's.
-	if _, err := db.Writer().ExecContext(t.Context(), `CREATE TRIGGER refuse BEFORE INSERT ON events
-		WHEN NEW.delivery_id LIKE 'bad-%' BEGIN SELECT RAISE(ABORT, 'refused by test'); END`); err != nil {
-		t.Fatal(err)
-	}
 	const n = 300
 	type result struct {
 		id  int64
 		err error
 	}
 	results := make([]result, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			id := fmt.Sprint("d-", i)
-			switch {
-			case i%10 == 3:
-				id = fmt.Sprint("bad-", i)
-			case i%10 == 7:
-				id = "same" // 30 callers race for one delivery id: one stores it
-			}
-			e, err := db.AddEvent(t.Context(), store.Event{Forge: "github", DeliveryID: id, Kind: "push", Payload: []byte(`{"i":` + fmt.Sprint(i) + `}`)})
-			results[i] = result{e.ID, err}
-		})
+	// A row the database refuses, as a full disk or a constraint would: the batch it lands in
+	// must still store everyone else's.
+	refuse := func(db *DB) error {
+		_, err := db.Writer().ExecContext(t.Context(), `CREATE TRIGGER refuse BEFORE INSERT ON events
+		WHEN NEW.delivery_id LIKE 'bad-%' BEGIN SELECT RAISE(ABORT, 'refused by test'); END`)
+		return err
 	}
-	close(start)
-	wg.Wait()
+	db, commits := groupCommit(t, n, refuse, func(db *DB, i int) {
+		id := fmt.Sprint("d-", i)
+		switch {
+		case i%10 == 3:
+			id = fmt.Sprint("bad-", i)
+		case i%10 == 7:
+			id = "same" // 30 callers race for one delivery id: one stores it
+		}
+		e, err := db.AddEvent(t.Context(), store.Event{Forge: "github", DeliveryID: id, Kind: "push", Payload: []byte(`{"i":` + fmt.Sprint(i) + `}`)})
+		results[i] = result{e.ID, err}
+	})
 
 	ids := map[int64]bool{}
 	sameWon := 0
@@ -75,9 +64,6 @@ func TestAddEventGroupCommit(t *testing.T) {
 			ids[r.id] = true
 		}
 	}
-	db.events.mu.Lock()
-	commits := db.events.commits
-	db.events.mu.Unlock()
 	if commits >= n/2 {
 		t.Errorf("%d callers took %d transactions: concurrent saves were not grouped", n, commits)
 	}
@@ -85,16 +71,8 @@ func TestAddEventGroupCommit(t *testing.T) {
 	if sameWon != 1 {
 		t.Errorf("%d callers stored delivery \"same\", want 1", sameWon)
 	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
 
-	// Every answered row is in the file; nothing else is.
-	db, err = Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	// Every answered row is in the file (db is the file reopened); nothing else is.
 	got, err := db.UnprocessedEvents(t.Context(), 1000)
 	if err != nil {
 		t.Fatal(err)
@@ -144,15 +122,6 @@ func TestAddEventCommitFailureReachesEveryone(t *testing.T) {
 // learns its own outcome and finds it in the file after reopening — a replayed body's event is
 // stored processed, a guard is never an event to handle, a mark of a missing event fails alone.
 func TestGuardedAddsAndMarksShareCommits(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "db.sqlite")
-	db, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	marked, err := db.AddEvent(t.Context(), store.Event{Forge: "github", DeliveryID: "to-mark", Kind: "push"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	const n = 200
 	type result struct {
 		e      store.Event
@@ -160,26 +129,31 @@ func TestGuardedAddsAndMarksShareCommits(t *testing.T) {
 		err    error
 	}
 	results := make([]result, n)
+	var marked store.Event
 	var markErr, missingErr error
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			body := fmt.Sprint("body:", i)
-			if i%4 == 1 {
-				body = "body:shared" // 50 deliveries of one body under different ids: one is new
-			}
-			e, replay, err := db.AddEventGuarded(t.Context(),
-				store.Event{Forge: "github", DeliveryID: fmt.Sprint("d-", i), Kind: "push", Payload: []byte(`{}`)},
-				store.Event{Forge: "github", DeliveryID: body, Kind: "replay-guard"})
-			results[i] = result{e, replay, err}
-		})
+	addMarked := func(db *DB) (err error) {
+		marked, err = db.AddEvent(t.Context(), store.Event{Forge: "github", DeliveryID: "to-mark", Kind: "push"})
+		return err
 	}
-	wg.Go(func() { <-start; markErr = db.MarkEventProcessed(t.Context(), marked.ID) })
-	wg.Go(func() { <-start; missingErr = db.MarkEventProcessed(t.Context(), 1<<40) })
-	close(start)
-	wg.Wait()
+	// n deliveries, then the loop's two marks, all at once.
+	db, commits := groupCommit(t, n+2, addMarked, func(db *DB, i int) {
+		switch i {
+		case n:
+			markErr = db.MarkEventProcessed(t.Context(), marked.ID)
+			return
+		case n + 1:
+			missingErr = db.MarkEventProcessed(t.Context(), 1<<40)
+			return
+		}
+		body := fmt.Sprint("body:", i)
+		if i%4 == 1 {
+			body = "body:shared" // 50 deliveries of one body under different ids: one is new
+		}
+		e, replay, err := db.AddEventGuarded(t.Context(),
+			store.Event{Forge: "github", DeliveryID: fmt.Sprint("d-", i), Kind: "push", Payload: []byte(`{}`)},
+			store.Event{Forge: "github", DeliveryID: body, Kind: "replay-guard"})
+		results[i] = result{e, replay, err}
+	})
 
 	if markErr != nil || !errors.Is(missingErr, store.ErrNotFound) {
 		t.Errorf("marks: %v; missing event: %v (want ErrNotFound)", markErr, missingErr)
@@ -201,22 +175,12 @@ func TestGuardedAddsAndMarksShareCommits(t *testing.T) {
 	if replays != n/4-1 {
 		t.Errorf("%d replays, want %d (every delivery of the shared body but one)", replays, n/4-1)
 	}
-	db.events.mu.Lock()
-	commits := db.events.commits
-	db.events.mu.Unlock()
 	if commits >= n/2 {
 		t.Errorf("%d guarded saves and 2 marks took %d transactions: they were not grouped", n, commits)
 	}
 	t.Logf("%d guarded saves and 2 marks in %d transactions", n, commits)
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
 
-	db, err = Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	// db is the file reopened.
 	left, err := db.UnprocessedEvents(t.Context(), 1000)
 	if err != nil {
 		t.Fatal(err)
@@ -236,4 +200,42 @@ func TestGuardedAddsAndMarksShareCommits(t *testing.T) {
 	if guards != n-replays || all != n+1+guards {
 		t.Errorf("%d guards and %d rows in the file, want %d and %d", guards, all, n-replays, n+1+n-replays)
 	}
+}
+
+// groupCommit opens a store in a new file, runs prepare on it, then call(db, i) for i in [0, n)
+// all at once, so their writes meet in the group commit. It returns the number of transactions
+// they took and the file reopened (closed when t ends): what a caller was told must be there.
+func groupCommit(t *testing.T, n int, prepare func(*DB) error, call func(db *DB, i int)) (*DB, int) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "db.sqlite")
+	db, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prepare(db); err != nil {
+		_ = db.Close()
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			call(db, i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	db.events.mu.Lock()
+	commits := db.events.commits
+	db.events.mu.Unlock()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db, commits
 }
