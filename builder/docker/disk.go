@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -72,6 +73,29 @@ func (e *Executor) workspaceKind() string {
 	return e.kind
 }
 
+// privateDir makes dir, or accepts it only if no one else can write into it: the files in it
+// become filesystems the kernel mounts as root, and the default lies in the shared temp folder,
+// where another user could have made it first and swap an image between mkfs and losetup.
+func privateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("making the disk workspaces' folder %s: %w", dir, err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case !fi.IsDir():
+		return fmt.Errorf("the disk workspaces' folder %s is not a folder (a symlink?): remove it (serve and worker keep it in --data), or choose --workspace volume", dir)
+	case ok && int(st.Uid) != os.Geteuid():
+		return fmt.Errorf("the disk workspaces' folder %s belongs to uid %d, not to this process: remove it (serve and worker keep it in --data), or choose --workspace volume", dir, st.Uid)
+	case fi.Mode().Perm()&0o022 != 0:
+		return fmt.Errorf("the disk workspaces' folder %s is writable by others (mode %o): chmod 700 it, or choose --workspace volume", dir, fi.Mode().Perm())
+	}
+	return nil
+}
+
 // probeDisk attaches a small file to a loop device and detaches it again.
 func (e *Executor) probeDisk() error {
 	for _, tool := range []string{"losetup", "mkfs.ext4", "debugfs"} {
@@ -79,7 +103,7 @@ func (e *Executor) probeDisk() error {
 			return fmt.Errorf("%s not found: %w", tool, err)
 		}
 	}
-	if err := os.MkdirAll(e.opts.DiskDir, 0o700); err != nil {
+	if err := privateDir(e.opts.DiskDir); err != nil {
 		return err
 	}
 	f, err := os.CreateTemp(e.opts.DiskDir, "probe-*")
@@ -107,8 +131,8 @@ func (e *Executor) probeDisk() error {
 // workspace away anyway) and lazy inode tables keep the file sparse: the host's disk holds
 // what the build wrote, up to the cap.
 func (e *Executor) makeDisk(ctx context.Context, name string, size int64) (path, dev string, err error) {
-	if err := os.MkdirAll(e.opts.DiskDir, 0o700); err != nil {
-		return "", "", fmt.Errorf("making %s: %w", e.opts.DiskDir, err)
+	if err := privateDir(e.opts.DiskDir); err != nil {
+		return "", "", err
 	}
 	path = filepath.Join(e.opts.DiskDir, name+".img")
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
