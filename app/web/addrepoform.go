@@ -63,5 +63,6 @@ func (h *Handler) addRepo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.InfoContext(r.Context(), "repository added by URL through the web", "repo", added.Repo.Path(), "by", s.User.Forge+":"+s.User.Login)
+	noStore(w)
 	h.render(w, r, http.StatusCreated, "added", "Added "+added.Repo.Path(), added)
 }

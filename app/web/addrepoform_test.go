@@ -61,6 +61,9 @@ func TestAddRepoForm(t *testing.T) {
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status %d, want %d:\n%s", resp.StatusCode, tc.status, body)
 			}
+			if cc := resp.Header.Get("Cache-Control"); tc.status == http.StatusCreated && cc != "private, no-store" {
+				t.Errorf("the page showing the webhook secret says Cache-Control %q, want private, no-store", cc)
+			}
 			for _, w := range tc.want {
 				if !strings.Contains(body, w) {
 					t.Errorf("the page lacks %q:\n%s", w, body)
@@ -75,6 +78,16 @@ func TestAddRepoForm(t *testing.T) {
 	}{{"/carol/feed", "secret-"}, {"/dave/private", "ssh-ed25519 AAAAfake"}} {
 		if code, _, body := get(t, alice, fx.srv.URL+c.path); code != 200 || !strings.Contains(body, c.want) || !strings.Contains(body, "webhook-url") {
 			t.Errorf("%s as its adder: %d, want the remote's details (%q)", c.path, code, c.want)
+		}
+	}
+	for c, want := range map[*http.Client]string{alice: "private, no-store", mallory: "no-cache"} {
+		resp, err := c.Get(fx.srv.URL + "/carol/feed")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if cc := resp.Header.Get("Cache-Control"); cc != want {
+			t.Errorf("/carol/feed: Cache-Control %q, want %q (no-store where it shows the secret)", cc, want)
 		}
 	}
 	if code, _, body := get(t, mallory, fx.srv.URL+"/carol/feed"); code != 200 || strings.Contains(body, "secret-") || strings.Contains(body, "webhook-url") {

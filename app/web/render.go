@@ -109,7 +109,9 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	}
 	hd := w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
-	hd.Set("Cache-Control", "no-cache")
+	if hd.Get("Cache-Control") == "" { // a page showing secrets has said no-store already
+		hd.Set("Cache-Control", "no-cache")
+	}
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self' "+h.formTargets())
@@ -118,6 +120,10 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		_, _ = w.Write(buf.Bytes())
 	}
 }
+
+// noStore keeps a page that shows a secret (a webhook secret, a deploy key) out of every cache,
+// shared proxies' included: no-cache alone lets them store it.
+func noStore(w http.ResponseWriter) { w.Header().Set("Cache-Control", "private, no-store") }
 
 // formTargets lets the sign-in redirect reach the forges' authorisation pages.
 func (h *Handler) formTargets() string {

@@ -54,6 +54,9 @@ func (h *Handler) repoPage(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
+	if d.Remote != nil {
+		noStore(w)
+	}
 	h.render(w, r, http.StatusOK, "repo", a.Repo.Path(), d)
 }
 
