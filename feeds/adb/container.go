@@ -74,6 +74,10 @@ func ReadFile(r io.Reader, lim Limits) (*File, error) {
 type Reader struct {
 	br *bufio.Reader
 	zr io.ReadCloser // a flate decompressor, reset for each file
+	// OnData, when set, is given each DATA block instead of skipping it: the file's 1-based
+	// directory and file numbers in the package's paths, and its content (what it leaves unread
+	// is skipped). Its error ends the reading.
+	OnData func(dir, file uint32, content io.Reader) error
 }
 
 // ReadFile is the package-level ReadFile with the Reader's buffers.
@@ -111,7 +115,7 @@ func (x *Reader) ReadFile(r io.Reader, lim Limits) (*File, error) {
 		return nil, fmt.Errorf("%w: the container does not start with %q", ErrNotADB, fileMagic)
 	}
 	f.Schema = binary.LittleEndian.Uint32(hdr[4:])
-	if err := readBlocks(cr, f, lim); err != nil {
+	if err := readBlocks(cr, f, lim, x.OnData); err != nil {
 		return nil, err
 	}
 	if f.Compressed != "ADB." {
@@ -171,7 +175,7 @@ func (x *Reader) inflate(br *bufio.Reader) io.Reader {
 	return x.zr
 }
 
-func readBlocks(r io.Reader, f *File, lim Limits) error {
+func readBlocks(r io.Reader, f *File, lim Limits, onData func(dir, file uint32, content io.Reader) error) error {
 	var hdr [16]byte
 	sawADB, sawData := false, false
 	for {
@@ -240,7 +244,21 @@ func readBlocks(r io.Reader, f *File, lim Limits) error {
 			if size < 8 {
 				return corrupt("data block of %d bytes lacks its file index", size)
 			}
-			if m, err := io.CopyN(io.Discard, r, int64(size)); err != nil {
+			if onData != nil {
+				if _, err := io.ReadFull(r, hdr[4:12]); err != nil {
+					return corrupt("data block: %v in its file index", unexpected(err))
+				}
+				content := &io.LimitedReader{R: r, N: int64(size - 8)}
+				if err := onData(binary.LittleEndian.Uint32(hdr[4:8]), binary.LittleEndian.Uint32(hdr[8:12]), content); err != nil {
+					return err
+				}
+				if _, err := io.Copy(io.Discard, content); err != nil {
+					return corrupt("data block: %v", unexpected(err))
+				}
+				if content.N != 0 {
+					return corrupt("data block: the file is truncated, %d of %d bytes missing", content.N, size)
+				}
+			} else if m, err := io.CopyN(io.Discard, r, int64(size)); err != nil {
 				return corrupt("data block: %v after %d of %d bytes", unexpected(err), m, size)
 			}
 			f.DataBlocks++
