@@ -1,13 +1,9 @@
 package docker_test
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -437,107 +433,6 @@ $(eval $(call BuildPackage,variety-tiny))
 	}
 	if _, err := os.Stat(filepath.Join(out, "logs", "variety", "full", "compile.txt")); err != nil {
 		t.Errorf("the per-variant log was not collected: %v", err)
-	}
-}
-
-// controlFiles returns the files of an .ipk's control archive (name → content).
-func controlFiles(t testing.TB, ipk string) map[string]string {
-	t.Helper()
-	files := map[string]string{}
-	var walk func(r io.Reader, inner bool)
-	walk = func(r io.Reader, inner bool) {
-		zr, err := gzip.NewReader(r)
-		if err != nil {
-			t.Fatalf("%s: %v", ipk, err)
-		}
-		tr := tar.NewReader(zr)
-		for {
-			h, err := tr.Next()
-			if errors.Is(err, io.EOF) {
-				return
-			}
-			if err != nil {
-				t.Fatalf("%s: %v", ipk, err)
-			}
-			switch {
-			case !inner && h.Name == "./control.tar.gz":
-				walk(tr, true)
-			case inner && h.Typeflag == tar.TypeReg:
-				b, _ := io.ReadAll(tr)
-				files[strings.TrimPrefix(h.Name, "./")] = string(b)
-			}
-		}
-	}
-	f, err := os.Open(ipk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	walk(f, false)
-	return files
-}
-
-// TestControlArchiveKeepsConffiles: conffiles and maintainer scripts reach the .ipk's control
-// archive as package-ipkg.mk and ipkg-build put them there, so opkg keeps the configuration of
-// an installed package on upgrade and runs its scripts.
-func TestControlArchiveKeepsConffiles(t *testing.T) {
-	e := newEnv(t)
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{
-		"net/confy/Makefile": `include $(TOPDIR)/rules.mk
-PKG_NAME:=confy
-PKG_VERSION:=2.0
-PKG_RELEASE:=3
-include $(INCLUDE_DIR)/package.mk
-define Package/confy
-  TITLE:=keeps its configuration
-endef
-define Package/confy/conffiles
-/etc/config/confy
-/etc/confy.d/
-/etc/not-installed
-endef
-define Package/confy/postinst
-#!/bin/sh
-[ -n "$${IPKG_INSTROOT}" ] || /etc/init.d/confy enable
-endef
-define Package/confy/prerm
-#!/bin/sh
-/etc/init.d/confy disable
-endef
-define Package/confy/install
-	$(INSTALL_DIR) $(1)/etc/config $(1)/etc/confy.d
-	$(INSTALL_CONF) ./files/confy.conf $(1)/etc/config/confy
-	$(INSTALL_DATA) ./files/b.conf $(1)/etc/confy.d/b.conf
-	$(INSTALL_DATA) ./files/a.conf $(1)/etc/confy.d/a.conf
-endef
-$(eval $(call BuildPackage,confy))
-`,
-		"net/confy/files/confy.conf": "config confy 'main'\n",
-		"net/confy/files/a.conf":     "a\n",
-		"net/confy/files/b.conf":     "b\n",
-	})
-	res, log, _ := e.run(t, e.job(t, dir, "24.10"), dir, builder.Limits{Timeout: time.Minute})
-	p := byName(res)["confy"]
-	if p.Status != builder.PackageBuilt || len(p.Files) != 1 {
-		t.Fatalf("confy: %+v\n%s", p, log.text())
-	}
-	files := controlFiles(t, p.Files[0])
-	// ipkg-build keeps only the listed paths the package holds, folders expanded, sorted.
-	if got, want := files["conffiles"], "/etc/config/confy\n/etc/confy.d/a.conf\n/etc/confy.d/b.conf\n"; got != want {
-		t.Errorf("conffiles %q, want %q", got, want)
-	}
-	if got := files["postinst-pkg"]; got != "#!/bin/sh\n[ -n \"${IPKG_INSTROOT}\" ] || /etc/init.d/confy enable\n" {
-		t.Errorf("postinst-pkg %q", got)
-	}
-	if got := files["prerm-pkg"]; !strings.Contains(got, "/etc/init.d/confy disable") {
-		t.Errorf("prerm-pkg %q", got)
-	}
-	if !strings.Contains(files["postinst"], "default_postinst $0 $@") || !strings.Contains(files["prerm"], "default_prerm $0 $@") {
-		t.Errorf("the default postinst/prerm that run the package's own are missing: %q %q", files["postinst"], files["prerm"])
-	}
-	if !strings.HasPrefix(files["control"], "Package: confy\nVersion: 2.0-r3\n") {
-		t.Errorf("control %q", files["control"])
 	}
 }
 
