@@ -251,13 +251,16 @@ func TestInstalledPackageKeepsConffiles(t *testing.T) {
 		}
 	}
 	// dpkg runs preinst and postrm itself; postinst and prerm reach the package's own through
-	// default_postinst and default_prerm (1.0's prerm runs on the upgrade).
+	// default_postinst and default_prerm, which source them, so their $1 is the script (1.0's
+	// prerm runs on the upgrade).
 	scripts := read("var/log/scripts")
 	for _, line := range []string{
-		"confy preinst install", "default_postinst /var/lib/dpkg/info/confy.postinst configure", "confy postinst configure",
-		"default_prerm /var/lib/dpkg/info/confy.prerm upgrade 1.1-r1", "confy prerm upgrade", "confy preinst upgrade", "confy postrm upgrade",
+		"confy preinst install",
+		"default_postinst /var/lib/dpkg/info/confy.postinst configure", "confy postinst /var/lib/dpkg/info/confy.postinst",
+		"default_prerm /var/lib/dpkg/info/confy.prerm upgrade 1.1-r1", "confy prerm /var/lib/dpkg/info/confy.prerm",
+		"confy preinst upgrade", "confy postrm upgrade", "default_postinst /var/lib/dpkg/info/confy.postinst configure 1.0-r1",
 	} {
-		if !strings.Contains(scripts, line+"\n") && !strings.Contains(scripts, line+" ") {
+		if !strings.Contains("\n"+scripts, "\n"+line+"\n") {
 			t.Errorf("the scripts did not log %q:\n%s", line, scripts)
 		}
 	}
