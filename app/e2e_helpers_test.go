@@ -60,8 +60,8 @@ type e2e struct {
 	wrapExec func(builder.Executor) builder.Executor
 	// tune, if set, changes the runtime before it serves.
 	tune func(*app.Runtime)
-	// pull lets the executor pull an SDK image the engine lacks, as serve's own does.
-	pull bool
+	// pullImages lets the executor pull an SDK image the engine lacks, as serve's own does.
+	pullImages bool
 	// logs, when set, receives the service's log (as well as stderr with -v).
 	logs io.Writer
 }
@@ -137,7 +137,7 @@ func (e *e2e) start() {
 			ln.Close()
 			e.t.Fatal(err)
 		}
-		rt.Executor = docker.New(cli, docker.Options{Network: "none", TmpfsBuildDir: true, FeedMirror: mirror, Pull: e.pull, Logger: log,
+		rt.Executor = docker.New(cli, docker.Options{Network: "none", TmpfsBuildDir: true, FeedMirror: mirror, Pull: e.pullImages, Logger: log,
 			CachePrefix: "openwrt-ppa-e2e-" + e.label, Labels: map[string]string{testenv.TestLabel: e.label}})
 	}
 	if e.wrapExec != nil {

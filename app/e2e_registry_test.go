@@ -33,7 +33,7 @@ func TestServeFollowsTheRegistry(t *testing.T) {
 	}
 	logs := &testenv.SyncBuffer{}
 	e.cfg.Image, e.cfg.Registry, e.cfg.CatalogueRefresh = "", repo, 300*time.Millisecond
-	e.pull, e.logs = true, logs
+	e.pullImages, e.logs = true, logs
 	e.start()
 
 	refreshed := func(release string) func() bool {
@@ -50,7 +50,11 @@ func TestServeFollowsTheRegistry(t *testing.T) {
 		b := e.waitBuilds(n)[0]
 		js := e.jobs(b.ID)
 		if b.Status != store.StatusSuccess || len(js) != 1 {
-			t.Fatalf("build %+v, jobs %+v", b, js)
+			var res []string
+			for _, j := range js {
+				res = append(res, j.Image+": "+string(j.Status)+" "+string(j.Result))
+			}
+			t.Fatalf("build %d of %s: %s; jobs %v", b.ID, version, b.Status, res)
 		}
 		if js[0].Image != repo+":"+tag {
 			t.Fatalf("the job built in %s, want %s:%s (point release %s)", js[0].Image, repo, tag, release)

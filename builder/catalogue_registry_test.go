@@ -101,23 +101,9 @@ func TestCatalogueSourceRunFollowsTheRegistry(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); src.Run(ctx, 20*time.Millisecond) }()
-	waitRelease := func(want string) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			img, _ := src.Current().Image("24.10", "x86_64", ImageOptions{})
-			if img.Release == want {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("release %s, want %s", img.Release, want)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
-	waitRelease("24.10.7")
+	waitRelease(t, src, "24.10.7")
 	l.set("x86_64-24.10.7", "x86_64-24.10.8")
-	waitRelease("24.10.8")
+	waitRelease(t, src, "24.10.8")
 	cancel()
 	select {
 	case <-done:
