@@ -60,6 +60,10 @@ type e2e struct {
 	wrapExec func(builder.Executor) builder.Executor
 	// tune, if set, changes the runtime before it serves.
 	tune func(*app.Runtime)
+	// pullImages lets the executor pull an SDK image the engine lacks, as serve's own does.
+	pullImages bool
+	// logs, when set, receives the service's log (as well as stderr with -v).
+	logs io.Writer
 }
 
 func newE2E(t *testing.T) *e2e {
@@ -90,10 +94,14 @@ func (e *e2e) start() {
 	if e.cfg.Listen == "" {
 		e.cfg.Listen = "127.0.0.1:0"
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	out := io.Discard
 	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		out = os.Stderr
 	}
+	if e.logs != nil {
+		out = io.MultiWriter(out, e.logs)
+	}
+	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	// Listen first, so that links the service makes name the real port.
 	ln, err := net.Listen("tcp", e.cfg.Listen)
 	if err != nil {
@@ -129,7 +137,7 @@ func (e *e2e) start() {
 			ln.Close()
 			e.t.Fatal(err)
 		}
-		rt.Executor = docker.New(cli, docker.Options{Network: "none", TmpfsBuildDir: true, FeedMirror: mirror,
+		rt.Executor = docker.New(cli, docker.Options{Network: "none", TmpfsBuildDir: true, FeedMirror: mirror, Pull: e.pullImages, Logger: log,
 			CachePrefix: "openwrt-ppa-e2e-" + e.label, Labels: map[string]string{testenv.TestLabel: e.label}})
 	}
 	if e.wrapExec != nil {

@@ -22,6 +22,11 @@ import (
 // CatalogueRefresh is how often the service asks the registry for new point releases.
 const CatalogueRefresh = 24 * time.Hour
 
+// CatalogueRetry is how soon a failed refresh is tried again; each further failure waits twice
+// as long, up to the refresh interval. Without it a registry that is unreachable when the
+// service starts (the network not up yet) would leave the embedded table in use for a day.
+const CatalogueRetry = time.Minute
+
 // TagLister lists the tags of an image repository ("ghcr.io/openwrt/sdk").
 type TagLister interface {
 	ListTags(ctx context.Context, repo string) ([]string, error)
@@ -139,6 +144,10 @@ type CatalogueSource struct {
 
 	cur atomic.Pointer[Catalogue]
 
+	// firstRetry is how soon Run asks again after a failure (doubling up to the interval);
+	// a field so that tests need not wait a minute.
+	firstRetry time.Duration
+
 	mu      sync.Mutex
 	lastErr error
 	lastOK  time.Time
@@ -156,7 +165,7 @@ func NewCatalogueSource(base *Catalogue, repo string, lister TagLister, log *slo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &CatalogueSource{base: base, repo: strings.TrimSuffix(repo, "/"), lister: lister, log: log}
+	s := &CatalogueSource{base: base, repo: strings.TrimSuffix(repo, "/"), lister: lister, log: log, firstRetry: CatalogueRetry}
 	s.cur.Store(base)
 	return s
 }
@@ -172,8 +181,13 @@ func (s *CatalogueSource) Status() (lastOK time.Time, err error) {
 }
 
 // Refresh asks the registry once. On failure the current catalogue stays and the error says why.
+// A refresh cut short by ctx's cancellation (shutdown) is not a failure: it returns ctx's error
+// and neither logs nor records one.
 func (s *CatalogueSource) Refresh(ctx context.Context) error {
 	tags, err := s.lister.ListTags(ctx, s.repo)
+	if err != nil && errors.Is(ctx.Err(), context.Canceled) {
+		return ctx.Err()
+	}
 	if err == nil && len(tags) == 0 {
 		err = errors.New("the registry lists no tags")
 	}
@@ -181,7 +195,12 @@ func (s *CatalogueSource) Refresh(ctx context.Context) error {
 	defer s.mu.Unlock()
 	if err != nil {
 		s.lastErr = fmt.Errorf("SDK catalogue not refreshed, keeping the releases in use: %w", err)
-		s.log.Warn("SDK catalogue refresh failed: planning with the point releases in use (the embedded table until the registry answers); let the service reach the registry, point it at a mirror, or turn the refresh off", "repository", s.repo, "err", err)
+		inUse := "embedded table"
+		if !s.lastOK.IsZero() {
+			inUse = "last answer of " + s.lastOK.UTC().Format(time.RFC3339)
+		}
+		s.log.Warn("SDK catalogue refresh failed: planning with the point releases in use until the registry answers; let the service reach the registry, point it at a mirror (--registry), or turn the refresh off (--catalogue-refresh=0)",
+			"repository", s.repo, "in_use", inUse, "releases", s.releasesInUse(), "err", err)
 		return s.lastErr
 	}
 	next := s.base.WithTags(tags)
@@ -193,21 +212,54 @@ func (s *CatalogueSource) Refresh(ctx context.Context) error {
 	return nil
 }
 
-// Run refreshes now and then every interval (CatalogueRefresh when 0) until ctx ends.
+// releasesInUse names the point releases planned with now, per series ("24.10=24.10.4 25.12=25.12.0").
+func (s *CatalogueSource) releasesInUse() string {
+	cur := s.Current()
+	var out []string
+	for _, series := range cur.SeriesNames() {
+		if rs := cur.Releases(series); len(rs) > 0 {
+			out = append(out, series+"="+strings.Join(rs, ","))
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// Run refreshes now and then every interval (CatalogueRefresh when 0) until ctx ends. A failed
+// refresh is tried again soon (CatalogueRetry, doubling up to interval), not an interval later.
 func (s *CatalogueSource) Run(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = CatalogueRefresh
 	}
+	var retry time.Duration
 	for {
 		rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		_ = s.Refresh(rctx)
+		err := s.Refresh(rctx)
 		cancel()
+		wait := interval
+		if err != nil {
+			retry = nextRetry(retry, s.firstRetry, interval)
+			wait = retry
+		} else {
+			retry = 0
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
-		case <-time.After(interval):
+		case <-t.C:
 		}
 	}
+}
+
+// nextRetry is the wait after a failure that followed a wait of prev (0: the first failure):
+// first, then twice the last, never more than limit.
+func nextRetry(prev, first, limit time.Duration) time.Duration {
+	next := first
+	if prev > 0 {
+		next = 2 * prev
+	}
+	return min(next, limit)
 }
 
 // CatalogueProvider gives the catalogue to plan with now: a *Catalogue is its own (a fixed

@@ -1,8 +1,11 @@
 package builder
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -64,13 +67,20 @@ type lockedLister struct {
 	mu    sync.Mutex
 	tags  []string
 	calls int
+	fails int         // how many calls to come fail, as an unreachable registry does
+	at    []time.Time // when each call came
 }
 
-func (l *lockedLister) ListTags(context.Context, string) ([]string, error) {
+func (l *lockedLister) ListTags(ctx context.Context, _ string) ([]string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.calls++
-	return l.tags, nil
+	l.at = append(l.at, time.Now())
+	if l.fails > 0 {
+		l.fails--
+		return nil, errors.New("dial tcp: connect: network is unreachable")
+	}
+	return l.tags, ctx.Err()
 }
 
 func (l *lockedLister) set(tags ...string) {
@@ -91,23 +101,9 @@ func TestCatalogueSourceRunFollowsTheRegistry(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); src.Run(ctx, 20*time.Millisecond) }()
-	waitRelease := func(want string) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			img, _ := src.Current().Image("24.10", "x86_64", ImageOptions{})
-			if img.Release == want {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("release %s, want %s", img.Release, want)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
-	waitRelease("24.10.7")
+	waitRelease(t, src, "24.10.7")
 	l.set("x86_64-24.10.7", "x86_64-24.10.8")
-	waitRelease("24.10.8")
+	waitRelease(t, src, "24.10.8")
 	cancel()
 	select {
 	case <-done:
@@ -122,4 +118,108 @@ func TestCatalogueSourceRunFollowsTheRegistry(t *testing.T) {
 		t.Errorf("Run still asks the registry after its context ended (%d, then %d calls)", n, l.calls)
 	}
 	l.mu.Unlock()
+}
+
+// waitRelease waits until src plans 24.10 x86_64 with release want.
+func waitRelease(t *testing.T, src *CatalogueSource, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		img, _ := src.Current().Image("24.10", "x86_64", ImageOptions{})
+		if img.Release == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("release %s, want %s", img.Release, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestCatalogueSourceRunRetriesAFailureSoon: a registry unreachable when the service starts is
+// asked again soon, not a refresh interval (a day) later, with each wait twice the last; once it
+// answers, its newest point release is planned with.
+func TestCatalogueSourceRunRetriesAFailureSoon(t *testing.T) {
+	base, err := LoadCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &lockedLister{tags: []string{"x86_64-24.10.9"}, fails: 3}
+	src := NewCatalogueSource(base, "", l, nil)
+	src.firstRetry = 20 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); src.Run(ctx, time.Hour) }()
+	defer func() { cancel(); <-done }()
+	waitRelease(t, src, "24.10.9")
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.at) != 4 {
+		t.Fatalf("%d calls, want 3 failures and 1 answer", len(l.at))
+	}
+	// Timers never fire early, so each gap is at least its wait: 20ms, 40ms, 80ms.
+	for i, want := range []time.Duration{20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond} {
+		if gap := l.at[i+1].Sub(l.at[i]); gap < want {
+			t.Errorf("retry %d came after %v, want at least %v (doubling)", i+1, gap, want)
+		}
+	}
+}
+
+func TestNextRetry(t *testing.T) {
+	for _, c := range []struct {
+		prev, limit, want time.Duration
+	}{
+		{0, 24 * time.Hour, time.Minute},
+		{time.Minute, 24 * time.Hour, 2 * time.Minute},
+		{16 * time.Hour, 24 * time.Hour, 24 * time.Hour},
+		{24 * time.Hour, 24 * time.Hour, 24 * time.Hour},
+		{0, 300 * time.Millisecond, 300 * time.Millisecond}, // an interval below a minute is the cap
+	} {
+		if got := nextRetry(c.prev, CatalogueRetry, c.limit); got != c.want {
+			t.Errorf("nextRetry(%v, limit %v) = %v, want %v", c.prev, c.limit, got, c.want)
+		}
+	}
+}
+
+// TestCatalogueRefreshFailureSaysWhatIsInUse: the warning of a failed refresh names the table
+// planned with (the embedded one, or the registry's last answer) and its releases; a refresh cut
+// short by shutdown logs and records nothing.
+func TestCatalogueRefreshFailureSaysWhatIsInUse(t *testing.T) {
+	base, err := LoadCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	l := &lockedLister{tags: []string{"x86_64-24.10.9"}, fails: 1}
+	src := NewCatalogueSource(base, "", l, slog.New(slog.NewTextHandler(&logs, nil)))
+	ctx := context.Background()
+	if err := src.Refresh(ctx); err == nil {
+		t.Fatal("a failing registry refreshed")
+	}
+	if out := logs.String(); !strings.Contains(out, `in_use="embedded table"`) || !strings.Contains(out, "releases=\"23.05=23.05.5 24.10=24.10.6 ") {
+		t.Errorf("the warning does not name the embedded table and its releases:\n%s", out)
+	}
+	if err := src.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	logs.Reset()
+	l.fails = 1
+	if err := src.Refresh(ctx); err == nil {
+		t.Fatal("a failing registry refreshed")
+	}
+	if out := logs.String(); !strings.Contains(out, `in_use="last answer of `) || !strings.Contains(out, "24.10=24.10.6,24.10.9") {
+		t.Errorf("the warning does not name the last answer and its releases:\n%s", out)
+	}
+	if err := src.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	logs.Reset()
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := src.Refresh(cctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("a cancelled refresh returned %v, want context.Canceled", err)
+	}
+	if _, err := src.Status(); err != nil || logs.Len() > 0 {
+		t.Errorf("a refresh cut short by shutdown was taken for a failure: status %v, log:\n%s", err, logs.String())
+	}
 }

@@ -8,17 +8,31 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/moby/moby/client"
 )
 
-// NeedRegistry starts a real OCI registry (Debian's docker-registry, the CNCF distribution
-// registry) on a free loopback port, storing into a temporary folder, and returns its address
-// ("127.0.0.1:PORT"); it is stopped when the test ends. Docker treats loopback registries as
-// insecure (plain HTTP), so the engine can push to and pull from it.
+// Registry is a real OCI registry (Debian's docker-registry, the CNCF distribution registry)
+// on a free loopback port, storing into a temporary folder.
+type Registry struct {
+	Addr string // "127.0.0.1:PORT"
+	cmd  *exec.Cmd
+	out  *SyncBuffer
+	once sync.Once
+}
+
+// NeedRegistry starts a Registry (StartRegistry) and returns its address.
 func NeedRegistry(t testing.TB) string {
+	t.Helper()
+	return StartRegistry(t).Addr
+}
+
+// StartRegistry starts a Registry; it is stopped when the test ends, or earlier by Stop. Docker
+// treats loopback registries as insecure (plain HTTP), so the engine can push to and pull from it.
+func StartRegistry(t testing.TB) *Registry {
 	t.Helper()
 	bin, err := exec.LookPath("docker-registry")
 	if err != nil {
@@ -36,29 +50,33 @@ func NeedRegistry(t testing.TB) string {
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", cfg)
-	out := &SyncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	r := &Registry{Addr: addr, out: &SyncBuffer{}, cmd: exec.Command(bin, "serve", cfg)}
+	r.cmd.Stdout, r.cmd.Stderr = r.out, r.out
+	if err := r.cmd.Start(); err != nil {
 		t.Fatalf("starting docker-registry: %v", err)
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	t.Cleanup(r.Stop)
 	for deadline := time.Now().Add(15 * time.Second); ; {
 		resp, err := http.Get("http://" + addr + "/v2/")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return addr
+				return r
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("docker-registry did not answer on %s: %v\n%s", addr, err, out.String())
+			t.Fatalf("docker-registry did not answer on %s: %v\n%s", addr, err, r.out.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// Stop ends the registry (its address then refuses connections); later calls do nothing.
+func (r *Registry) Stop() {
+	r.once.Do(func() {
+		_ = r.cmd.Process.Kill()
+		_ = r.cmd.Wait()
+	})
 }
 
 // PushImage tags the local image src as ref (in a registry) and pushes it; the local ref tag is
