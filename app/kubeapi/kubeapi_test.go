@@ -154,6 +154,13 @@ func (e *env) getRepo(name string) *v1.Repository {
 	return &o
 }
 
+func (e *env) getRepoIfAny(name string) (*v1.Repository, bool) {
+	e.t.Helper()
+	var o v1.Repository
+	err := e.c.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, &o)
+	return &o, err == nil
+}
+
 func (e *env) getBuild(name string) (*v1.Build, bool) {
 	e.t.Helper()
 	var o v1.Build
