@@ -15,7 +15,7 @@ func specConfig(obj *v1.Repository, id int64) (c store.RepoConfig, ok bool) {
 	s := obj.Spec
 	c = store.RepoConfig{RepoID: id, Branches: s.Branches, Series: s.Series, Archs: s.Archs, Packages: s.Packages,
 		SetBy: registrant(obj.Namespace, obj.Name)}
-	return c, len(s.Branches)+len(s.Series)+len(s.Archs)+len(s.Packages) > 0
+	return c, c.Sets()
 }
 
 // syncConfig makes the configuration stored for repository id what obj's spec says: written

@@ -27,6 +27,10 @@ func TestSpecConfigIsStored(t *testing.T) {
 	if !ok {
 		t.Fatal("not registered")
 	}
+	// With the registration, not after it: the first poll builds at once.
+	if len(e.b.configs) != 1 || !slices.Equal(e.b.configs[0].Series, []string{"24.10"}) {
+		t.Fatalf("registered with %+v, want the spec's configuration", e.b.configs)
+	}
 	got, err := e.st.RepoConfig(ctx, id)
 	if err != nil || !slices.Equal(got.Series, []string{"24.10"}) || !slices.Equal(got.Archs, []string{"x86_64"}) ||
 		got.Packages != nil || got.SetBy != "kubernetes:ppa/feed" {

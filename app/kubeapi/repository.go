@@ -125,7 +125,9 @@ func (r *reconciler) linkRepository(ctx context.Context, obj *v1.Repository) (st
 			return store.Repository{}, "", err
 		}
 	}
-	repo, err := r.backend.Register(ctx, src.Git, registrant(obj.Namespace, obj.Name))
+	// The spec's configuration goes in with the registration: the first poll builds at once.
+	cfg, _ := specConfig(obj, 0)
+	repo, err := r.backend.Register(ctx, src.Git, registrant(obj.Namespace, obj.Name), cfg)
 	if errors.Is(err, ErrRefused) {
 		return store.Repository{}, err.Error(), nil
 	}

@@ -44,6 +44,12 @@ func CheckRepoConfig(c RepoConfig) error {
 	return nil
 }
 
+// Sets reports whether c sets any field; one that sets none changes nothing a file's defaults
+// would not decide.
+func (c RepoConfig) Sets() bool {
+	return len(c.Branches)+len(c.Series)+len(c.Archs)+len(c.Packages) > 0
+}
+
 // SameSettings reports whether a and b configure the same build (who set them and when aside):
 // a writer compares before it writes, so an unchanged configuration is not written again.
 func (c RepoConfig) SameSettings(o RepoConfig) bool {
