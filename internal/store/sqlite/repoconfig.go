@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
@@ -13,16 +12,9 @@ import (
 // A repository's configuration is one JSON document, read and written whole, as a remote is.
 
 func scanRepoConfig(s scanner) (store.RepoConfig, error) {
-	var raw []byte
-	if err := s.Scan(&raw); err != nil {
-		return store.RepoConfig{}, err
-	}
-	var c store.RepoConfig
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return c, fmt.Errorf("reading a stored repository configuration: %w", err)
-	}
+	c, err := scanDoc[store.RepoConfig](s)
 	c.Updated = c.Updated.UTC()
-	return c, nil
+	return c, err
 }
 
 // PutRepoConfig implements store.Store.
@@ -39,13 +31,8 @@ func (db *DB) PutRepoConfig(ctx context.Context, c store.RepoConfig) (store.Repo
 		return store.RepoConfig{}, fmt.Errorf("encoding the configuration of repository %d: %w", c.RepoID, err)
 	}
 	err = db.Write(ctx, func(tx *sql.Tx) error {
-		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM repositories WHERE id = ?`, c.RepoID).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("repository %d: %w", c.RepoID, store.ErrNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("looking up repository %d: %w", c.RepoID, err)
+		if err := repoExists(ctx, tx, c.RepoID); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO repo_configs (repo_id, data) VALUES (?, ?)
 			ON CONFLICT (repo_id) DO UPDATE SET data = excluded.data`, c.RepoID, raw); err != nil {
