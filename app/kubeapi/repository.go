@@ -121,7 +121,7 @@ func (r *reconciler) linkRepository(ctx context.Context, obj *v1.Repository) (st
 	} else if ok {
 		// Another source than the one linked (an object changed before spec.source was
 		// immutable): the old link goes, its feeds stay, the new one comes.
-		if err := r.release(ctx, obj, id); err != nil {
+		if err := r.relink(ctx, obj, id); err != nil {
 			return store.Repository{}, "", err
 		}
 	}
@@ -157,7 +157,7 @@ func (r *reconciler) bindForgeRepository(ctx context.Context, obj *v1.Repository
 	}
 	if ok && id != repo.ID {
 		// Linked to another repository before (a git URL, before spec.source was immutable).
-		if err := r.release(ctx, obj, id); err != nil {
+		if err := r.relink(ctx, obj, id); err != nil {
 			return store.Repository{}, "", err
 		}
 	}
@@ -197,7 +197,8 @@ func (r *reconciler) unregister(ctx context.Context, obj *v1.Repository) error {
 		}
 		r.log.Info("Repository deleted: let go, feeds kept", "namespace", obj.Namespace, "name", obj.Name, "repo_id", id)
 	}
-	return r.patchMeta(ctx, obj, func() { controllerutil.RemoveFinalizer(obj, Finalizer) })
+	// Gone already: a reconcile queued before the finalizer went found it in the cache.
+	return client.IgnoreNotFound(r.patchMeta(ctx, obj, func() { controllerutil.RemoveFinalizer(obj, Finalizer) }))
 }
 
 // release lets go of the stored repository id that obj was linked to: what it registered by URL
@@ -212,7 +213,15 @@ func (r *reconciler) release(ctx context.Context, obj *v1.Repository, id int64) 
 			return fmt.Errorf("unregistering %s (repository %d): %w", obj.Annotations[AnnotationRegistered], id, err)
 		}
 	}
-	// Unlinked: a reconcile that stops before the new link is noted does not let go twice.
+	return nil
+}
+
+// relink is release for an object that stays, linked anew: the old link goes from its
+// annotations, so that a reconcile that stops before the new link is noted does not let go twice.
+func (r *reconciler) relink(ctx context.Context, obj *v1.Repository, id int64) error {
+	if err := r.release(ctx, obj, id); err != nil {
+		return err
+	}
 	return r.patchMeta(ctx, obj, func() {
 		delete(obj.Annotations, AnnotationRepoID)
 		delete(obj.Annotations, AnnotationRegistered)
