@@ -112,7 +112,8 @@ func controllerKubeconfig(t *testing.T, k *testenv.Kube, group string) string {
 // Build that succeeds, whose feed URL in the Repository's status serves a signed feed; a Build
 // made with force: true runs anew and one without reuses; a Build deleted while it runs is
 // cancelled; a serve restarted mid-build converges; `kubectl get builds` shows phase and age;
-// a Repository deleted takes its Builds along and keeps the feed.
+// a Repository deleted takes its Builds along and keeps the feed; a Repository of a repository
+// without .openwrt-ppa.yml builds its spec's series and archs, and its source cannot change.
 func TestControllerOnCluster(t *testing.T) {
 	k := testenv.NeedKube(t)
 	if _, err := os.Stat(kubectlPath); err != nil {
@@ -270,6 +271,33 @@ spec:
 	}
 	if code, _ := e.get(u.Path + "Packages"); code != 200 {
 		t.Errorf("the feed went with the Repository: %d", code)
+	}
+
+	// 7. A repository without .openwrt-ppa.yml builds what its Repository's spec says (the
+	// defaults would be 25.12 on five archs), and its source cannot be changed.
+	bare := gs.Commit(t, "carol/bare", "main", testenv.PackageTree(map[string]string{"hello": "1.0"}))
+	kc.must(fmt.Sprintf(`apiVersion: %s/v1alpha1
+kind: Repository
+metadata: {name: bare}
+spec:
+  source: {git: %q}
+  series: ["24.10"]
+  archs: [x86_64]
+`, group, gs.RepoURL("carol/bare")), "apply", "-f", "-")
+	bb := e.waitRepoBuilds("carol", "bare", 1)[0]
+	if js := e.jobs(bb.ID); bb.CommitSHA != bare || bb.Status != store.StatusSuccess || len(js) != 1 || js[0].Series != "24.10" || js[0].Arch != "x86_64" {
+		t.Fatalf("the spec's matrix built %+v with %d jobs, want one 24.10/x86_64 job", bb, len(e.jobs(bb.ID)))
+	}
+	out, err = kc.run("", "patch", repos, "bare", "--type=merge", "-p", `{"spec":{"source":{"git":null,"forge":"github","fullName":"carol/bare"}}}`)
+	if err == nil || !strings.Contains(out, "spec.source cannot change") {
+		t.Fatalf("changing the source: %v\n%s\nwant refused by the API server", err, out)
+	}
+	kc.must("", "delete", repos, "bare", "--wait=true", "--timeout=60s")
+	if _, err := e.rt.Store.Remote(ctx, bb.RepoID); err == nil {
+		t.Error("the bare repository is still polled after its Repository went")
+	}
+	if _, err := e.rt.Store.RepoConfig(ctx, bb.RepoID); err == nil {
+		t.Error("the bare repository's configuration stayed after its Repository went")
 	}
 }
 

@@ -38,8 +38,8 @@ func refused(err error) error {
 // Register adds the repository as the API's POST /api/v1/repos does for an admin: whoever may
 // create Repository objects in the namespace is trusted as much. A repository this registrant
 // registered before (the controller stopped before it noted so) is taken back.
-func (k kubeBackend) Register(ctx context.Context, url, by string) (store.Repository, error) {
-	a, err := k.s.remotes.Add(ctx, remote.AddRequest{URL: url, AddedBy: by, Admin: true})
+func (k kubeBackend) Register(ctx context.Context, url, by string, cfg store.RepoConfig) (store.Repository, error) {
+	a, err := k.s.remotes.Add(ctx, remote.AddRequest{URL: url, AddedBy: by, Admin: true, Config: cfg})
 	if err == nil {
 		return a.Repo, nil
 	}

@@ -169,9 +169,29 @@ func TestCRDsOnTheAPIServer(t *testing.T) {
 		if _, err := builds.Update(ctx, b, metav1.UpdateOptions{}); err == nil || !strings.Contains(err.Error(), "cannot change") {
 			t.Errorf("changing a Build's spec: got %v, want refused", err)
 		}
+		// A Repository's source is fixed (git → forge kept the old registration); the rest of
+		// its spec may change.
+		for _, src := range []map[string]any{
+			{"git": "https://git.example.org/me/other.git"},
+			{"forge": "github", "fullName": "me/feed"},
+		} {
+			r, err := repos.Get(ctx, "feed", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			set("spec.source", src)(r.Object)
+			_, err = repos.Update(ctx, r, metav1.UpdateOptions{})
+			if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.source cannot change: delete this Repository") {
+				t.Errorf("changing a Repository's source to %v: got %v, want refused by the API server", src, err)
+			}
+		}
 		r, err := repos.Get(ctx, "feed", metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
+		}
+		set("spec.series", []any{"snapshot"})(r.Object)
+		if r, err = repos.Update(ctx, r, metav1.UpdateOptions{}); err != nil {
+			t.Fatalf("changing a Repository's series: %v", err)
 		}
 		set("status.conditions", []any{map[string]any{"type": "Ready", "status": "True", "reason": "Published",
 			"message": "feeds are up to date", "lastTransitionTime": time.Now().UTC().Format(time.RFC3339)}})(r.Object)

@@ -8,6 +8,9 @@ import (
 // of .openwrt-ppa.yml (docs/repository-config.md). The repository's own .openwrt-ppa.yml still
 // wins where it has one; a field left out here takes that file's default.
 type RepositorySpec struct {
+	// Source cannot change once the Repository is created: its feeds, keys and builds belong to
+	// that source, and a new one is a new Repository.
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.source cannot change: delete this Repository and create a new one with the new source (its feeds stay until an admin removes them)"
 	Source RepositorySource `json:"source"`
 
 	// Branches are path.Match globs of branches whose pushes build; empty means the default

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/openwrt-ppa/openwrt-ppa/app/internal/model"
-	"github.com/openwrt-ppa/openwrt-ppa/builder"
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
@@ -23,24 +22,6 @@ type buildSpec struct {
 	// only, when set, limits the build to these "<series>/<arch>" cells (a re-run of one check,
 	// /rebuild failed).
 	only map[string]bool
-}
-
-// loadConfig reads .openwrt-ppa.yml at the commit. A mistake in it is a *builder.ConfigError
-// (shown on a check); a forge that cannot be reached is a model.RetryError.
-func (r *eventRun) loadConfig(ctx context.Context, repo store.Repository, sha string) (builder.Config, []byte, error) {
-	f, err := r.forges.Get(forge.Name(repo.Forge))
-	if err != nil {
-		return builder.Config{}, nil, err
-	}
-	raw, found, err := f.ReadFile(ctx, model.ForgeRepo(repo), sha, builder.ConfigFile)
-	if err != nil {
-		return builder.Config{}, nil, model.Retry(fmt.Errorf("reading %s at %s: %w", builder.ConfigFile, sha, err))
-	}
-	if !found {
-		raw = nil
-	}
-	cfg, err := builder.ParseConfig(builder.ConfigFile, raw)
-	return cfg, raw, err
 }
 
 func (r *eventRun) onPush(ctx context.Context) error {

@@ -198,11 +198,15 @@ func (w *Worker) build(ctx context.Context, repo store.Repository, b store.Build
 	if err != nil {
 		return model.Outcome{}, fmt.Errorf("checking out: %w", err)
 	}
-	raw, err := readRepoFile(src, builder.ConfigFile)
+	file, err := readRepoFile(src, builder.ConfigFile)
 	if err != nil {
 		return model.Failed("configuration mistake", err), nil
 	}
-	cfg, err := builder.ParseConfig(builder.ConfigFile, raw)
+	stored, err := w.storedConfig(ctx, repo, file != nil)
+	if err != nil {
+		return model.Outcome{}, err
+	}
+	cfg, raw, err := model.ParseConfig(file, file != nil, stored)
 	if err != nil {
 		return model.Failed("configuration mistake", err), nil
 	}
@@ -343,8 +347,26 @@ func lastLine(lines []string) string {
 	return ""
 }
 
+// storedConfig is the configuration stored for a repository without .openwrt-ppa.yml (a
+// Kubernetes Repository's spec), read as the build's planning read it; none when the file is
+// there, which wins.
+func (w *Worker) storedConfig(ctx context.Context, repo store.Repository, fileFound bool) (store.RepoConfig, error) {
+	if fileFound {
+		return store.RepoConfig{}, nil
+	}
+	c, err := w.store.RepoConfig(ctx, repo.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.RepoConfig{}, nil
+	case err != nil:
+		return store.RepoConfig{}, fmt.Errorf("reading the stored configuration of %s: %w", repo.Path(), err)
+	}
+	return c, nil
+}
+
 // readRepoFile reads a regular file at the root of a checkout: a symlink (which could point
-// anywhere on the worker's disk) is refused. A missing file reads as empty.
+// anywhere on the worker's disk) is refused. A missing file reads as nil, a present one (even
+// empty) never does: the file wins over the stored configuration only where it is.
 func readRepoFile(root, name string) ([]byte, error) {
 	r, err := os.OpenRoot(root)
 	if err != nil {
@@ -361,7 +383,11 @@ func readRepoFile(root, name string) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file (a symlink?); commit the file itself", name)
 	}
-	return r.ReadFile(name)
+	b, err := r.ReadFile(name)
+	if err == nil && b == nil {
+		b = []byte{}
+	}
+	return b, err
 }
 
 // cacheScope gives each repository its own SDK caches, and its pull requests (whose code is

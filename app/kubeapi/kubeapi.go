@@ -45,8 +45,9 @@ type BuildRequest struct {
 // wrapping ErrRefused are final for the spec they answer; others are retried.
 type Backend interface {
 	// Register registers a repository by git URL for by ("kubernetes:<namespace>/<name>"), or
-	// returns the repository by returns already registered for the same URL.
-	Register(ctx context.Context, url, by string) (store.Repository, error)
+	// returns the repository by registered already for the same URL. cfg, when it sets
+	// anything, is stored for the repository before its first poll.
+	Register(ctx context.Context, url, by string, cfg store.RepoConfig) (store.Repository, error)
 	// Unregister stops polling and building a repository by URL; its feeds stay.
 	Unregister(ctx context.Context, repoID int64) error
 	StartBuild(ctx context.Context, req BuildRequest) (int64, error)

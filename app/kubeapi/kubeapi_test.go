@@ -31,10 +31,11 @@ type fakeBackend struct {
 	mu                          sync.Mutex
 	st                          store.Store
 	registered, started, cancel []string
+	configs                     []store.RepoConfig // what each registration carried
 	refuse                      error
 }
 
-func (f *fakeBackend) Register(ctx context.Context, url, by string) (store.Repository, error) {
+func (f *fakeBackend) Register(ctx context.Context, url, by string, cfg store.RepoConfig) (store.Repository, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.refuse != nil {
@@ -45,6 +46,13 @@ func (f *fakeBackend) Register(ctx context.Context, url, by string) (store.Repos
 		Owner: "carol", Name: "feed" + strconv.Itoa(len(f.registered)), CloneURL: url, DefaultBranch: "main"})
 	if err != nil {
 		return repo, err
+	}
+	f.configs = append(f.configs, cfg)
+	if cfg.Sets() {
+		cfg.RepoID = repo.ID
+		if _, err := f.st.PutRepoConfig(ctx, cfg); err != nil {
+			return repo, err
+		}
 	}
 	_, err = f.st.PutRemote(ctx, store.Remote{RepoID: repo.ID, URL: url, AddedBy: by, Refs: map[string]string{"refs/heads/main": sha("a")}})
 	return repo, err
@@ -152,6 +160,13 @@ func (e *env) getRepo(name string) *v1.Repository {
 		e.t.Fatal(err)
 	}
 	return &o
+}
+
+func (e *env) getRepoIfAny(name string) (*v1.Repository, bool) {
+	e.t.Helper()
+	var o v1.Repository
+	err := e.c.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, &o)
+	return &o, err == nil
 }
 
 func (e *env) getBuild(name string) (*v1.Build, bool) {

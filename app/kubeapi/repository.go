@@ -79,6 +79,11 @@ func (r *reconciler) reconcileRepository(ctx context.Context, req ctrl.Request) 
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	if refusal == "" {
+		if refusal, err = r.syncConfig(ctx, &obj, repo.ID); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	status := obj.Status.DeepCopy()
 	status.ObservedGeneration = obj.Generation
 	if refusal != "" {
@@ -102,7 +107,7 @@ func (r *reconciler) reconcileRepository(ctx context.Context, req ctrl.Request) 
 func (r *reconciler) linkRepository(ctx context.Context, obj *v1.Repository) (store.Repository, string, error) {
 	src := obj.Spec.Source
 	if src.Git == "" {
-		return r.forgeRepository(ctx, src)
+		return r.bindForgeRepository(ctx, obj)
 	}
 	if id, ok := repoID(obj); ok && obj.Annotations[AnnotationRegistered] == src.Git {
 		repo, err := r.store.Repository(ctx, id)
@@ -114,12 +119,15 @@ func (r *reconciler) linkRepository(ctx context.Context, obj *v1.Repository) (st
 		}
 		// Gone or disabled behind the controller's back: register again below.
 	} else if ok {
-		// The URL changed: the old registration goes (its feeds stay), the new one comes.
-		if err := r.backend.Unregister(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return store.Repository{}, "", fmt.Errorf("unregistering the old URL of %s: %w", obj.Name, err)
+		// Another source than the one linked (an object changed before spec.source was
+		// immutable): the old link goes, its feeds stay, the new one comes.
+		if err := r.relink(ctx, obj, id); err != nil {
+			return store.Repository{}, "", err
 		}
 	}
-	repo, err := r.backend.Register(ctx, src.Git, registrant(obj.Namespace, obj.Name))
+	// The spec's configuration goes in with the registration: the first poll builds at once.
+	cfg, _ := specConfig(obj, 0)
+	repo, err := r.backend.Register(ctx, src.Git, registrant(obj.Namespace, obj.Name), cfg)
 	if errors.Is(err, ErrRefused) {
 		return store.Repository{}, err.Error(), nil
 	}
@@ -130,6 +138,33 @@ func (r *reconciler) linkRepository(ctx context.Context, obj *v1.Repository) (st
 	err = r.patchMeta(ctx, obj, func() {
 		metav1.SetMetaDataAnnotation(&obj.ObjectMeta, AnnotationRepoID, strconv.FormatInt(repo.ID, 10))
 		metav1.SetMetaDataAnnotation(&obj.ObjectMeta, AnnotationRegistered, src.Git)
+	})
+	return repo, "", err
+}
+
+// bindForgeRepository links obj to the repository of a forge the App serves, the one the
+// forge registered (never a new one), and notes its id as a registration's is noted, so a
+// deleted object lets go of exactly what it held.
+func (r *reconciler) bindForgeRepository(ctx context.Context, obj *v1.Repository) (store.Repository, string, error) {
+	repo, refusal, err := r.forgeRepository(ctx, obj.Spec.Source)
+	if err != nil || refusal != "" {
+		return repo, refusal, err
+	}
+	id, ok := repoID(obj)
+	_, registered := obj.Annotations[AnnotationRegistered]
+	if ok && id == repo.ID && !registered {
+		return repo, "", nil
+	}
+	if ok && id != repo.ID {
+		// Linked to another repository before (a git URL, before spec.source was immutable).
+		if err := r.relink(ctx, obj, id); err != nil {
+			return store.Repository{}, "", err
+		}
+	}
+	r.log.Info("Repository bound to a forge repository", "namespace", obj.Namespace, "name", obj.Name, "repo", repo.Path(), "repo_id", repo.ID)
+	err = r.patchMeta(ctx, obj, func() {
+		metav1.SetMetaDataAnnotation(&obj.ObjectMeta, AnnotationRepoID, strconv.FormatInt(repo.ID, 10))
+		delete(obj.Annotations, AnnotationRegistered)
 	})
 	return repo, "", err
 }
@@ -150,18 +185,47 @@ func (r *reconciler) forgeRepository(ctx context.Context, src v1.RepositorySourc
 }
 
 // unregister lets a deleted Repository go: a repository by URL stops being polled and built
-// (its feeds stay until an admin removes them); its Builds go by their owner references.
+// (its feeds stay until an admin removes them), a forge's repository stays the forge's; the
+// configuration the object gave goes with it. Its Builds go by their owner references.
 func (r *reconciler) unregister(ctx context.Context, obj *v1.Repository) error {
 	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
 		return nil
 	}
-	if id, ok := repoID(obj); ok && obj.Spec.Source.Git != "" {
-		if err := r.backend.Unregister(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, ErrRefused) {
-			return fmt.Errorf("unregistering %s: %w", obj.Name, err)
+	if id, ok := repoID(obj); ok {
+		if err := r.release(ctx, obj, id); err != nil {
+			return err
 		}
-		r.log.Info("Repository deleted: unregistered, feeds kept", "namespace", obj.Namespace, "name", obj.Name, "repo_id", id)
+		r.log.Info("Repository deleted: let go, feeds kept", "namespace", obj.Namespace, "name", obj.Name, "repo_id", id)
 	}
-	return r.patchMeta(ctx, obj, func() { controllerutil.RemoveFinalizer(obj, Finalizer) })
+	// Gone already: a reconcile queued before the finalizer went found it in the cache.
+	return client.IgnoreNotFound(r.patchMeta(ctx, obj, func() { controllerutil.RemoveFinalizer(obj, Finalizer) }))
+}
+
+// release lets go of the stored repository id that obj was linked to: what it registered by URL
+// (the annotation says so, whatever the spec says now) is unregistered, and the configuration
+// it stored is removed. A forge's repository is left to its forge.
+func (r *reconciler) release(ctx context.Context, obj *v1.Repository, id int64) error {
+	if err := r.dropConfig(ctx, obj, id); err != nil {
+		return err
+	}
+	if obj.Annotations[AnnotationRegistered] != "" {
+		if err := r.backend.Unregister(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, ErrRefused) {
+			return fmt.Errorf("unregistering %s (repository %d): %w", obj.Annotations[AnnotationRegistered], id, err)
+		}
+	}
+	return nil
+}
+
+// relink is release for an object that stays, linked anew: the old link goes from its
+// annotations, so that a reconcile that stops before the new link is noted does not let go twice.
+func (r *reconciler) relink(ctx context.Context, obj *v1.Repository, id int64) error {
+	if err := r.release(ctx, obj, id); err != nil {
+		return err
+	}
+	return r.patchMeta(ctx, obj, func() {
+		delete(obj.Annotations, AnnotationRepoID)
+		delete(obj.Annotations, AnnotationRegistered)
+	})
 }
 
 func repoID(obj *v1.Repository) (int64, bool) {

@@ -33,6 +33,9 @@ type AddRequest struct {
 	Name    string // "owner/repo"; empty: the URL's last two path segments
 	AddedBy string // "<forge>:<login>" of the signed-in user, or "admin"
 	Admin   bool
+	// Config, when it sets anything, is stored for the repository before its first poll, so
+	// that its first build already uses it (its RepoID is filled in).
+	Config store.RepoConfig
 }
 
 // Added is a registered repository and what its user needs to know.
@@ -60,6 +63,12 @@ func (r *Remotes) Add(ctx context.Context, req AddRequest) (Added, error) {
 	repo, err := r.claim(ctx, owner, name, u.String())
 	if err != nil {
 		return Added{}, err
+	}
+	if req.Config.Sets() {
+		req.Config.RepoID = repo.ID
+		if _, err := r.store.PutRepoConfig(ctx, req.Config); err != nil {
+			return Added{}, fmt.Errorf("storing the configuration of %s: %w", repo.Path(), err)
+		}
 	}
 	rem := store.Remote{RepoID: repo.ID, URL: u.String(), AddedBy: req.AddedBy, WebhookSecret: newSecret(), NextPoll: r.now()}
 	var public string

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/openwrt-ppa/openwrt-ppa/forge"
+	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store/sqlite"
 )
 
@@ -182,6 +183,32 @@ func TestAddLimits(t *testing.T) {
 	rem, _ := st.Remote(ctx, ssh.Repo.ID)
 	if PublicKey(rem, "openwrt-ppa team/private") != ssh.DeployKey {
 		t.Fatalf("the stored private key is not the shown public key's")
+	}
+}
+
+// TestAddStoresTheConfigFirst: a configuration given with the registration is in the store
+// once Add returns (before the first poll, which Add wakes); none given, none stored.
+func TestAddStoresTheConfigFirst(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	r, err := New(Config{Allow: AllowAdmins, BaseURL: "https://ppa.example"}, Deps{Store: st, Inbox: &nopInbox{}, CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := r.Add(ctx, AddRequest{URL: "https://1.1.1.1/carol/feed.git", Admin: true, AddedBy: "kubernetes:ppa/feed",
+		Config: store.RepoConfig{Series: []string{"24.10"}, Archs: []string{"x86_64"}, SetBy: "kubernetes:ppa/feed"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := st.RepoConfig(ctx, a.Repo.ID); err != nil || c.RepoID != a.Repo.ID || c.Series[0] != "24.10" || c.SetBy != "kubernetes:ppa/feed" {
+		t.Fatalf("stored configuration %+v, %v", c, err)
+	}
+	b, err := r.Add(ctx, AddRequest{URL: "https://1.1.1.1/carol/plain.git", Admin: true, AddedBy: "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := st.RepoConfig(ctx, b.Repo.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a registration without a configuration stored %+v, %v", c, err)
 	}
 }
 

@@ -43,6 +43,7 @@ type Store interface {
 	JobStore
 	WebhookSecretStore
 	RemoteStore
+	RepoConfigStore
 	// Close releases connections. The Store must not be used afterwards.
 	Close() error
 }

@@ -60,7 +60,9 @@ func (s *Store) DeleteRepository(ctx context.Context, id int64) error {
 			return fmt.Errorf("looking up path %s: %w", r.Path(), err)
 		}
 		_, err = tx.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-			p.Del(ctx, s.key("repo", id))
+			// With the repository in one step, so that a configuration written meanwhile
+			// (PutRepoConfig watches the repository) cannot outlive it.
+			p.Del(ctx, s.key("repo", id), s.key("repoconfig", id))
 			p.HDel(ctx, s.key("repo", "byforge"), forgeField(r.Forge, r.ForgeID))
 			if holder == fmt.Sprint(id) {
 				p.HDel(ctx, byPath, pk)

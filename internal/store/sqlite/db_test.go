@@ -139,8 +139,8 @@ func TestOpenMigratesAnOlderSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Turn the file back into what schema version 2 was: no status index, no secrets or remotes table.
-	for _, stmt := range []string{`DROP INDEX jobs_by_status`, `DROP TABLE webhook_secrets`, `DROP TABLE remotes`, `UPDATE schema_versions SET version = 2 WHERE component = 'store'`} {
+	// Turn the file back into what schema version 2 was: no status index, no secrets, remotes or repository configurations table.
+	for _, stmt := range []string{`DROP INDEX jobs_by_status`, `DROP TABLE webhook_secrets`, `DROP TABLE remotes`, `DROP TABLE repo_configs`, `UPDATE schema_versions SET version = 2 WHERE component = 'store'`} {
 		if _, err := db.Writer().ExecContext(t.Context(), stmt); err != nil {
 			t.Fatal(err)
 		}

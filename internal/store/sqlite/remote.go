@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
@@ -14,16 +13,9 @@ import (
 // state changes together), and nothing queries inside it.
 
 func scanRemote(s scanner) (store.Remote, error) {
-	var raw []byte
-	if err := s.Scan(&raw); err != nil {
-		return store.Remote{}, err
-	}
-	var r store.Remote
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return r, fmt.Errorf("reading a stored remote: %w", err)
-	}
+	r, err := scanDoc[store.Remote](s)
 	fixRemoteTimes(&r)
-	return r, nil
+	return r, err
 }
 
 func fixRemoteTimes(r *store.Remote) {
@@ -40,13 +32,8 @@ func (db *DB) PutRemote(ctx context.Context, r store.Remote) (store.Remote, erro
 	}
 	fixRemoteTimes(&r)
 	err := db.Write(ctx, func(tx *sql.Tx) error {
-		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM repositories WHERE id = ?`, r.RepoID).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("repository %d: %w", r.RepoID, store.ErrNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("looking up repository %d: %w", r.RepoID, err)
+		if err := repoExists(ctx, tx, r.RepoID); err != nil {
+			return err
 		}
 		return writeRemote(ctx, tx, r)
 	})

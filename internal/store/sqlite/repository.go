@@ -130,6 +130,7 @@ func (db *DB) DeleteRepository(ctx context.Context, id int64) error {
 			`DELETE FROM jobs WHERE build_id IN (SELECT id FROM builds WHERE repo_id = ?)`,
 			`DELETE FROM builds WHERE repo_id = ?`,
 			`DELETE FROM remotes WHERE repo_id = ?`,
+			`DELETE FROM repo_configs WHERE repo_id = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, stmt, id); err != nil {
 				return fmt.Errorf("deleting the history of repository %d: %w", id, err)

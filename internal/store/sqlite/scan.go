@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -64,4 +65,32 @@ func one[T any](row *sql.Row, scan func(scanner) (T, error), what string) (T, er
 		return v, fmt.Errorf("reading %s: %w", what, err)
 	}
 	return v, nil
+}
+
+// scanDoc reads a row of one JSON document (a remote, a repository's configuration: records
+// read and written whole, never queried inside) as a T.
+func scanDoc[T any](s scanner) (T, error) {
+	var v T
+	var raw []byte
+	if err := s.Scan(&raw); err != nil {
+		return v, err
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return v, fmt.Errorf("decoding a stored %T: %w", v, err)
+	}
+	return v, nil
+}
+
+// repoExists is ErrNotFound unless the repository id is stored: what a record that belongs to
+// one checks in the transaction that writes it.
+func repoExists(ctx context.Context, tx *sql.Tx, id int64) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM repositories WHERE id = ?`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("repository %d: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("looking up repository %d: %w", id, err)
+	}
+	return nil
 }

@@ -85,4 +85,9 @@ var storeSchema = []string{
 		repo_id  INTEGER PRIMARY KEY,
 		data     BLOB NOT NULL
 	);`,
+	// 6: build configurations given outside the repository (a Kubernetes Repository's spec).
+	`CREATE TABLE repo_configs (
+		repo_id  INTEGER PRIMARY KEY,
+		data     BLOB NOT NULL
+	);`,
 }

@@ -29,6 +29,7 @@ func Run(t *testing.T, open Opener) {
 	all = append(all, checkRunTests...)
 	all = append(all, webhookSecretTests...)
 	all = append(all, remoteTests...)
+	all = append(all, repoConfigTests...)
 	for _, tc := range all {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
