@@ -62,7 +62,10 @@ func (r *eventRun) onRebuildComment(ctx context.Context) error {
 			return r.reply(ctx, "The latest build of this pull request has no failed jobs: nothing to rebuild. Comment `/rebuild` to rebuild everything.")
 		}
 	}
-	_, err = r.buildPull(ctx, repo, n, sha, store.TriggerComment, true, only)
+	_, err = r.startRef(ctx, repo, store.PRRef(n), sha, store.TriggerComment, true, only)
+	if q := (*quotaError)(nil); errors.As(err, &q) {
+		return r.reply(ctx, fmt.Sprintf("@%s, nothing was rebuilt: %s.", r.ev.Actor.Login, q.why))
+	}
 	return err
 }
 
@@ -124,12 +127,20 @@ func (r *eventRun) onRerun(ctx context.Context) error {
 		}
 	}
 	_, err = r.startRef(ctx, repo, ref, sha, store.TriggerRerun, true, only)
+	if q := (*quotaError)(nil); errors.As(err, &q) {
+		return r.refused(ctx, buildSpec{repo: repo, ref: ref, gitRef: model.GitRef(ref), sha: sha}, "Not re-run: "+q.why+".")
+	}
 	return err
 }
 
-// startRef starts a build of ref at sha, reusing identical jobs' results unless forced. It
-// returns the ID of the build it created, 0 when it created none (the reason reported).
+// startRef starts a build of ref at sha, reusing identical jobs' results unless forced: the way
+// of every build by hand, so it asks the quota first (a refusal is a *quotaError, for the
+// caller to tell). It returns the ID of the build it created, 0 when it created none (the
+// reason reported).
 func (r *eventRun) startRef(ctx context.Context, repo store.Repository, ref store.Ref, sha string, trigger store.Trigger, forced bool, only map[string]bool) (int64, error) {
+	if err := r.checkQuota(ctx, repo); err != nil {
+		return 0, err
+	}
 	if ref.Kind == store.RefPR {
 		return r.buildPull(ctx, repo, ref.PRNumber(), sha, trigger, forced, only)
 	}
