@@ -14,7 +14,9 @@ import (
 // fixedQuota refuses every build with why ("" allows them).
 type fixedQuota struct{ why string }
 
-func (q fixedQuota) BuildRefusal(context.Context, store.Repository) (string, error) { return q.why, nil }
+func (q fixedQuota) BuildRefusal(context.Context, store.Repository) (string, error) {
+	return q.why, nil
+}
 
 // TestBuildsByHandObeyTheQuota: with the build minutes used up, none of the ways to build by
 // hand starts a build, and each tells its asker the quota's reason where they look: the API's
