@@ -39,7 +39,7 @@ func TestAcceptedDeliveriesSurviveAKill(t *testing.T) {
 	gh.AddInstallation(ingestRepo, e2eInstall)
 	keyFile := githubAppKey(t, gh)
 	data, addr := t.TempDir(), testenv.FreeAddr(t)
-	srv := startHelper(t, "TestHelperIngestServer", helperIngestEnv+"="+strings.Join([]string{data, addr, keyFile, gh.URL}, ","), addr)
+	srv := testenv.StartHelper(t, "TestHelperIngestServer", helperIngestEnv+"="+strings.Join([]string{data, addr, keyFile, gh.URL}, ","), addr)
 
 	s := ingestBodies(t)
 	s.url = "http://" + addr + "/webhooks/github"

@@ -7,14 +7,12 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"testing"
 
 	"github.com/openwrt-ppa/openwrt-ppa/app"
 	"github.com/openwrt-ppa/openwrt-ppa/forge/forgetest"
-	"github.com/openwrt-ppa/openwrt-ppa/internal/testenv"
 )
 
 // githubAppKey writes the private key of gh's App into a file of tb's, for
@@ -92,18 +90,4 @@ func serveAsHelper(t *testing.T, env, forTest string, config func(spec string) a
 	if err := rt.Serve(ctx, ln, web); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// startHelper runs the helper process test of this test binary with env (NAME=value) and
-// returns once it answers on addr; it is interrupted when tb ends, unless killed before.
-func startHelper(tb testing.TB, test, env, addr string) *exec.Cmd {
-	tb.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cmd := exec.Command(self, "-test.run", "^"+test+"$")
-	cmd.Env = append(os.Environ(), env)
-	testenv.StartServer(tb, cmd, addr)
-	return cmd
 }
