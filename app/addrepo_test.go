@@ -5,11 +5,14 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/openwrt-ppa/openwrt-ppa/app/kubeapi"
 	"github.com/openwrt-ppa/openwrt-ppa/app/web"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 )
@@ -75,4 +78,40 @@ func mustSigner(t *testing.T, priv ed25519.PrivateKey) ssh.Signer {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestRebuildOverTheBuildMinutesIsRefused: the service hands the event stage the minutes of
+// repositories by URL, so a rebuild (the API's, a Build resource's) of one whose adder used up
+// the month's minutes is refused as not buildable (the API's 409, a Build's Refused), with why.
+func TestRebuildOverTheBuildMinutesIsRefused(t *testing.T) {
+	ctx := context.Background()
+	h := newHarnessWith(t, t.TempDir(), func(c *Config, _ *Deps) { c.ReposBuildMinutes = 1 })
+	st := h.svc.store
+	repo, err := st.PutRepository(ctx, store.Repository{Forge: store.ForgeGit, ForgeID: "78", Owner: "dave", Name: "pkgs",
+		CloneURL: "https://git.example.org/dave/pkgs.git"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.PutRemote(ctx, store.Remote{RepoID: repo.ID, URL: repo.CloneURL, AddedBy: "github:dave"}); err != nil {
+		t.Fatal(err)
+	}
+	main := store.Ref{Kind: store.RefBranch, Name: "main"}
+	b, err := st.CreateBuild(ctx, store.Build{RepoID: repo.ID, CommitSHA: strings.Repeat("c", 40), Ref: main,
+		Trigger: store.TriggerPush, Status: store.StatusSuccess, Created: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(-2 * time.Minute)
+	if _, err := st.CreateJobs(ctx, []store.Job{{BuildID: b.ID, Series: "24.10", Arch: "x86_64", Status: store.StatusSuccess,
+		Created: start, Started: start, Finished: start.Add(2 * time.Minute)}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.svc.events.Rebuild(ctx, repo.ID, main, "dave")
+	if !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "2 of the 1 minutes") || !strings.Contains(err.Error(), "ask the operator to raise the limit") {
+		t.Errorf("rebuild over the minutes: %v", err)
+	}
+	_, err = kubeBackend{s: h.svc}.StartBuild(ctx, kubeapi.BuildRequest{RepoID: repo.ID, Ref: main, SHA: b.CommitSHA, Actor: "dave"})
+	if !errors.Is(err, kubeapi.ErrRefused) || !strings.Contains(err.Error(), "used up") {
+		t.Errorf("Build resource over the minutes: %v", err)
+	}
 }

@@ -4,14 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"os/signal"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -29,29 +23,10 @@ const helperIngestEnv = "OPENWRT_PPA_HELPER_INGEST"
 
 // TestHelperIngestServer is not a test: it is the service TestAcceptedDeliveriesSurviveAKill kills.
 func TestHelperIngestServer(t *testing.T) {
-	spec := os.Getenv(helperIngestEnv)
-	if spec == "" {
-		t.Skip("helper process for TestAcceptedDeliveriesSurviveAKill")
-	}
-	p := strings.SplitN(spec, ",", 4)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	rt, err := app.Open(ctx, ingestConfig(p[0], p[1], p[2], p[3]), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close()
-	web, err := rt.Web()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", p[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rt.Serve(ctx, ln, web); err != nil {
-		t.Fatal(err)
-	}
+	serveAsHelper(t, helperIngestEnv, "TestAcceptedDeliveriesSurviveAKill", func(spec string) app.Config {
+		p := strings.SplitN(spec, ",", 4)
+		return ingestConfig(p[0], p[1], p[2], p[3])
+	})
 }
 
 // TestAcceptedDeliveriesSurviveAKill: serve is killed (SIGKILL, no shutdown) while deliveries
@@ -62,18 +37,9 @@ func TestHelperIngestServer(t *testing.T) {
 func TestAcceptedDeliveriesSurviveAKill(t *testing.T) {
 	gh := forgetest.NewGitHub(t)
 	gh.AddInstallation(ingestRepo, e2eInstall)
-	keyFile := filepath.Join(t.TempDir(), "app.pem")
-	if err := os.WriteFile(keyFile, gh.PrivateKeyPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	keyFile := githubAppKey(t, gh)
 	data, addr := t.TempDir(), testenv.FreeAddr(t)
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := exec.Command(self, "-test.run", "^TestHelperIngestServer$")
-	srv.Env = append(os.Environ(), helperIngestEnv+"="+strings.Join([]string{data, addr, keyFile, gh.URL}, ","))
-	testenv.StartServer(t, srv, addr)
+	srv := testenv.StartHelper(t, "TestHelperIngestServer", helperIngestEnv+"="+strings.Join([]string{data, addr, keyFile, gh.URL}, ","), addr)
 
 	s := ingestBodies(t)
 	s.url = "http://" + addr + "/webhooks/github"
@@ -95,19 +61,12 @@ func TestAcceptedDeliveriesSurviveAKill(t *testing.T) {
 				}
 				id := fmt.Sprint("kill-", i)
 				body := s.body(buf, i)
-				req, _ := http.NewRequest(http.MethodPost, s.url, strings.NewReader(string(body)))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("X-GitHub-Event", "push")
-				req.Header.Set("X-GitHub-Delivery", id)
-				req.Header.Set("X-Hub-Signature-256", s.sign(body))
-				resp, err := client.Do(req)
+				code, err := s.post(client, id, s.sign(body), body)
 				if err != nil {
 					return // the server is gone
 				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusAccepted {
-					t.Errorf("delivery %s answered %d", id, resp.StatusCode)
+				if code != http.StatusAccepted {
+					t.Errorf("delivery %s answered %d", id, code)
 					return
 				}
 				mu.Lock()

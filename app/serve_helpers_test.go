@@ -2,10 +2,12 @@ package app_test
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"testing"
 
@@ -58,4 +60,34 @@ func serveUntilEnd(tb testing.TB, cfg app.Config, log *slog.Logger, withWeb bool
 		_ = rt.Close()
 	})
 	return "http://" + ln.Addr().String()
+}
+
+// serveAsHelper is the body of a helper process, a Test function that is not a test: when env
+// is set the test binary is a serve process with the configuration config makes of env's
+// value, serving the pages too on its Listen address until SIGINT; else it skips, naming the
+// test it serves (forTest).
+func serveAsHelper(t *testing.T, env, forTest string, config func(spec string) app.Config) {
+	spec := os.Getenv(env)
+	if spec == "" {
+		t.Skip("helper process for " + forTest)
+	}
+	cfg := config(spec)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	rt, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	web, err := rt.Web()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Serve(ctx, ln, web); err != nil {
+		t.Fatal(err)
+	}
 }

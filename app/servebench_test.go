@@ -2,11 +2,7 @@ package app_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
-	"net"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,29 +20,10 @@ const helperServeEnv = "OPENWRT_PPA_HELPER_APP_SERVE"
 
 // TestHelperAppServer is not a test: it is the service BenchmarkServeVsNginx measures.
 func TestHelperAppServer(t *testing.T) {
-	spec := os.Getenv(helperServeEnv)
-	if spec == "" {
-		t.Skip("helper process for BenchmarkServeVsNginx")
-	}
-	data, addr, _ := strings.Cut(spec, ",")
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	rt, err := app.Open(ctx, serveBenchConfig(data, addr), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close()
-	web, err := rt.Web()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rt.Serve(ctx, ln, web); err != nil {
-		t.Fatal(err)
-	}
+	serveAsHelper(t, helperServeEnv, "BenchmarkServeVsNginx", func(spec string) app.Config {
+		data, addr, _ := strings.Cut(spec, ",")
+		return serveBenchConfig(data, addr)
+	})
 }
 
 func serveBenchConfig(data, addr string) app.Config {

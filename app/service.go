@@ -119,7 +119,7 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 		QueueLimit: cfg.QueueLimit, PRFeedTTL: cfg.PRFeedTTL},
 		events.Deps{Store: d.Store, Queue: d.Queue, Forges: forges, Catalogue: catalogues, Reporter: s.report,
 			Publisher: s.publish, Data: data, Locker: d.Locker, Logger: d.Logger, Metrics: d.Metrics, Now: d.Now,
-			Images: s.images})
+			Images: s.images, Quota: remotes})
 	if err != nil {
 		return nil, err
 	}

@@ -62,7 +62,11 @@ func (r *eventRun) onRebuildComment(ctx context.Context) error {
 			return r.reply(ctx, "The latest build of this pull request has no failed jobs: nothing to rebuild. Comment `/rebuild` to rebuild everything.")
 		}
 	}
-	return r.buildPull(ctx, repo, n, sha, store.TriggerComment, true, only)
+	_, err = r.startRef(ctx, repo, store.PRRef(n), sha, store.TriggerComment, true, only)
+	if q := (*quotaError)(nil); errors.As(err, &q) {
+		return r.reply(ctx, fmt.Sprintf("@%s, nothing was rebuilt: %s.", r.ev.Actor.Login, q.why))
+	}
+	return err
 }
 
 // failedCells are the "<series>/<arch>" of the failed jobs of a ref's latest build.
@@ -122,16 +126,21 @@ func (r *eventRun) onRerun(ctx context.Context) error {
 			return nil
 		}
 	}
-	return r.rebuild(ctx, repo, ref, sha, store.TriggerRerun, only)
+	_, err = r.startRef(ctx, repo, ref, sha, store.TriggerRerun, true, only)
+	if q := (*quotaError)(nil); errors.As(err, &q) {
+		return r.refused(ctx, buildSpec{repo: repo, ref: ref, gitRef: model.GitRef(ref), sha: sha}, "Not re-run: "+q.why+".")
+	}
+	return err
 }
 
-// rebuild starts a forced build of ref at sha.
-func (r *eventRun) rebuild(ctx context.Context, repo store.Repository, ref store.Ref, sha string, trigger store.Trigger, only map[string]bool) error {
-	return r.startRef(ctx, repo, ref, sha, trigger, true, only)
-}
-
-// startRef starts a build of ref at sha, reusing identical jobs' results unless forced.
-func (r *eventRun) startRef(ctx context.Context, repo store.Repository, ref store.Ref, sha string, trigger store.Trigger, forced bool, only map[string]bool) error {
+// startRef starts a build of ref at sha, reusing identical jobs' results unless forced: the way
+// of every build by hand, so it asks the quota first (a refusal is a *quotaError, for the
+// caller to tell). It returns the ID of the build it created, 0 when it created none (the
+// reason reported).
+func (r *eventRun) startRef(ctx context.Context, repo store.Repository, ref store.Ref, sha string, trigger store.Trigger, forced bool, only map[string]bool) (int64, error) {
+	if err := r.checkQuota(ctx, repo); err != nil {
+		return 0, err
+	}
 	if ref.Kind == store.RefPR {
 		return r.buildPull(ctx, repo, ref.PRNumber(), sha, trigger, forced, only)
 	}
@@ -139,12 +148,12 @@ func (r *eventRun) startRef(ctx context.Context, repo store.Repository, ref stor
 		actor: r.ev.Actor.Login, forced: forced, only: only}
 	cfg, raw, err := r.loadConfig(ctx, repo, sha)
 	if err != nil {
-		return r.configFailed(ctx, spec, err)
+		return 0, r.configFailed(ctx, spec, err)
 	}
 	// A re-run builds only what a push would have built.
 	if ref.Kind == store.RefBranch && (ref.Name == "-" || !branchBuilds(cfg.Branches, ref.Name, repo.DefaultBranch)) {
 		r.log.Info("re-run of a branch that does not build; nothing to do", "branch", ref.Name)
-		return nil
+		return 0, nil
 	}
 	return r.startBuild(ctx, spec, cfg, raw)
 }
@@ -168,14 +177,14 @@ func (s *Processor) Rebuild(ctx context.Context, repoID int64, ref store.Ref, ac
 	}
 	r := &eventRun{Processor: s, ev: &forge.Event{Forge: forge.Name(repo.Forge), Repo: model.ForgeRepo(repo), Actor: forge.User{Login: actor}},
 		log: s.log.With("repo", repo.Path(), "rebuild_of", last.ID, "actor", actor)}
-	if err := r.rebuild(ctx, repo, ref, last.CommitSHA, store.TriggerAPI, nil); err != nil {
+	id, err := r.startRef(ctx, repo, ref, last.CommitSHA, store.TriggerAPI, true, nil)
+	if err != nil {
 		return 0, err
 	}
-	after, err := s.store.LatestBuild(ctx, repoID, ref)
-	if err != nil || after.ID == last.ID {
+	if id == 0 {
 		return 0, fmt.Errorf("the rebuild did not start: the configuration at %s may have a mistake (see the commit's checks): %w", model.Short(last.CommitSHA), store.ErrInvalid)
 	}
-	return after.ID, nil
+	return id, nil
 }
 
 // headMovedAfter says why the pull request's head sha may not be what the comment's author saw

@@ -16,10 +16,13 @@ import (
 
 // startBuild creates the build and its jobs, cancels older pending work on the same ref, reuses
 // results of identical jobs unless forced, reports every job's first status and queues the rest.
-func (r *eventRun) startBuild(ctx context.Context, spec buildSpec, cfg builder.Config, raw []byte) error {
+// It returns the ID of the build it created (0: none, the reason reported or replied), so a
+// caller that asked for the build gets this one and not whichever build of the ref is newest
+// when it looks (another start may have made one meanwhile).
+func (r *eventRun) startBuild(ctx context.Context, spec buildSpec, cfg builder.Config, raw []byte) (int64, error) {
 	cells, err := matrix(cfg, r.catalogue.Current(), builder.ImageOptions{Registry: r.cfg.Registry, Image: r.cfg.Image})
 	if err != nil {
-		return r.configFailed(ctx, spec, err)
+		return 0, r.configFailed(ctx, spec, err)
 	}
 	if spec.only != nil {
 		var kept []cell
@@ -30,7 +33,7 @@ func (r *eventRun) startBuild(ctx context.Context, spec buildSpec, cfg builder.C
 		}
 		cells = kept
 		if len(cells) == 0 {
-			return r.reply(ctx, "Nothing to rebuild: no job of the latest build matches.")
+			return 0, r.reply(ctx, "Nothing to rebuild: no job of the latest build matches.")
 		}
 	}
 	// A build is dated by the webhook that asked for it (zero: now), so the order of builds of a
@@ -41,7 +44,7 @@ func (r *eventRun) startBuild(ctx context.Context, spec buildSpec, cfg builder.C
 		Created: r.received,
 	})
 	if err != nil {
-		return model.Retry(fmt.Errorf("creating build: %w", err))
+		return 0, model.Retry(fmt.Errorf("creating build: %w", err))
 	}
 	log := r.log.With("build", b.ID)
 	jobs := make([]store.Job, len(cells))
@@ -63,7 +66,7 @@ func (r *eventRun) startBuild(ctx context.Context, spec buildSpec, cfg builder.C
 			sb.Status, sb.Finished = store.StatusCancelled, now
 			return nil
 		})
-		return model.Retry(fmt.Errorf("creating jobs of build %d: %w", b.ID, err))
+		return 0, model.Retry(fmt.Errorf("creating jobs of build %d: %w", b.ID, err))
 	}
 	log.Info("build created", "ref", spec.ref.String(), "sha", spec.sha, "jobs", len(jobs), "forced", spec.forced)
 	replaced := map[string]bool{}
@@ -80,7 +83,7 @@ func (r *eventRun) startBuild(ctx context.Context, spec buildSpec, cfg builder.C
 	if err := r.report.RefreshBuild(ctx, b.ID); err != nil {
 		errs = append(errs, err)
 	}
-	return errors.Join(errs...)
+	return b.ID, errors.Join(errs...)
 }
 
 // dispatchJob decides a new job's first step: reuse an identical job's result, or queue it; and

@@ -45,6 +45,8 @@ type Deps struct {
 	// Images tells the SDK images' digests (the executor's engine); nil, or one that does not
 	// know an image, makes its jobs' results not reusable.
 	Images model.ImageDigester
+	// Quota bounds the builds by hand; nil: none.
+	Quota Quota
 }
 
 // Processor turns stored forge events into builds, jobs and their first reports. It holds no
@@ -66,6 +68,7 @@ type Processor struct {
 	wake      chan struct{}
 	retries   eventRetries
 	images    model.ImageDigester
+	quota     Quota
 }
 
 // New returns the event stage; Run starts its loop.
@@ -84,7 +87,7 @@ func New(cfg Config, d Deps) (*Processor, error) {
 	}
 	return &Processor{cfg: cfg, store: d.Store, queue: d.Queue, forges: d.Forges, catalogue: d.Catalogue,
 		report: d.Reporter, publish: d.Publisher, data: d.Data, locker: d.Locker, log: d.Logger,
-		metrics: d.Metrics, now: d.Now, wake: make(chan struct{}, 1), images: d.Images}, nil
+		metrics: d.Metrics, now: d.Now, wake: make(chan struct{}, 1), images: d.Images, quota: d.Quota}, nil
 }
 
 // Inbox is where the forges' webhook handlers store accepted events.

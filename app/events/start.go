@@ -43,21 +43,17 @@ func (s *Processor) StartBuild(ctx context.Context, req BuildRequest) (int64, er
 	if req.SHA == "" {
 		return 0, fmt.Errorf("no commit to build: %w", store.ErrInvalid)
 	}
-	before, err := s.store.LatestBuild(ctx, req.RepoID, req.Ref)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return 0, err
-	}
 	r := &eventRun{Processor: s, ev: &forge.Event{Forge: forge.Name(repo.Forge), Repo: model.ForgeRepo(repo),
 		Actor: forge.User{Login: req.Actor}, DeliveryID: req.DeliveryID},
 		log: s.log.With("repo", repo.Path(), "actor", req.Actor, "delivery", req.DeliveryID)}
-	if err := r.startRef(ctx, repo, req.Ref, req.SHA, store.TriggerAPI, req.Force, nil); err != nil {
+	id, err := r.startRef(ctx, repo, req.Ref, req.SHA, store.TriggerAPI, req.Force, nil)
+	if err != nil {
 		return 0, err
 	}
-	after, err := s.store.LatestBuild(ctx, req.RepoID, req.Ref)
-	if err != nil || after.ID == before.ID {
+	if id == 0 {
 		return 0, fmt.Errorf("the build did not start: %s may not build on a push, or the configuration at %s has a mistake: %w", req.Ref, model.Short(req.SHA), store.ErrInvalid)
 	}
-	return after.ID, nil
+	return id, nil
 }
 
 // CancelBuild cancels the jobs of a build that have not ended: queued ones leave the queue,

@@ -47,7 +47,8 @@ func (r *eventRun) onPush(ctx context.Context) error {
 	if branch == "-" {
 		return r.refused(ctx, spec, "The branch name \"-\" is not published: its feed URL would clash with the repository's service pages. Rename the branch.")
 	}
-	return r.startBuild(ctx, spec, cfg, raw)
+	_, err = r.startBuild(ctx, spec, cfg, raw)
+	return err
 }
 
 func (r *eventRun) onTag(ctx context.Context) error {
@@ -64,7 +65,8 @@ func (r *eventRun) onTag(ctx context.Context) error {
 	if err != nil {
 		return r.configFailed(ctx, spec, err)
 	}
-	return r.startBuild(ctx, spec, cfg, raw)
+	_, err = r.startBuild(ctx, spec, cfg, raw)
+	return err
 }
 
 // onPull builds pull requests from the same repository. Forks run untrusted code with network
@@ -93,10 +95,13 @@ func (r *eventRun) onPull(ctx context.Context) error {
 		}
 		return nil
 	}
-	return r.buildPull(ctx, repo, pr.Number, r.ev.SHA, store.TriggerPush, false, nil)
+	_, err = r.buildPull(ctx, repo, pr.Number, r.ev.SHA, store.TriggerPush, false, nil)
+	return err
 }
 
-func (r *eventRun) buildPull(ctx context.Context, repo store.Repository, number int, sha string, trigger store.Trigger, forced bool, only map[string]bool) error {
+// buildPull starts a build of pull request number at sha; it returns the build's ID as
+// startBuild does.
+func (r *eventRun) buildPull(ctx context.Context, repo store.Repository, number int, sha string, trigger store.Trigger, forced bool, only map[string]bool) (int64, error) {
 	spec := buildSpec{repo: repo, ref: store.PRRef(number), sha: sha, trigger: trigger,
 		actor: r.ev.Actor.Login, forced: forced, only: only}
 	if r.ev.Pull != nil && r.ev.Pull.HeadRef != "" && !r.ev.Pull.FromFork {
@@ -104,7 +109,7 @@ func (r *eventRun) buildPull(ctx context.Context, repo store.Repository, number 
 	}
 	cfg, raw, err := r.loadConfig(ctx, repo, sha)
 	if err != nil {
-		return r.configFailed(ctx, spec, err)
+		return 0, r.configFailed(ctx, spec, err)
 	}
 	return r.startBuild(ctx, spec, cfg, raw)
 }

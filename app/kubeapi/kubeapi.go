@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-logr/logr"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -117,7 +116,7 @@ func New(opts Options, st store.Store, b Backend) (*Controller, error) {
 	if opts.Resync <= 0 {
 		opts.Resync = 5 * time.Second
 	}
-	log := logr.FromSlogHandler(opts.Logger.Handler())
+	log := managerLogger(opts.Logger.Handler())
 	logOnce.Do(func() { crlog.SetLogger(log) })
 	scheme, err := Scheme(opts.Group)
 	if err != nil {

@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -71,8 +72,25 @@ func jobTime(j store.Job, since, now time.Time) time.Duration {
 	return max(end.Sub(start), 0)
 }
 
-// quotaRefusal says why the builds of rem's new commits wait ("" when they need not): the user
-// who added it used up this month's build minutes. Admins have no quota.
+// BuildRefusal says why a build of repo may not start now ("" when it may): it is a repository
+// by URL whose adder used up this month's build minutes. The event stage asks it before every
+// build by hand, as Poll does before it hands on new commits.
+func (r *Remotes) BuildRefusal(ctx context.Context, repo store.Repository) (string, error) {
+	if repo.Forge != string(Name) {
+		return "", nil
+	}
+	rem, err := r.store.Remote(ctx, repo.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return r.quotaRefusal(ctx, rem)
+}
+
+// quotaRefusal says why the builds of rem wait ("" when they need not): the user who added it
+// used up this month's build minutes. Admins have no quota.
 func (r *Remotes) quotaRefusal(ctx context.Context, rem store.Remote) (string, error) {
 	limit := time.Duration(r.cfg.BuildMinutes) * time.Minute
 	if limit <= 0 || rem.AddedBy == "" || rem.AddedBy == AddedByAdmin {
@@ -84,6 +102,6 @@ func (r *Remotes) quotaRefusal(ctx context.Context, rem store.Remote) (string, e
 		return "", err
 	}
 	next := monthStart(now).AddDate(0, 1, 0)
-	return fmt.Sprintf("the build minutes of this month are used up: the repositories %s added built for %d of the %d minutes a user has (--repos-build-minutes); new commits are built from %s, or ask the operator for more minutes",
+	return fmt.Sprintf("the build minutes of this month are used up: the repositories %s added built for %d of the %d minutes a user has (--repos-build-minutes); builds start again from %s (UTC), or ask the operator to raise the limit",
 		rem.AddedBy, int(used/time.Minute), r.cfg.BuildMinutes, next.Format("2006-01-02")), nil
 }

@@ -31,8 +31,9 @@ const (
 	WorkspaceVolume = "volume"
 )
 
-// LabelDisk marks a disk workspace's volume with the name of its file in DiskDir, so a worker
-// that finds the volume of a dead one also frees the loop device and the file.
+// LabelDisk marks a disk workspace's volume with its file's full path, so a worker that finds
+// the volume of a dead one also frees the loop device and the file, in whatever folder the dead
+// worker kept them (older volumes hold the bare name of a file in DiskDir).
 const LabelDisk = "openwrt-ppa.disk"
 
 // diskGrace is how old a disk file with no volume naming it must be before it counts as left
@@ -80,6 +81,12 @@ func privateDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("making the disk workspaces' folder %s: %w", dir, err)
 	}
+	return checkPrivateDir(dir)
+}
+
+// checkPrivateDir is privateDir for a folder that must be there already: one a volume's label
+// names, which is not made.
+func checkPrivateDir(dir string) error {
 	fi, err := os.Lstat(dir)
 	if err != nil {
 		return err
@@ -188,13 +195,38 @@ func (e *Executor) removeDisk(ctx context.Context, path string) error {
 	return errors.Join(errs...)
 }
 
-// diskOf returns the file a workspace volume's labels name, if it is one of ours.
+// diskOf returns the file a workspace volume's labels name, if it is one of ours to free: a bare
+// name is a file in DiskDir; a full path (another worker's folder) is taken only when it is
+// clean, names a file of the executor's form, and the folder passes privateDir's check; and the
+// file must be this user's own (ownDisk). Anyone who may make volumes may write the label, and
+// freeing detaches loop devices and removes the file as root.
 func (e *Executor) diskOf(labels map[string]string) (string, bool) {
-	name, ok := labels[LabelDisk]
-	if !ok || !diskName.MatchString(name) || e.opts.DiskDir == "" {
+	label, ok := labels[LabelDisk]
+	if !ok {
 		return "", false
 	}
-	return filepath.Join(e.opts.DiskDir, name), true
+	if !filepath.IsAbs(label) {
+		if !diskName.MatchString(label) || e.opts.DiskDir == "" {
+			return "", false
+		}
+		path := filepath.Join(e.opts.DiskDir, label)
+		return path, ownDisk(path)
+	}
+	if filepath.Clean(label) != label || !diskName.MatchString(filepath.Base(label)) || checkPrivateDir(filepath.Dir(label)) != nil {
+		return "", false
+	}
+	return label, ownDisk(label)
+}
+
+// ownDisk says whether path is a file this process's user owns (not a link): what the executor
+// made. A missing file is not, and needs no freeing: a loop device is found by its file.
+func ownDisk(path string) bool {
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Geteuid()
 }
 
 // sweepDisks removes the disk files in DiskDir (and their loop devices) that no volume names and
@@ -216,13 +248,17 @@ func (e *Executor) sweepDisks(ctx context.Context) (int, error) {
 	}
 	used := map[string]bool{}
 	for _, v := range vols.Items {
-		used[v.Labels[LabelDisk]] = true
+		label := v.Labels[LabelDisk]
+		if !filepath.IsAbs(label) {
+			label = filepath.Join(e.opts.DiskDir, label)
+		}
+		used[filepath.Clean(label)] = true
 	}
 	n := 0
 	var errs []error
 	for _, en := range entries {
 		probe := strings.HasPrefix(en.Name(), "probe-")
-		if used[en.Name()] || !(diskName.MatchString(en.Name()) || probe) {
+		if used[filepath.Join(e.opts.DiskDir, en.Name())] || !(diskName.MatchString(en.Name()) || probe) {
 			continue
 		}
 		fi, err := en.Info()

@@ -180,22 +180,9 @@ func TestDeadWorkersDisksAreSwept(t *testing.T) {
 	e := newEnv(t)
 	const owner = "openwrt-ppa.test.owner"
 	ex, dir := diskEnv(t, e, map[string]string{owner: "gone"})
-	src := repoDir(t, map[string]string{"sleepy": "hang"})
-	job := e.job(t, src, "24.10")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	log := &lines{}
-	run, err := ex.Start(ctx, builder.JobSpec{Job: job, SourceDir: src, Limits: builder.Limits{Timeout: time.Minute, WorkspaceSize: 32 << 20}, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer run.Close(context.Background()) // only if the sweep failed
-	for !strings.Contains(log.text(), "hanging (STANDIN: hang)") {
-		if ctx.Err() != nil {
-			t.Fatalf("the build never got to compile:\n%s", log.text())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	run, job := startHanging(t, ctx, e, ex)
 
 	// Files of workers that died before making a volume: an old one and a young one.
 	stray := func(name string, age time.Duration) string {
@@ -242,4 +229,46 @@ func TestDeadWorkersDisksAreSwept(t *testing.T) {
 	if loops := loopsUnder(t, dir); len(loops) != 1 || !strings.Contains(loops[0], young) {
 		t.Errorf("loop devices after the sweep: %v, want only the young stray's", loops)
 	}
+}
+
+// startHanging starts a job on ex whose package hangs in its compile, and returns once it does:
+// a worker's build in the middle of its work. The run is closed when the test ends (a no-op
+// once its worker's sweep removed it).
+func startHanging(t *testing.T, ctx context.Context, e *env, ex *docker.Executor) (builder.Run, builder.Job) {
+	t.Helper()
+	src := repoDir(t, map[string]string{"sleepy": "hang"})
+	job := e.job(t, src, "24.10")
+	log := &lines{}
+	run, err := ex.Start(ctx, builder.JobSpec{Job: job, SourceDir: src, Limits: builder.Limits{Timeout: time.Minute, WorkspaceSize: 32 << 20}, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { run.Close(context.Background()) })
+	for !strings.Contains(log.text(), "hanging (STANDIN: hang)") {
+		if ctx.Err() != nil {
+			t.Fatalf("the build never got to compile:\n%s", log.text())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return run, job
+}
+
+// TestDeadWorkersDiskInAnotherFolderIsFreed: workers need not share a disk folder (each its
+// own --data); one that reaps a dead worker's build frees that worker's loop device and file
+// where they are, not only in its own folder.
+func TestDeadWorkersDiskInAnotherFolderIsFreed(t *testing.T) {
+	e := newEnv(t)
+	const owner = "openwrt-ppa.test.owner"
+	dead, deadDir := diskEnv(t, e, map[string]string{owner: "gone"})
+	reaper, _ := diskEnv(t, e, map[string]string{owner: "alive"})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, job := startHanging(t, ctx, e, dead)
+	if files, _ := os.ReadDir(deadDir); len(files) != 1 || len(loopsUnder(t, deadDir)) != 1 {
+		t.Fatalf("while the job runs: disk files %v, loop devices %v; want one of each", files, loopsUnder(t, deadDir))
+	}
+	if _, err := reaper.RemoveContainers(ctx, owner, func(l map[string]string) bool { return l[owner] == "gone" }); err != nil {
+		t.Fatal(err)
+	}
+	assertNoWorkspace(t, e, job, deadDir)
 }

@@ -120,6 +120,10 @@ func New(cli *client.Client, opts Options) *Executor {
 	if opts.DiskDir == "" {
 		opts.DiskDir = filepath.Join(os.TempDir(), "openwrt-ppa-workspaces")
 	}
+	// A disk's volume names its file by full path, for a worker with another folder to free.
+	if abs, err := filepath.Abs(opts.DiskDir); err == nil {
+		opts.DiskDir = abs
+	}
 	return &Executor{cli: cli, opts: opts, caches: map[string]chan struct{}{}, sdkLocks: map[string]*sync.Mutex{}, feedConf: map[string]string{}}
 }
 
@@ -268,7 +272,7 @@ func (e *Executor) makeWorkspace(ctx context.Context, job builder.Job, name, wor
 				builder.ErrExecutor, builder.SizeText(l.WorkspaceSize), err)
 		}
 		disk = path
-		labels[LabelDisk] = filepath.Base(path)
+		labels[LabelDisk] = path
 		// The engine mounts the loop device for each phase's container and unmounts it after:
 		// no mount of ours to leak, and the file keeps the work between the phases. discard
 		// hands the blocks of deleted files back to the host; noinit_itable keeps the kernel

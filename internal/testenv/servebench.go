@@ -58,13 +58,27 @@ func (s *ServeBench) Pinned(name string, args ...string) *exec.Cmd {
 // under measurement in a process of its own, pinned as nginx is. It stops when b ends.
 func (s *ServeBench) StartHelper(b *testing.B, test, env, addr string) {
 	b.Helper()
+	startHelper(b, s.Pinned, test, env, addr)
+}
+
+// StartHelper runs the test binary again with only the test named test and env (NAME=VALUE)
+// added to its environment, and waits until it answers HTTP on addr: a server in a process of
+// its own, which the caller may kill. It is interrupted when tb ends.
+func StartHelper(tb testing.TB, test, env, addr string) *exec.Cmd {
+	tb.Helper()
+	return startHelper(tb, exec.Command, test, env, addr)
+}
+
+func startHelper(tb testing.TB, command func(string, ...string) *exec.Cmd, test, env, addr string) *exec.Cmd {
+	tb.Helper()
 	self, err := os.Executable()
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	cmd := s.Pinned(self, "-test.run", "^"+test+"$")
+	cmd := command(self, "-test.run", "^"+test+"$")
 	cmd.Env = append(os.Environ(), env)
-	StartServer(b, cmd, addr)
+	StartServer(tb, cmd, addr)
+	return cmd
 }
 
 // CompareFiles runs Compare (3 rounds) as a sub-benchmark of b for each of files in the URL
