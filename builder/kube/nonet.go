@@ -48,12 +48,12 @@ const (
 	afNetlink = 16
 	eAcces    = 13
 
-	prSetNoNewPrivs        = 38
-	seccompSetModeFilter   = 1
-	seccompDataNr          = 0
-	seccompDataArch        = 4
-	seccompDataArg0        = 16 // args[0]; the low half on little-endian x86_64
-	nonetVaddr      uint64 = 0x400000
+	prSetNoNewPrivs             = 38
+	seccompSetModeFilter        = 1
+	seccompDataNr               = 0
+	seccompDataArch             = 4
+	seccompDataArg0             = 16 // args[0]; the low half on little-endian x86_64
+	nonetVaddr           uint64 = 0x400000
 )
 
 // Exit statuses of nonet when it could not cut the network: the build does not start.
@@ -230,27 +230,27 @@ func (a *asm) align(n int) {
 	}
 }
 
-func (a *asm) movEAX(v uint32) *asm        { return a.emit(0xb8).u32(v) }
-func (a *asm) movEDI(v uint32) *asm        { return a.emit(0xbf).u32(v) }
-func (a *asm) movESI(v uint32) *asm        { return a.emit(0xbe).u32(v) }
-func (a *asm) movEDX(v uint32) *asm        { return a.emit(0xba).u32(v) }
-func (a *asm) movESIAddr(l string) *asm    { return a.emit(0xbe).ref(l, false, 4) }
-func (a *asm) movEDXAddr(l string) *asm    { return a.emit(0xba).ref(l, false, 4) }
-func (a *asm) addr64(l string) *asm        { return a.ref(l, false, 8) }
-func (a *asm) xorEDX() *asm                { return a.emit(0x31, 0xd2) }
-func (a *asm) xorR10D() *asm               { return a.emit(0x45, 0x31, 0xd2) }
-func (a *asm) xorR8D() *asm                { return a.emit(0x45, 0x31, 0xc0) }
-func (a *asm) syscall() *asm               { return a.emit(0x0f, 0x05) }
-func (a *asm) testRAX() *asm               { return a.emit(0x48, 0x85, 0xc0) }
-func (a *asm) cmpRAX(v int8) *asm          { return a.emit(0x48, 0x83, 0xf8, byte(v)) }
-func (a *asm) cmpRCX(v int8) *asm          { return a.emit(0x48, 0x83, 0xf9, byte(v)) }
-func (a *asm) jnz(l string) *asm           { return a.emit(0x0f, 0x85).ref(l, true, 4) }
-func (a *asm) jl(l string) *asm            { return a.emit(0x0f, 0x8c).ref(l, true, 4) }
-func (a *asm) movRCXArgc() *asm            { return a.emit(0x48, 0x8b, 0x0c, 0x24) }       // mov rcx, [rsp]
-func (a *asm) leaRSIArgv1() *asm           { return a.emit(0x48, 0x8d, 0x74, 0x24, 0x10) } // lea rsi, [rsp+16]
-func (a *asm) movRDIFromRSI() *asm         { return a.emit(0x48, 0x8b, 0x3e) }             // mov rdi, [rsi]
-func (a *asm) leaRDXEnvp() *asm            { return a.emit(0x48, 0x8d, 0x54, 0xcc, 0x10) } // lea rdx, [rsp+rcx*8+16]
-func (a *asm) exitGroup(code uint32) *asm  { return a.movEAX(sysExitGroup).movEDI(code).syscall() }
+func (a *asm) movEAX(v uint32) *asm       { return a.emit(0xb8).u32(v) }
+func (a *asm) movEDI(v uint32) *asm       { return a.emit(0xbf).u32(v) }
+func (a *asm) movESI(v uint32) *asm       { return a.emit(0xbe).u32(v) }
+func (a *asm) movEDX(v uint32) *asm       { return a.emit(0xba).u32(v) }
+func (a *asm) movESIAddr(l string) *asm   { return a.emit(0xbe).ref(l, false, 4) }
+func (a *asm) movEDXAddr(l string) *asm   { return a.emit(0xba).ref(l, false, 4) }
+func (a *asm) addr64(l string) *asm       { return a.ref(l, false, 8) }
+func (a *asm) xorEDX() *asm               { return a.emit(0x31, 0xd2) }
+func (a *asm) xorR10D() *asm              { return a.emit(0x45, 0x31, 0xd2) }
+func (a *asm) xorR8D() *asm               { return a.emit(0x45, 0x31, 0xc0) }
+func (a *asm) syscall() *asm              { return a.emit(0x0f, 0x05) }
+func (a *asm) testRAX() *asm              { return a.emit(0x48, 0x85, 0xc0) }
+func (a *asm) cmpRAX(v int8) *asm         { return a.emit(0x48, 0x83, 0xf8, byte(v)) }
+func (a *asm) cmpRCX(v int8) *asm         { return a.emit(0x48, 0x83, 0xf9, byte(v)) }
+func (a *asm) jnz(l string) *asm          { return a.emit(0x0f, 0x85).ref(l, true, 4) }
+func (a *asm) jl(l string) *asm           { return a.emit(0x0f, 0x8c).ref(l, true, 4) }
+func (a *asm) movRCXArgc() *asm           { return a.emit(0x48, 0x8b, 0x0c, 0x24) }       // mov rcx, [rsp]
+func (a *asm) leaRSIArgv1() *asm          { return a.emit(0x48, 0x8d, 0x74, 0x24, 0x10) } // lea rsi, [rsp+16]
+func (a *asm) movRDIFromRSI() *asm        { return a.emit(0x48, 0x8b, 0x3e) }             // mov rdi, [rsi]
+func (a *asm) leaRDXEnvp() *asm           { return a.emit(0x48, 0x8d, 0x54, 0xcc, 0x10) } // lea rdx, [rsp+rcx*8+16]
+func (a *asm) exitGroup(code uint32) *asm { return a.movEAX(sysExitGroup).movEDI(code).syscall() }
 func (a *asm) writeStderr(l string, n int) *asm {
 	return a.movEAX(sysWrite).movEDI(2).movESIAddr(l).movEDX(uint32(n)).syscall()
 }
