@@ -107,7 +107,7 @@ func TestCacheMounts(t *testing.T) {
 		if g := p.SecurityContext.FSGroup; g == nil || *g != buildUID {
 			t.Errorf("fsGroup %v, want the build user's", g)
 		}
-		if cmd := p.InitContainers[0].Command[2]; !strings.Contains(cmd, cacheMount+"/dl") || !strings.Contains(cmd, cacheSeeded) {
+		if cmd := containerNamed(t, p.InitContainers, ctrInit).Command[2]; !strings.Contains(cmd, cacheMount+"/dl") || !strings.Contains(cmd, cacheSeeded) {
 			t.Errorf("the init container does not seed the cache: %s", cmd)
 		}
 		other := spec

@@ -177,7 +177,6 @@ func nonetProbe(spec string) int {
 	dial := func(network, addr string) error {
 		c, err := net.DialTimeout(network, addr, 5*time.Second)
 		if err == nil {
-			_, err = c.Write([]byte("hello\n"))
 			c.Close()
 		}
 		return err
@@ -324,5 +323,111 @@ func TestNonetRefusesToRunNothing(t *testing.T) {
 		if !errors.As(err, &ee) || ee.ExitCode() != c.code || !strings.Contains(string(out), c.msg) {
 			t.Errorf("nonet %v: %v, %q; want status %d saying %q", c.args, err, out, c.code, c.msg)
 		}
+	}
+}
+
+// TestBuildWrapperPhases runs the build container's PID 1 in a PID namespace of its own, as
+// in a pod: the download phase reaches a loopback listener, the compile phase does not, and
+// nothing the download phase left running survives into the compile phase.
+func TestBuildWrapperPhases(t *testing.T) {
+	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
+		t.Skip("nonet is an x86_64 Linux program")
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil || os.Geteuid() != 0 {
+		t.Skip("needs root and unshare(1) for a PID namespace of its own (kill -1 must not reach this machine's processes)")
+	}
+	tcp, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	go func() {
+		for {
+			c, err := tcp.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	const driver = `say() { while read -r l; do echo "$OPENWRT_PPA_PHASE $l"; done; }
+case $OPENWRT_PPA_PHASE in
+fetch)
+	sleep 1000 & echo $! > "$LEFTOVER"
+	"$PROBE" | say
+	exit "${FETCH_STATUS:-0}";;
+build)
+	st=gone; p=$(cat "$LEFTOVER")
+	if [ -r "/proc/$p/stat" ]; then read -r _ _ st _ < "/proc/$p/stat"; fi
+	echo "build leftover $st"
+	"$PROBE" | say
+	echo "::openwrt-ppa:: done";;
+esac
+`
+	cases := []struct {
+		name  string
+		nonet bool // else a stand-in that runs the compile phase without the filter
+		env   []string
+		code  int
+		want  []string
+		not   []string
+	}{
+		{name: "two phases", nonet: true, want: []string{
+			"fetch tcp ok", "fetch filters 0",
+			"::openwrt-ppa:: phase build: no network (only Unix and netlink sockets)",
+			"build tcp " + syscall.EACCES.Error(), "build tcp6 " + syscall.EACCES.Error(), "build filters 1",
+			"::openwrt-ppa:: done",
+		}, not: []string{"build leftover S", "build leftover R"}},
+		{name: "a failed download phase ends the job", nonet: true, env: []string{"FETCH_STATUS=3"}, code: 3,
+			want: []string{"fetch tcp ok"}, not: []string{"phase build", "build tcp"}},
+		{name: "no filter, no compile phase", code: exitNoFilter,
+			want: []string{"the compile phase is not under nonet's seccomp filter (Seccomp_filters 0 before, 0 under it"},
+			not:  []string{"build tcp"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			nonet := "/usr/bin/env" // runs its arguments as nonet does, without the filter
+			if c.nonet {
+				nonet = filepath.Join(dir, "nonet")
+				if err := os.WriteFile(nonet, nonetBinary(), 0o555); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ready := filepath.Join(dir, "ready")
+			if err := os.WriteFile(ready, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			script := strings.NewReplacer(nonetPath, nonet, readyFile, ready).Replace(buildWrapper)
+			cmd := exec.Command(unshare, "--pid", "--fork", "--mount-proc", "/bin/sh", "-c", script, "openwrt-ppa-build", driver, compileWrapper)
+			cmd.Env = append(os.Environ(), "OPENWRT_PPA_TIMEOUT=60", "PROBE="+os.Args[0], "LEFTOVER="+filepath.Join(dir, "leftover"),
+				nonetProbeEnv+"="+tcp.Addr().String()+" "+filepath.Join(dir, "no-socket"))
+			cmd.Env = append(cmd.Env, c.env...)
+			out, err := cmd.CombinedOutput()
+			code := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != c.code {
+				t.Errorf("status %d, want %d", code, c.code)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("no %q in the output", w)
+				}
+			}
+			for _, n := range c.not {
+				if strings.Contains(string(out), n) {
+					t.Errorf("%q in the output", n)
+				}
+			}
+			if t.Failed() {
+				t.Logf("output:\n%s", out)
+			}
+		})
 	}
 }

@@ -135,6 +135,9 @@ func podStarted(p *corev1.Pod) (ready bool, why string, fatal bool) {
 	}
 	for _, s := range p.Status.InitContainerStatuses {
 		if t := s.State.Terminated; t != nil && t.ExitCode != 0 {
+			if s.Name == ctrNonet {
+				return false, fmt.Sprintf("writing nonet, which cuts the compile phase off the network, failed with status %d (%s; the log of init container %s says why)", t.ExitCode, t.Reason, ctrNonet), true
+			}
 			return false, fmt.Sprintf("copying the SDK into the workspace failed with status %d (%s; is the workspace size enough?)", t.ExitCode, t.Reason), true
 		}
 		if w := s.State.Waiting; w != nil {
