@@ -368,12 +368,19 @@ esac
 	cases := []struct {
 		name  string
 		nonet bool // else a stand-in that runs the compile phase without the filter
+		shell string
 		env   []string
 		code  int
 		want  []string
 		not   []string
 	}{
 		{name: "two phases", nonet: true, want: []string{
+			"fetch tcp ok", "fetch filters 0",
+			"::openwrt-ppa:: phase build: no network (only Unix and netlink sockets)",
+			"build tcp " + syscall.EACCES.Error(), "build tcp6 " + syscall.EACCES.Error(), "build filters 1",
+			"::openwrt-ppa:: done",
+		}, not: []string{"build leftover S", "build leftover R"}},
+		{name: "two phases, busybox PID 1", shell: "busybox", nonet: true, want: []string{
 			"fetch tcp ok", "fetch filters 0",
 			"::openwrt-ppa:: phase build: no network (only Unix and netlink sockets)",
 			"build tcp " + syscall.EACCES.Error(), "build tcp6 " + syscall.EACCES.Error(), "build filters 1",
@@ -400,7 +407,15 @@ esac
 				t.Fatal(err)
 			}
 			script := strings.NewReplacer(nonetPath, nonet, readyFile, ready).Replace(buildWrapper)
-			cmd := exec.Command(unshare, "--pid", "--fork", "--mount-proc", "/bin/sh", "-c", script, "openwrt-ppa-build", driver, compileWrapper)
+			sh := []string{"/bin/sh"}
+			if c.shell != "" {
+				p, err := exec.LookPath(c.shell)
+				if err != nil {
+					t.Skip(err)
+				}
+				sh = []string{p, "sh"} // busybox, as in the stand-in
+			}
+			cmd := exec.Command(unshare, append([]string{"--pid", "--fork", "--mount-proc"}, append(sh, "-c", script, "openwrt-ppa-build", driver, compileWrapper)...)...)
 			cmd.Env = append(os.Environ(), "OPENWRT_PPA_TIMEOUT=60", "PROBE="+os.Args[0], "LEFTOVER="+filepath.Join(dir, "leftover"),
 				nonetProbeEnv+"="+tcp.Addr().String()+" "+filepath.Join(dir, "no-socket"))
 			cmd.Env = append(cmd.Env, c.env...)
