@@ -54,7 +54,10 @@ const (
 // PID 1 execs nonet, which puts itself under the seccomp filter that refuses every socket but
 // AF_UNIX and AF_NETLINK, and execs compileWrapper: from then on every process of the
 // container, PID 1 among them, is under the filter (see nonet.go).
-const buildWrapper = waitTraps + seccompFilters + `[ "$$" = 1 ] || { echo "openwrt-ppa: the build wrapper is not PID 1 of its container (does the pod share its process namespace?)" >&2; exit 92; }
+//
+// The kubelet expands $(VAR) and turns $$ into $ in a container's command, so the scripts use
+// neither (PID 1 of a namespace is the process whose parent is outside it: $PPID is 0).
+const buildWrapper = waitTraps + seccompFilters + `[ "$PPID" = 0 ] || { echo "openwrt-ppa: the build wrapper is not PID 1 of its container (does the pod share its process namespace?)" >&2; exit 92; }
 i=0
 until [ -e ` + readyFile + ` ]; do
 	i=$((i+1)); if [ "$i" -gt 6000 ]; then echo "openwrt-ppa: the repository never arrived in the pod" >&2; exit 90; fi

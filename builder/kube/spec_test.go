@@ -143,6 +143,19 @@ func TestJobSpec(t *testing.T) {
 		!strings.Contains(compileWrapper, "exit "+strconv.Itoa(exitNoFilter)) || !strings.Contains(buildWrapper, "exit "+strconv.Itoa(exitNotPID1)) {
 		t.Error("the wrappers do not exec nonet before the compile phase, or their statuses are not the constants'")
 	}
+	// The kubelet expands $(VAR) of the container's variables and makes $$ a $ in commands.
+	for _, c := range all {
+		for _, arg := range c.Command {
+			if strings.Contains(arg, "$$") {
+				t.Errorf("%s: a $$ in its command, which the kubelet makes a $", c.Name)
+			}
+			for _, v := range c.Env {
+				if strings.Contains(arg, "$("+v.Name+")") {
+					t.Errorf("%s: $(%s) in its command, which the kubelet replaces", c.Name, v.Name)
+				}
+			}
+		}
+	}
 	nonet := containerNamed(t, p.InitContainers, ctrNonet)
 	if nonet.Command[2] != nonetWrite(nonetPath) || len(nonet.VolumeMounts) != 1 || nonet.VolumeMounts[0].Name != "nonet" || nonet.VolumeMounts[0].ReadOnly {
 		t.Errorf("the nonet init container %q does not write nonet into its volume (%+v)", nonet.Command, nonet.VolumeMounts)
