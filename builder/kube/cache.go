@@ -144,6 +144,9 @@ func (e *Executor) unlockCache(ctx context.Context, name, job string) {
 	pvcs := e.cs.CoreV1().PersistentVolumeClaims(e.opts.Namespace)
 	for range 5 {
 		c, err := pvcs.Get(ctx, name, metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			e.opts.Logger.Warn("could not unlock a cache claim", "claim", name, "kube_job", job, "err", err)
+		}
 		if err != nil || c.Annotations[annCacheHolder] != job {
 			return
 		}

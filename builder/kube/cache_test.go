@@ -2,6 +2,8 @@ package kube
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/openwrt-ppa/openwrt-ppa/internal/testenv"
 )
 
 // TestCacheLock: a claim is taken when free, new, or held by a Job that is gone for longer
@@ -107,7 +112,7 @@ func TestCacheMounts(t *testing.T) {
 		if g := p.SecurityContext.FSGroup; g == nil || *g != buildUID {
 			t.Errorf("fsGroup %v, want the build user's", g)
 		}
-		if cmd := p.InitContainers[0].Command[2]; !strings.Contains(cmd, cacheMount+"/dl") || !strings.Contains(cmd, cacheSeeded) {
+		if cmd := containerNamed(t, p.InitContainers, ctrInit).Command[2]; !strings.Contains(cmd, cacheMount+"/dl") || !strings.Contains(cmd, cacheSeeded) {
 			t.Errorf("the init container does not seed the cache: %s", cmd)
 		}
 		other := spec
@@ -115,5 +120,66 @@ func TestCacheMounts(t *testing.T) {
 		if e.cacheClaim(other) == want {
 			t.Error("two scopes share a claim")
 		}
+	}
+}
+
+// TestCloseUnlocksTheClaim: Close releases the job's cache claim when its Job is gone, and
+// also when the Job could not be deleted but its build ended or never began (saying so in the
+// log); a Job whose build may still run keeps it.
+func TestCloseUnlocksTheClaim(t *testing.T) {
+	spec := testSpec()
+	spec.CacheScope = "abc"
+	cases := []struct {
+		name       string
+		deleteErr  bool
+		begun      bool
+		ended      bool
+		wantLocked bool
+		wantLog    []string
+	}{
+		{name: "Job deleted", begun: true, ended: true},
+		{name: "deletion refused, build ended", deleteErr: true, begun: true, ended: true, wantLog: []string{"could not delete a build Job", "no delete today"}},
+		{name: "deletion refused, never begun", deleteErr: true, wantLog: []string{"could not delete a build Job"}},
+		{name: "deletion refused, build may still run", deleteErr: true, begun: true, wantLocked: true,
+			wantLog: []string{"could not delete a build Job", "its cache claim stays locked until the Job is gone"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var logs testenv.SyncBuffer
+			job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "owppa-mine", Namespace: "builds"}}
+			e, cs := fakeExecutor(t, Options{Namespace: "builds", CacheStorageClass: "fast", Logger: slog.New(slog.NewTextHandler(&logs, nil))}, job)
+			if c.deleteErr {
+				cs.PrependReactor("delete", "jobs", func(k8stesting.Action) (bool, runtime.Object, error) {
+					return true, nil, errors.New("no delete today")
+				})
+			}
+			ctx := context.Background()
+			if err := e.lockCache(ctx, spec, job.Name); err != nil {
+				t.Fatal(err)
+			}
+			job.Annotations = map[string]string{annCacheClaim: e.cacheClaim(spec)}
+			r := newRun(e, spec, spec.Limits, job)
+			if c.begun {
+				r.started = time.Now()
+			}
+			if c.ended {
+				close(r.waitDone)
+			}
+			if err := r.Close(ctx); (err != nil) != c.deleteErr {
+				t.Errorf("Close: %v, want an error: %v", err, c.deleteErr)
+			}
+			got, err := cs.CoreV1().PersistentVolumeClaims("builds").Get(ctx, e.cacheClaim(spec), metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if locked := got.Annotations[annCacheHolder] == job.Name; locked != c.wantLocked {
+				t.Errorf("claim locked %v after Close, want %v", locked, c.wantLocked)
+			}
+			for _, w := range c.wantLog {
+				if !strings.Contains(logs.String(), w) {
+					t.Errorf("the log lacks %q:\n%s", w, logs.String())
+				}
+			}
+		})
 	}
 }

@@ -167,7 +167,7 @@ func TestStandinBuildAsJob(t *testing.T) {
 	}
 	var probe strings.Builder
 	err = e.ex.exec(ctx, r.pod, ctrBuild, []string{"/bin/sh", "-c",
-		`grep -E "^(Uid|Gid|CapEff|CapBnd|NoNewPrivs|Seccomp):" /proc/1/status; ls -a /var/run/secrets/kubernetes.io/serviceaccount 2>&1; tr '\0' '\n' < /proc/1/environ`},
+		`grep -E "^(Uid|Gid|CapEff|CapBnd|NoNewPrivs|Seccomp):" /proc/1/status; grep -H Seccomp_filters: /proc/self/status /proc/1/status; ls -a /var/run/secrets/kubernetes.io/serviceaccount 2>&1; tr '\0' '\n' < /proc/1/environ`},
 		nil, &probe, &probe)
 	if err != nil {
 		t.Fatalf("probing the build container: %v\n%s", err, probe.String())
@@ -178,6 +178,17 @@ func TestStandinBuildAsJob(t *testing.T) {
 		if !strings.Contains(seen, want) {
 			t.Errorf("the build container lacks %q:\n%s", want, seen)
 		}
+	}
+	// PID 1 runs the compile under nonet: one filter more than the runtime's, which this
+	// probe (exec'd by the runtime, outside nonet) has.
+	filters := map[string]int{}
+	for _, l := range strings.Split(seen, "\n") {
+		if f, n, ok := strings.Cut(l, ":Seccomp_filters:"); ok {
+			filters[f] = atoiOr(strings.TrimSpace(n), -1)
+		}
+	}
+	if self, pid1 := filters["/proc/self/status"], filters["/proc/1/status"]; self < 1 || pid1 != self+1 {
+		t.Errorf("seccomp filters: %d on PID 1, %d on a process outside nonet; want one more on PID 1:\n%s", pid1, self, seen)
 	}
 	for _, bad := range []string{"SPY_SERVICE", "SPY_PORT", "KUBERNETES_SERVICE_HOST=1", "token"} {
 		if strings.Contains(seen, bad) {

@@ -5,12 +5,17 @@
 // repository goes into the pod and the outputs come out through the API (exec with tar, as
 // kubectl cp does), so the pod holds no credential at all.
 //
-// A build pod has three containers on the same volumes:
+// A build pod has four containers on the same volumes:
+//   - init "nonet" writes nonet (nonet.go) into a small volume the build sees read-only;
 //   - init "workspace" copies the image's work dir (the SDK) into the workspace emptyDir;
 //   - "io" sleeps, holding the source volume writable: the executor streams the repository in
 //     through it before the build starts, and the outputs out of it after the build ended;
-//   - "build" waits for the sources, then runs the driver (builder.DriverScript); its exit
-//     status is the build's. It sees the sources read-only and writes only its emptyDirs.
+//   - "build" waits for the sources, then runs the driver (builder.DriverScript) in two
+//     phases: download with the pod's network, then check and compile with none, under the
+//     seccomp filter of nonet, which refuses every socket but Unix and netlink ones (a pod
+//     cannot leave its network namespace, and a NetworkPolicy holds only where the CNI
+//     enforces it). Its exit status is the build's. It sees the sources read-only and writes
+//     only its emptyDirs.
 //
 // Sources and outputs pass the API server, so the worker needs pods/exec in the namespace;
 // the build pod needs nothing.

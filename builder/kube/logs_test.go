@@ -134,3 +134,69 @@ func TestLogCatchUp(t *testing.T) {
 		})
 	}
 }
+
+// lateStream is a follow stream that has one line, then more only once its context ended
+// (what was in flight when the pod went away).
+type lateStream struct {
+	ctx  context.Context
+	step int
+}
+
+func (s *lateStream) Read(p []byte) (int, error) {
+	s.step++
+	switch s.step {
+	case 1:
+		return copy(p, time.Now().UTC().Format(time.RFC3339Nano)+" first\n"), nil
+	case 2:
+		<-s.ctx.Done()
+		time.Sleep(50 * time.Millisecond)
+		return copy(p, time.Now().UTC().Format(time.RFC3339Nano)+" late\n"), nil
+	}
+	return 0, io.EOF
+}
+
+func (s *lateStream) Close() error { return nil }
+
+// TestSuperviseWaitsForTheLog: when the pod is gone, Wait returns only after the log
+// goroutine ended: every line is in the job's log by then, and none comes after.
+func TestSuperviseWaitsForTheLog(t *testing.T) {
+	e, _ := fakeExecutor(t, Options{Namespace: "builds"}) // no pod: deleted
+	e.podLogs = func(ctx context.Context, _ string, o *corev1.PodLogOptions) (io.ReadCloser, error) {
+		if !o.Follow {
+			return io.NopCloser(strings.NewReader("")), nil
+		}
+		return &lateStream{ctx: ctx}, nil
+	}
+	var mu sync.Mutex
+	var got []string
+	waited := false
+	var afterWait []string
+	sink := builder.LogFunc(func(l string) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, l)
+		if waited {
+			afterWait = append(afterWait, l)
+		}
+	})
+	r := newRun(e, builder.JobSpec{Log: sink}, builder.Limits{LogBytes: 1 << 20, Timeout: time.Minute}, &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "j"}})
+	r.pod = "p"
+	r.started = time.Now()
+	r.canceled = true // a deletion that was asked for: no error from Wait
+	go r.supervise(context.Background())
+	if _, err := r.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	waited = true
+	mu.Unlock()
+	time.Sleep(200 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(afterWait) > 0 {
+		t.Errorf("lines after Wait returned: %q", afterWait)
+	}
+	if strings.Join(got, "\n") != "first\nlate" {
+		t.Errorf("log %q, want first and late", got)
+	}
+}

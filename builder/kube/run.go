@@ -135,6 +135,9 @@ func podStarted(p *corev1.Pod) (ready bool, why string, fatal bool) {
 	}
 	for _, s := range p.Status.InitContainerStatuses {
 		if t := s.State.Terminated; t != nil && t.ExitCode != 0 {
+			if s.Name == ctrNonet {
+				return false, fmt.Sprintf("writing nonet, which cuts the compile phase off the network, failed with status %d (%s; the log of init container %s says why)", t.ExitCode, t.Reason, ctrNonet), true
+			}
 			return false, fmt.Sprintf("copying the SDK into the workspace failed with status %d (%s; is the workspace size enough?)", t.ExitCode, t.Reason), true
 		}
 		if w := s.State.Waiting; w != nil {
@@ -211,7 +214,9 @@ func (r *run) supervise(ctx context.Context) {
 	defer close(r.waitDone)
 	logsDone := make(chan struct{})
 	lctx, stopLogs := context.WithCancel(ctx)
-	defer stopLogs()
+	// Whatever way the build ended, the log goroutine is done before Wait returns: no line
+	// reaches the job's log after Wait (or Close) returned.
+	defer func() { stopLogs(); <-logsDone }()
 	go r.followLogs(lctx, logsDone)
 	t := time.NewTicker(pollEvery)
 	defer t.Stop()
@@ -334,16 +339,31 @@ func (r *run) Close(ctx context.Context) error {
 			r.deadline.Stop()
 		}
 		r.closeErr = r.e.deleteJob(ctx, r.job)
-		if r.cacheClaim != "" && r.closeErr == nil {
-			r.e.unlockCache(ctx, r.cacheClaim, r.job)
+		if r.closeErr != nil {
+			r.e.opts.Logger.Warn("could not delete a build Job", "kube_job", r.job, "err", r.closeErr)
 		}
-		if r.started.IsZero() {
-			return // never begun: no supervisor
+		ended := r.started.IsZero() // never begun: no supervisor, and the driver never ran
+		if !ended {
+			select {
+			case <-r.waitDone:
+				ended = true
+			case <-time.After(logGrace):
+			}
 		}
-		select {
-		case <-r.waitDone:
-		case <-time.After(logGrace):
+		if r.cacheClaim == "" {
+			return
 		}
+		// A Job that is gone, or whose build container ended, no longer uses the claim. A
+		// Job that could not be deleted would otherwise hold it until its TTL removes it.
+		// The context may be what made the deletion fail: the unlock has one of its own.
+		if r.closeErr == nil || ended {
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+			defer cancel()
+			r.e.unlockCache(uctx, r.cacheClaim, r.job)
+			return
+		}
+		r.e.opts.Logger.Warn("the build of a Job that could not be deleted may still run: its cache claim stays locked until the Job is gone",
+			"kube_job", r.job, "claim", r.cacheClaim)
 	})
 	return r.closeErr
 }

@@ -20,7 +20,10 @@ const (
 	srcDir      = inMount + "/src"   // the repository (OPENWRT_PPA_SRC)
 	readyFile   = inMount + "/ready" // written once the repository is complete
 	wsCopyMount = "/openwrt-ppa/workspace"
+	nonetDir    = "/openwrt-ppa/nonet" // the nonet volume, read-only in the build container
+	nonetPath   = nonetDir + "/nonet"
 
+	ctrNonet = "nonet"
 	ctrInit  = "workspace"
 	ctrIO    = "io"
 	ctrBuild = "build"
@@ -36,23 +39,64 @@ const (
 	exitTimeLimit  = 124 // SIGUSR1: the time limit (the executor's timer or the pod's own)
 	exitTerminated = 143 // SIGTERM: Cancel, or the pod being deleted
 	exitNoSources  = 90  // the repository never arrived
+	exitNotPID1    = 92  // the wrapper is not PID 1, so kill(-1) would reach beyond the build
 )
 
 // buildWrapper is PID 1 of the build container ($1 is the driver). It waits for the sources,
-// then runs the driver. SIGUSR1 (the time limit) and SIGTERM (cancel, deletion) make it exit,
-// and when PID 1 of a PID namespace exits, the kernel kills every other process in it: no
-// process of the build, however it forks or detaches, outlives the kill. It keeps a timer of
-// its own, so a build whose worker died still stops at its limit.
-const buildWrapper = `trap 'echo "::openwrt-ppa:: killed at the time limit"; exit 124' USR1
-trap 'echo "::openwrt-ppa:: stopped"; exit 143' TERM INT
+// then runs the driver's download phase, with the pod's network. SIGUSR1 (the time limit) and
+// SIGTERM (cancel, deletion) make it exit, and when PID 1 of a PID namespace exits, the kernel
+// kills every other process in it: no process of the build, however it forks or detaches,
+// outlives the kill. It keeps a timer of its own, so a build whose worker died still stops at
+// its limit.
+//
+// After the download, kill(-1) from PID 1 ends every other process of the container: nothing
+// the download phase left running (outside the filter) can relay for the compile phase. Then
+// PID 1 execs nonet, which puts itself under the seccomp filter that refuses every socket but
+// AF_UNIX and AF_NETLINK, and execs compileWrapper: from then on every process of the
+// container, PID 1 among them, is under the filter (see nonet.go).
+//
+// The kubelet expands $(VAR) and turns $$ into $ in a container's command, so the scripts use
+// neither (PID 1 of a namespace is the process whose parent is outside it: $PPID is 0).
+const buildWrapper = waitTraps + seccompFilters + `[ "$PPID" = 0 ] || { echo "openwrt-ppa: the build wrapper is not PID 1 of its container (does the pod share its process namespace?)" >&2; exit 92; }
 i=0
 until [ -e ` + readyFile + ` ]; do
 	i=$((i+1)); if [ "$i" -gt 6000 ]; then echo "openwrt-ppa: the repository never arrived in the pod" >&2; exit 90; fi
 	sleep 0.1
 done
+t0=$(date +%s)
 ( sleep "$OPENWRT_PPA_TIMEOUT"; kill -USR1 1 ) &
-sh -c "$1" &
+OPENWRT_PPA_PHASE=fetch sh -c "$1" &
 wait $!
+rc=$?
+[ "$rc" = 0 ] || exit "$rc"
+kill -KILL -1 2>/dev/null
+left=$((OPENWRT_PPA_TIMEOUT - $(date +%s) + t0))
+[ "$left" -gt 0 ] || left=1
+exec ` + nonetPath + ` /bin/sh -c "$2" openwrt-ppa-compile "$1" "$left" "$(seccomp_filters)"
+`
+
+// compileWrapper is PID 1 of the build container under nonet ($1 the driver, $2 the seconds
+// left of the time limit, $3 the seccomp filters before nonet). It makes sure it is under
+// one filter more than before (Linux 5.9 and later say how many), then runs the driver's
+// check and compile phase. Its status 91 is exitNoFilter (nonet's own when it fails).
+const compileWrapper = waitTraps + seccompFilters + `n=$(seccomp_filters)
+if [ -z "$3" ] || [ -z "$n" ] || [ "$n" -le "$3" ]; then
+	echo "openwrt-ppa: the compile phase is not under nonet's seccomp filter (Seccomp_filters ${3:-unknown} before, ${n:-unknown} under it; a kernel before Linux 5.9 does not report them): not compiling with the network; run the build on a node with a newer kernel" >&2
+	exit 91
+fi
+echo "::openwrt-ppa:: phase build: no network (only Unix and netlink sockets)"
+( sleep "$2"; kill -USR1 1 ) &
+OPENWRT_PPA_PHASE=build sh -c "$1" &
+wait $!
+`
+
+// waitTraps end PID 1 (and with it the container) on the time limit and on cancel.
+const waitTraps = `trap 'echo "::openwrt-ppa:: killed at the time limit"; exit 124' USR1
+trap 'echo "::openwrt-ppa:: stopped"; exit 143' TERM INT
+`
+
+// seccompFilters defines seccomp_filters, the number of seccomp filters over the shell.
+const seccompFilters = `seccomp_filters() { while read -r k v; do [ "$k" = Seccomp_filters: ] && echo "$v"; done < /proc/self/status; }
 `
 
 // ioScript keeps the io container (and with it the pod) alive for exec until the Job is
@@ -154,11 +198,12 @@ func (e *Executor) jobFor(spec builder.JobSpec, l builder.Limits, name string) *
 		{Name: "workspace", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: medium, SizeLimit: wsSize}}},
 		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: medium, SizeLimit: wsSize}}},
 		{Name: "in", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: inSize}}},
+		{Name: "nonet", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: resource.NewQuantity(1<<20, resource.BinarySI)}}},
 	}
 	// The pod's own timer is for a build nobody watches any more: a little later than the
 	// executor's, which comes first while it lives.
 	env := []corev1.EnvVar{{Name: "OPENWRT_PPA_TIMEOUT", Value: strconv.FormatInt(int64((l.Timeout+podTimerSlack+time.Second-1)/time.Second), 10)}}
-	for _, kv := range builder.DriverEnv(spec, l, srcDir, "all") {
+	for _, kv := range builder.DriverEnv(spec, l, srcDir, "fetch") {
 		k, v, _ := strings.Cut(kv, "=")
 		env = append(env, corev1.EnvVar{Name: k, Value: v})
 	}
@@ -180,6 +225,7 @@ func (e *Executor) jobFor(spec builder.JobSpec, l builder.Limits, name string) *
 		{Name: "workspace", MountPath: wd},
 		{Name: "tmp", MountPath: "/tmp"},
 		{Name: "in", MountPath: inMount, ReadOnly: true},
+		{Name: "nonet", MountPath: nonetDir, ReadOnly: true},
 	}
 	podSecurity := &corev1.PodSecurityContext{
 		RunAsUser: ptr(buildUID), RunAsGroup: ptr(buildUID), RunAsNonRoot: ptr(true),
@@ -218,6 +264,12 @@ func (e *Executor) jobFor(spec builder.JobSpec, l builder.Limits, name string) *
 		SecurityContext:               podSecurity,
 		Volumes:                       volumes,
 		InitContainers: []corev1.Container{{
+			Name: ctrNonet, Image: spec.Job.Image, ImagePullPolicy: pull,
+			Command:         []string{"/bin/sh", "-c", nonetWrite(nonetPath)},
+			VolumeMounts:    []corev1.VolumeMount{{Name: "nonet", MountPath: nonetDir}},
+			Resources:       small,
+			SecurityContext: containerSecurity(),
+		}, {
 			Name: ctrInit, Image: spec.Job.Image, ImagePullPolicy: pull,
 			// The image's work dir (its VOLUME, filled from the image) holds the SDK; the
 			// workspace that replaces it in the build starts as a copy.
@@ -229,7 +281,7 @@ func (e *Executor) jobFor(spec builder.JobSpec, l builder.Limits, name string) *
 		Containers: []corev1.Container{
 			{
 				Name: ctrBuild, Image: spec.Job.Image, ImagePullPolicy: pull, WorkingDir: wd,
-				Command:         []string{"/bin/sh", "-c", buildWrapper, "openwrt-ppa-build", builder.DriverScript()},
+				Command:         []string{"/bin/sh", "-c", buildWrapper, "openwrt-ppa-build", builder.DriverScript(), compileWrapper},
 				Env:             env,
 				VolumeMounts:    buildMounts,
 				Resources:       corev1.ResourceRequirements{Limits: limits, Requests: requests},

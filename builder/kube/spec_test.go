@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -69,8 +70,8 @@ func TestJobSpec(t *testing.T) {
 		t.Errorf("pod security context %+v", sc)
 	}
 	all := append(append([]corev1.Container(nil), p.InitContainers...), p.Containers...)
-	if len(all) != 3 {
-		t.Fatalf("%d containers, want workspace, build, io", len(all))
+	if len(all) != 4 {
+		t.Fatalf("%d containers, want nonet, workspace, build, io", len(all))
 	}
 	for _, c := range all {
 		sc := c.SecurityContext
@@ -121,10 +122,43 @@ func TestJobSpec(t *testing.T) {
 			t.Errorf("workspace sizeLimit %s", v.EmptyDir.SizeLimit)
 		}
 	}
+	nonetRO := false
 	for _, m := range build.VolumeMounts {
 		if m.Name == "in" && !m.ReadOnly {
 			t.Error("the build can write its sources")
 		}
+		if m.Name == "nonet" {
+			nonetRO = m.ReadOnly && m.MountPath == nonetDir
+		}
+	}
+	if !nonetRO {
+		t.Errorf("the build does not see nonet read-only at %s: %+v", nonetDir, build.VolumeMounts)
+	}
+	// Two phases: the driver's download with the network, then check and compile under nonet.
+	if env["OPENWRT_PPA_PHASE"] != "fetch" || len(build.Command) != 6 || build.Command[2] != buildWrapper ||
+		build.Command[4] != builder.DriverScript() || build.Command[5] != compileWrapper {
+		t.Errorf("build command %q, phase %q: want buildWrapper, the driver, compileWrapper", build.Command, env["OPENWRT_PPA_PHASE"])
+	}
+	if !strings.Contains(buildWrapper, "exec "+nonetPath+" ") || !strings.Contains(compileWrapper, "OPENWRT_PPA_PHASE=build") ||
+		!strings.Contains(compileWrapper, "exit "+strconv.Itoa(exitNoFilter)) || !strings.Contains(buildWrapper, "exit "+strconv.Itoa(exitNotPID1)) {
+		t.Error("the wrappers do not exec nonet before the compile phase, or their statuses are not the constants'")
+	}
+	// The kubelet expands $(VAR) of the container's variables and makes $$ a $ in commands.
+	for _, c := range all {
+		for _, arg := range c.Command {
+			if strings.Contains(arg, "$$") {
+				t.Errorf("%s: a $$ in its command, which the kubelet makes a $", c.Name)
+			}
+			for _, v := range c.Env {
+				if strings.Contains(arg, "$("+v.Name+")") {
+					t.Errorf("%s: $(%s) in its command, which the kubelet replaces", c.Name, v.Name)
+				}
+			}
+		}
+	}
+	nonet := containerNamed(t, p.InitContainers, ctrNonet)
+	if nonet.Command[2] != nonetWrite(nonetPath) || len(nonet.VolumeMounts) != 1 || nonet.VolumeMounts[0].Name != "nonet" || nonet.VolumeMounts[0].ReadOnly {
+		t.Errorf("the nonet init container %q does not write nonet into its volume (%+v)", nonet.Command, nonet.VolumeMounts)
 	}
 	for k, v := range map[string]string{LabelRepository: "Owner_Repo", LabelBuild: "7", LabelJob: "99", LabelJobKey: strings.Repeat("ab", 16),
 		LabelManaged: ManagedBy, LabelComponent: "build", "worker": "w1", LabelArch: "x86_64"} {
@@ -140,6 +174,17 @@ func TestJobSpec(t *testing.T) {
 	if j.Annotations[annRepository] != "Owner/Repo" || j.Annotations[annJobKey] != strings.Repeat("ab", 32) {
 		t.Errorf("annotations %v", j.Annotations)
 	}
+}
+
+func containerNamed(t *testing.T, cs []corev1.Container, name string) corev1.Container {
+	t.Helper()
+	for _, c := range cs {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no container %s", name)
+	return corev1.Container{}
 }
 
 func TestLabelValue(t *testing.T) {
@@ -416,5 +461,15 @@ func TestCheckNamesWhatIsMissing(t *testing.T) {
 	}
 	if n := len(PolicyRules()); n != len(Permissions) {
 		t.Errorf("%d rules for %d permissions", n, len(Permissions))
+	}
+}
+
+func TestPodStartedSaysWhichInitFailed(t *testing.T) {
+	for name, want := range map[string]string{ctrNonet: "writing nonet", ctrInit: "copying the SDK"} {
+		p := &corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodPending, InitContainerStatuses: []corev1.ContainerStatus{{
+			Name: name, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}}}}}}
+		if ready, why, fatal := podStarted(p); ready || !fatal || !strings.Contains(why, want) {
+			t.Errorf("%s failed: ready %v fatal %v %q; want fatal, saying %q", name, ready, fatal, why, want)
+		}
 	}
 }
