@@ -3,17 +3,12 @@ package app_test
 import (
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
-	"k8s.io/client-go/dynamic"
 
-	"github.com/openwrt-ppa/openwrt-ppa/app"
 	"github.com/openwrt-ppa/openwrt-ppa/app/kubeapi"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/store"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/testenv"
@@ -30,30 +25,10 @@ const guiConfig = "series: [\"23.05\", \"24.10\"]\narchs: [x86_64]\nbranches: [m
 // Build made with `kubectl create` on the build page with the jobs and states its status names.
 func TestControllerGUIOnCluster(t *testing.T) {
 	// Without OPENWRT_PPA_TEST_KUBECONFIG this skips saying so (fails under CI).
-	k := testenv.NeedKube(t)
-	if _, err := os.Stat(kubectlPath); err != nil {
-		testenv.Missing(t, "kubectl", kubectlPath+" is missing (../shared/k8s/single-node.sh build makes it)")
-	}
-	dyn, err := dynamic.NewForConfig(k.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	group := testenv.InstallCRDs(t, dyn, "../charts/openwrt-ppa/crds")
-	kc := kubectl{t: t, kubeconfig: os.Getenv(testenv.KubeconfigEnv), namespace: k.Namespace}
+	c := newControllerE2E(t)
+	e, gs, kc, k, group := c.e, c.git, c.kc, c.k, c.group
 	builds := "builds." + group
-
-	e := newE2E(t)
-	gs := testenv.StartGitServerTLS(t)
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, gs.CertPEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	e.cfg.ReposAllowPrivate, e.cfg.ReposCAFile, e.cfg.ReposPollInterval = true, ca, 2*time.Second
 	e.cfg.AdminToken = urlAdmin
-	e.cfg.Kubernetes, e.cfg.Kubeconfig, e.cfg.KubernetesNamespace = true, controllerKubeconfig(t, k, group), k.Namespace
-	e.tune = func(rt *app.Runtime) {
-		rt.Controller = app.ControllerTuning{Group: group, Lease: 3 * time.Second, Resync: 500 * time.Millisecond}
-	}
 	e.start()
 
 	// 1. The three ways in: a Repository object, the admin API, a GitHub push webhook.
