@@ -121,9 +121,11 @@ func TestControllerGUIOnCluster(t *testing.T) {
 			t.Errorf("the Build's job %v", j)
 			continue
 		}
-		// The log URL of the status opens the job's log on the build page.
+		// The log URL of the status opens the job's log on the build page (#job-<id> becomes
+		// ?job=<id>, a page of its own).
 		br.Do(t, "open "+logURL, chromedp.Navigate(logURL))
-		br.Wait(t, "the log of "+series+"/"+arch, `document.getElementById("log-h") && document.getElementById("log-h").textContent.includes(`+
+		job := logURL[strings.LastIndex(logURL, "#job-")+len("#job-"):]
+		br.Wait(t, "the log of "+series+"/"+arch, `location.search === "?job=`+job+`" && document.readyState === "complete" && document.getElementById("log-h") && document.getElementById("log-h").textContent.includes(`+
 			fmt.Sprintf("%q", "Log of "+series+"/"+arch)+`) && document.getElementById("log-text")`)
 		if s := testenv.BrowserEval[string](t, br, `document.querySelector("#log-status .status").title`); s != "success" {
 			t.Errorf("the log of %s/%s says %q, the Build's status %s", series, arch, s, state)
