@@ -14,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -162,16 +161,7 @@ func ensureCRDsRemoved(t *testing.T, dyn dynamic.Interface) {
 	t.Cleanup(func() {
 		ctx := context.Background()
 		for _, r := range []schema.GroupVersionResource{buildGVR, repositoryGVR} {
-			list, err := dyn.Resource(r).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				continue
-			}
-			for _, o := range list.Items {
-				if len(o.GetFinalizers()) > 0 {
-					_, _ = dyn.Resource(r).Namespace(o.GetNamespace()).Patch(ctx, o.GetName(), types.MergePatchType,
-						[]byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{})
-				}
-			}
+			testenv.ReleaseFinalizers(ctx, dyn, r)
 		}
 		for _, name := range absent {
 			if err := dyn.Resource(crdGVR).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
