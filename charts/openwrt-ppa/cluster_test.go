@@ -39,6 +39,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/openwrt-ppa/openwrt-ppa/builder/kube"
 	"github.com/openwrt-ppa/openwrt-ppa/forge/forgetest"
@@ -60,6 +61,7 @@ const (
 // server whose main holds sha.
 type chartEnv struct {
 	k           *testenv.Kube
+	dyn         dynamic.Interface
 	cfg         *action.Configuration
 	vals        map[string]any
 	gh          *forgetest.GitHub
@@ -80,6 +82,12 @@ func installChart(t *testing.T, tune func(vals map[string]any, nodeIP string)) *
 	ns := k.Namespace
 	ctx := context.Background()
 	nodeIP := nodeAddress(t, k)
+	dyn, err := dynamic.NewForConfig(k.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Helm installs the chart's crds/ when the cluster lacks them, and never removes them.
+	ensureCRDsRemoved(t, dyn)
 
 	// The images: the service's (`make image`) and the SDK stand-in.
 	svcImage := testenv.ServiceImage(t)
@@ -129,7 +137,7 @@ func installChart(t *testing.T, tune func(vals map[string]any, nodeIP string)) *
 		tune(vals, nodeIP)
 	}
 	ch := loadChart(t)
-	env := &chartEnv{k: k, cfg: helmConfig(t, os.Getenv(testenv.KubeconfigEnv), ns), vals: vals, gh: gh, git: git, sha: sha, nodeIP: nodeIP}
+	env := &chartEnv{k: k, dyn: dyn, cfg: helmConfig(t, os.Getenv(testenv.KubeconfigEnv), ns), vals: vals, gh: gh, git: git, sha: sha, nodeIP: nodeIP}
 	in := action.NewInstall(env.cfg)
 	in.ReleaseName, in.Namespace, in.WaitStrategy, in.Timeout = release, ns, helmkube.HookOnlyStrategy, 5*time.Minute
 	if _, err := in.RunWithContext(ctx, ch, vals); err != nil {

@@ -3,7 +3,6 @@ package chart_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/openwrt-ppa/openwrt-ppa/app/kubeapi"
 	"github.com/openwrt-ppa/openwrt-ppa/internal/testenv"
@@ -34,16 +32,13 @@ var (
 // why in their conditions, the leader holds its Lease, deleted Repositories are let go; and
 // serve's log has no "forbidden" (the Role is enough).
 //
-// The chart's crds/ are installed by Helm when the cluster lacks them (and removed after);
-// CRDs the cluster has already are used as they are (Helm never upgrades CRDs).
+// The chart's crds/ are installed by Helm when the cluster lacks them (and removed after,
+// installChart); CRDs the cluster has already are used as they are (Helm never upgrades CRDs).
 func TestChartControllerOnCluster(t *testing.T) {
-	dyn := clusterDynamic(t)
-	ensureCRDsRemoved(t, dyn)
-
 	env := installChart(t, func(vals map[string]any, nodeIP string) {
 		vals["controller"] = map[string]any{"enabled": true, "kubeAPI": map[string]any{"host": nodeIP, "port": "6443"}}
 	})
-	k, ns := env.k, env.k.Namespace
+	k, ns, dyn := env.k, env.k.Namespace, env.dyn
 	repos, builds := dyn.Resource(repositoryGVR).Namespace(ns), dyn.Resource(buildGVR).Namespace(ns)
 	servePod := waitPod(t, k, "serve", 1)[0]
 
@@ -121,25 +116,6 @@ func TestChartControllerOnCluster(t *testing.T) {
 		t.Errorf("serve's log does not say the controller started:\n%s", log)
 	}
 	env.uninstallClean(t)
-}
-
-// clusterDynamic is a dynamic client of the test cluster; without one the test skips (NeedKube
-// says so) when installChart runs.
-func clusterDynamic(t *testing.T) dynamic.Interface {
-	t.Helper()
-	path := os.Getenv(testenv.KubeconfigEnv)
-	if path == "" {
-		testenv.NeedKube(t) // skips, or fails under CI, saying what to set
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dyn
 }
 
 // ensureCRDsRemoved removes, after the test, the ppa.openwrt.org CRDs if the cluster does not
