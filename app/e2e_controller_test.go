@@ -106,15 +106,19 @@ func controllerKubeconfig(t *testing.T, k *testenv.Kube, group string) string {
 	return path
 }
 
-// TestControllerOnCluster is serve --kubernetes on the real cluster, the controller under a
-// ServiceAccount of exactly kubeapi.PolicyRules, builds on Docker with the SDK stand-in:
-// `kubectl apply` of a Repository with a git URL registers it and its first build appears as a
-// Build that succeeds, whose feed URL in the Repository's status serves a signed feed; a Build
-// made with force: true runs anew and one without reuses; a Build deleted while it runs is
-// cancelled; a serve restarted mid-build converges; `kubectl get builds` shows phase and age;
-// a Repository deleted takes its Builds along and keeps the feed; a Repository of a repository
-// without .openwrt-ppa.yml builds its spec's series and archs, and its source cannot change.
-func TestControllerOnCluster(t *testing.T) {
+// controllerE2E is the service set up for serve --kubernetes on the real cluster (not started):
+// the CRDs under a group of the test's own, the controller under a ServiceAccount of exactly
+// kubeapi.PolicyRules in the test's namespace, an https git server for repositories by URL.
+type controllerE2E struct {
+	e     *e2e
+	k     *testenv.Kube
+	kc    kubectl
+	group string
+	git   *testenv.GitServer
+}
+
+func newControllerE2E(t *testing.T) controllerE2E {
+	t.Helper()
 	k := testenv.NeedKube(t)
 	if _, err := os.Stat(kubectlPath); err != nil {
 		testenv.Missing(t, "kubectl", kubectlPath+" is missing (../shared/k8s/single-node.sh build makes it)")
@@ -124,20 +128,27 @@ func TestControllerOnCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	group := testenv.InstallCRDs(t, dyn, "../charts/openwrt-ppa/crds")
-	kc := kubectl{t: t, kubeconfig: os.Getenv(testenv.KubeconfigEnv), namespace: k.Namespace}
-	builds, repos := "builds."+group, "repositories."+group
-
 	e := newE2E(t)
-	gs := testenv.StartGitServerTLS(t)
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, gs.CertPEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	e.cfg.ReposAllowPrivate, e.cfg.ReposCAFile, e.cfg.ReposPollInterval = true, ca, 2*time.Second
+	gs := e.gitServerTLS()
 	e.cfg.Kubernetes, e.cfg.Kubeconfig, e.cfg.KubernetesNamespace = true, controllerKubeconfig(t, k, group), k.Namespace
 	e.tune = func(rt *app.Runtime) {
 		rt.Controller = app.ControllerTuning{Group: group, Lease: 3 * time.Second, Resync: 500 * time.Millisecond}
 	}
+	return controllerE2E{e: e, k: k, kc: kubectl{t: t, kubeconfig: os.Getenv(testenv.KubeconfigEnv), namespace: k.Namespace}, group: group, git: gs}
+}
+
+// TestControllerOnCluster is serve --kubernetes on the real cluster, the controller under a
+// ServiceAccount of exactly kubeapi.PolicyRules, builds on Docker with the SDK stand-in:
+// `kubectl apply` of a Repository with a git URL registers it and its first build appears as a
+// Build that succeeds, whose feed URL in the Repository's status serves a signed feed; a Build
+// made with force: true runs anew and one without reuses; a Build deleted while it runs is
+// cancelled; a serve restarted mid-build converges; `kubectl get builds` shows phase and age;
+// a Repository deleted takes its Builds along and keeps the feed; a Repository of a repository
+// without .openwrt-ppa.yml builds its spec's series and archs, and its source cannot change.
+func TestControllerOnCluster(t *testing.T) {
+	c := newControllerE2E(t)
+	e, gs, kc, group := c.e, c.git, c.kc, c.group
+	builds, repos := "builds."+group, "repositories."+group
 	e.start()
 	ctx := context.Background()
 

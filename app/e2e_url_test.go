@@ -39,6 +39,19 @@ func (e *e2e) api(method, path, body string) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
+// gitServerTLS starts an https git server for repositories by URL and lets the service reach
+// it (a private address, its own CA) and poll it every 2 s.
+func (e *e2e) gitServerTLS() *testenv.GitServer {
+	e.t.Helper()
+	gs := testenv.StartGitServerTLS(e.t)
+	ca := filepath.Join(e.t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, gs.CertPEM, 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	e.cfg.ReposAllowPrivate, e.cfg.ReposCAFile, e.cfg.ReposPollInterval = true, ca, 2*time.Second
+	return gs
+}
+
 // giteaPush is a push webhook body in the shape Gitea and Forgejo send (their documented
 // push payload: ref, before, after, the commits, the repository with its clone URL, the
 // pusher), written for this test.
@@ -79,12 +92,7 @@ func (e *e2e) postHook(url string, body []byte, header, value string) int {
 // their messages; removing stops polling and keeps the feed.
 func TestEndToEndByURL(t *testing.T) {
 	e := newE2E(t)
-	gs := testenv.StartGitServerTLS(t)
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, gs.CertPEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	e.cfg.ReposAllowPrivate, e.cfg.ReposCAFile, e.cfg.ReposPollInterval = true, ca, 2*time.Second
+	gs := e.gitServerTLS()
 	e.cfg.AdminToken = urlAdmin
 	e.start()
 	ctx := context.Background()

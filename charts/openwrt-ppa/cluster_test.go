@@ -39,6 +39,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/openwrt-ppa/openwrt-ppa/builder/kube"
 	"github.com/openwrt-ppa/openwrt-ppa/forge/forgetest"
@@ -55,12 +56,38 @@ const (
 	repoConfig  = "series: [\"24.10\"]\narchs: [x86_64]\n"
 )
 
-func TestChartOnCluster(t *testing.T) {
+// chartEnv is the chart installed in a namespace of the test's own, with the outside world its
+// pods reach on the node's IP: a fake GitHub with the App installed on alice/pkgs and a git
+// server whose main holds sha.
+type chartEnv struct {
+	k           *testenv.Kube
+	dyn         dynamic.Interface
+	cfg         *action.Configuration
+	vals        map[string]any
+	gh          *forgetest.GitHub
+	git         *testenv.GitServer
+	sha         string
+	nodeIP      string
+	serveURL    string // the one serve pod's
+	uninstalled bool
+}
+
+// installChart installs the chart with one serve and one worker pod, the bundled Redis and
+// the SDK stand-in for every build, after tune (if any) changed the values; revision 2 gives
+// serve and the worker Redis's pod IP. helm uninstall runs at cleanup unless the test did it.
+func installChart(t *testing.T, tune func(vals map[string]any, nodeIP string)) *chartEnv {
+	t.Helper()
 	testenv.NeedCommand(t, "signify-openbsd")
 	k := testenv.NeedKube(t)
 	ns := k.Namespace
 	ctx := context.Background()
 	nodeIP := nodeAddress(t, k)
+	dyn, err := dynamic.NewForConfig(k.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Helm installs the chart's crds/ when the cluster lacks them, and never removes them.
+	ensureCRDsRemoved(t, dyn)
 
 	// The images: the service's (`make image`) and the SDK stand-in.
 	svcImage := testenv.ServiceImage(t)
@@ -106,36 +133,45 @@ func TestChartOnCluster(t *testing.T) {
 			"image":       map[string]any{"repository": strings.SplitN(redisImage, ":", 2)[0], "tag": strings.SplitN(redisImage, ":", 2)[1]},
 			"persistence": map[string]any{"enabled": true, "storageClass": class, "size": "1Gi"}},
 	}
+	if tune != nil {
+		tune(vals, nodeIP)
+	}
 	ch := loadChart(t)
-	cfg := helmConfig(t, os.Getenv(testenv.KubeconfigEnv), ns)
-	in := action.NewInstall(cfg)
+	env := &chartEnv{k: k, dyn: dyn, cfg: helmConfig(t, os.Getenv(testenv.KubeconfigEnv), ns), vals: vals, gh: gh, git: git, sha: sha, nodeIP: nodeIP}
+	in := action.NewInstall(env.cfg)
 	in.ReleaseName, in.Namespace, in.WaitStrategy, in.Timeout = release, ns, helmkube.HookOnlyStrategy, 5*time.Minute
 	if _, err := in.RunWithContext(ctx, ch, vals); err != nil {
 		t.Fatalf("helm install: %v", err)
 	}
-	uninstalled := false
 	t.Cleanup(func() {
-		if !uninstalled {
-			_, _ = uninstall(cfg).Run(release)
+		if !env.uninstalled {
+			_, _ = uninstall(env.cfg).Run(release)
 		}
 	})
 
 	// The bundled Redis runs; serve and the worker get its pod IP (revision 2).
 	redisPod := waitPod(t, k, "redis", 1)[0]
 	vals["redis"].(map[string]any)["url"] = "redis://" + net.JoinHostPort(redisPod.Status.PodIP, "6379") + "/0"
-	upgrade(t, cfg, ns, vals, 2)
+	upgrade(t, env.cfg, ns, vals, 2)
 
 	servePod := waitPod(t, k, "serve", 1)[0]
 	waitPod(t, k, "worker", 1)
-	serveURL := "http://" + net.JoinHostPort(servePod.Status.PodIP, "8080")
+	env.serveURL = "http://" + net.JoinHostPort(servePod.Status.PodIP, "8080")
+	return env
+}
 
-	// The push → a build Job in the namespace → the check completes.
-	if code := push(t, serveURL, git.RepoURL(repo), sha); code != http.StatusAccepted {
+// pushAndWait delivers the push of main at sha to serve and waits for its check run to succeed,
+// having seen the build Job in the namespace.
+func (env *chartEnv) pushAndWait(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	k := env.k
+	if code := push(t, env.serveURL, env.git.RepoURL(repo), env.sha); code != http.StatusAccepted {
 		t.Fatalf("the push webhook was answered %d", code)
 	}
 	sawJob := false
-	run := waitCheck(t, gh, func() {
-		jobs, err := k.Client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelComponent + "=build"})
+	run := waitCheck(t, env.gh, func() {
+		jobs, err := k.Client.BatchV1().Jobs(k.Namespace).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelComponent + "=build"})
 		if err == nil && len(jobs.Items) > 0 {
 			sawJob = true
 		}
@@ -146,6 +182,14 @@ func TestChartOnCluster(t *testing.T) {
 	if !sawJob {
 		t.Error("no build Job was seen in the namespace while the job ran")
 	}
+}
+
+func TestChartOnCluster(t *testing.T) {
+	env := installChart(t, nil)
+	k, ns, cfg, vals, serveURL := env.k, env.k.Namespace, env.cfg, env.vals, env.serveURL
+
+	// The push → a build Job in the namespace → the check completes.
+	env.pushAndWait(t)
 
 	// The feed the in-cluster serve publishes verifies.
 	listed := verifyFeed(t, serveURL, "/alice/pkgs/main/24.10/x86_64/", "/alice/pkgs/-/key.pub")
@@ -164,14 +208,20 @@ func TestChartOnCluster(t *testing.T) {
 	}
 
 	// helm uninstall leaves nothing behind in the namespace.
-	if _, err := uninstall(cfg).Run(release); err != nil {
+	env.uninstallClean(t)
+}
+
+// uninstallClean runs helm uninstall and checks that it leaves nothing behind in the namespace.
+func (env *chartEnv) uninstallClean(t *testing.T) {
+	t.Helper()
+	if _, err := uninstall(env.cfg).Run(release); err != nil {
 		t.Fatalf("helm uninstall: %v", err)
 	}
-	uninstalled = true
+	env.uninstalled = true
 	var left []string
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		left = leftovers(t, k)
+		left = leftovers(t, env.k)
 		if len(left) == 0 || time.Now().After(deadline) {
 			break
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/dynamic"
 )
@@ -69,9 +71,14 @@ func InstallCRDs(t testing.TB, dyn dynamic.Interface, dir string) string {
 			t.Fatalf("installing CRD %s: %v", crd.GetName(), err)
 		}
 		name := crd.GetName()
+		versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
 		t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
+			for _, v := range versions {
+				vm, _ := v.(map[string]any)
+				ReleaseFinalizers(ctx, dyn, schema.GroupVersionResource{Group: group, Version: fmt.Sprint(vm["name"]), Resource: plural})
+			}
 			if err := dyn.Resource(crdGVR).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 				t.Errorf("removing CRD %s: %v", name, err)
 			}
@@ -79,6 +86,22 @@ func InstallCRDs(t testing.TB, dyn dynamic.Interface, dir string) string {
 		waitEstablished(ctx, t, dyn, name)
 	}
 	return group
+}
+
+// ReleaseFinalizers lets go of the objects of a resource that still hold a finalizer:
+// a test that stopped its controller before deleting them (or failed first) leaves them, and
+// they would hold the CRD and the test's namespace in Terminating for ever.
+func ReleaseFinalizers(ctx context.Context, dyn dynamic.Interface, gvr schema.GroupVersionResource) {
+	list, err := dyn.Resource(gvr).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return
+	}
+	for _, o := range list.Items {
+		if len(o.GetFinalizers()) > 0 {
+			_, _ = dyn.Resource(gvr).Namespace(o.GetNamespace()).Patch(ctx, o.GetName(), types.MergePatchType,
+				[]byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{})
+		}
+	}
 }
 
 func waitEstablished(ctx context.Context, t testing.TB, dyn dynamic.Interface, name string) {
