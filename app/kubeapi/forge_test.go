@@ -100,6 +100,28 @@ func TestForgeRepositoryIsBound(t *testing.T) {
 	}
 }
 
+// TestForgeRepositoryServedLaterGetsReady: a Repository applied before the App serves its
+// repository is refused, and becomes Ready by itself once the forge registers the repository:
+// the refusal depends on the service's state, so it is looked at again.
+func TestForgeRepositoryServedLaterGetsReady(t *testing.T) {
+	obj := forgeRepo("early", "alice/pkgs")
+	e := newEnv(t, obj)
+	res := e.repo("early")
+	if ready := meta.FindStatusCondition(e.getRepo("early").Status.Conditions, CondReady); ready == nil || ready.Reason != "Refused" {
+		t.Fatalf("Ready %+v before the App serves the repository, want Refused", ready)
+	}
+	if res.RequeueAfter <= 0 {
+		t.Fatalf("a refusal for a repository not served yet is not looked at again (%+v)", res)
+	}
+	served := e.forgeRepository(t, "github", "alice", "pkgs")
+	e.repo("early")
+	o := e.getRepo("early")
+	if ready := meta.FindStatusCondition(o.Status.Conditions, CondReady); ready == nil || ready.Status != metav1.ConditionTrue ||
+		o.Annotations[AnnotationRepoID] != strconv.FormatInt(served.ID, 10) {
+		t.Fatalf("Ready %+v, annotations %v once the repository is served", ready, o.Annotations)
+	}
+}
+
 // TestSourceChangedBeforeItWasImmutable: an object whose source went from a git URL to a forge
 // repository (possible before spec.source was immutable) lets go of the URL's registration
 // instead of keeping its annotation, and its deletion later unregisters nothing it no longer

@@ -79,10 +79,16 @@ func (r *reconciler) reconcileRepository(ctx context.Context, req ctrl.Request) 
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	// A forge repository the App does not serve yet, or settings another Repository holds, are
+	// refused for the service's state, not the spec: they mend themselves when the App is
+	// installed or the other object goes, and no event of the object's own says so. A git URL
+	// the service refuses stays refused until the spec changes.
+	retry := obj.Spec.Source.Git == ""
 	if refusal == "" {
 		if refusal, err = r.syncConfig(ctx, &obj, repo.ID); err != nil {
 			return ctrl.Result{}, err
 		}
+		retry = true
 	}
 	status := obj.Status.DeepCopy()
 	status.ObservedGeneration = obj.Generation
@@ -90,6 +96,9 @@ func (r *reconciler) reconcileRepository(ctx context.Context, req ctrl.Request) 
 		setCondition(status, obj.Generation, CondReady, false, "Refused", refusal)
 		setCondition(status, obj.Generation, CondFailed, true, "Refused", refusal)
 		setCondition(status, obj.Generation, CondBuilding, false, "Refused", "nothing builds until the spec is mended")
+		if retry {
+			return ctrl.Result{RequeueAfter: r.resync}, r.patchStatus(ctx, &obj, status)
+		}
 		// The spec must change; a new generation reconciles again.
 		return ctrl.Result{}, r.patchStatus(ctx, &obj, status)
 	}
