@@ -34,11 +34,24 @@ func (r *eventRun) onRebuildComment(ctx context.Context) error {
 		r.log.Warn("permission lookup failed", "actor", r.ev.Actor.Login, "err", err)
 		return r.reply(ctx, fmt.Sprintf("@%s, I could not check your permission on this repository just now, so nothing was rebuilt. Please comment `/rebuild` again in a few minutes.", r.ev.Actor.Login))
 	}
-	if !ok {
+	// Every refusal comes before the 👍, which says the build starts: a refused comment gets a
+	// confused reaction and the reply that says why, never both reactions.
+	refuse := func(msg string) error {
 		r.react(ctx, forge.ReactionConfused)
-		return r.reply(ctx, fmt.Sprintf("@%s, only people with write access to this repository can start builds. A maintainer can comment `/rebuild` to build this pull request.", r.ev.Actor.Login))
+		return r.reply(ctx, msg)
 	}
-	r.react(ctx, forge.ReactionThumbsUp)
+	overQuota := func(q *quotaError) string {
+		return fmt.Sprintf("@%s, nothing was rebuilt: %s.", r.ev.Actor.Login, q.why)
+	}
+	if !ok {
+		return refuse(fmt.Sprintf("@%s, only people with write access to this repository can start builds. A maintainer can comment `/rebuild` to build this pull request.", r.ev.Actor.Login))
+	}
+	if err := r.checkQuota(ctx, repo); err != nil {
+		if q := (*quotaError)(nil); errors.As(err, &q) {
+			return refuse(overQuota(q))
+		}
+		return err
+	}
 	sha := r.ev.SHA
 	if sha == "" {
 		p, err := f.Pull(ctx, r.ev.Repo, n)
@@ -49,7 +62,7 @@ func (r *eventRun) onRebuildComment(ctx context.Context) error {
 		r.ev.Pull = &p
 		if why := r.headMovedAfter(repo, n, sha); why != "" {
 			r.log.Info("/rebuild not run: the head moved after the comment", "head", sha)
-			return r.reply(ctx, fmt.Sprintf("@%s, %s, so nothing was built on your word. Look at the new commits and comment `/rebuild` again to build them.", r.ev.Actor.Login, why))
+			return refuse(fmt.Sprintf("@%s, %s, so nothing was built on your word. Look at the new commits and comment `/rebuild` again to build them.", r.ev.Actor.Login, why))
 		}
 	}
 	var only map[string]bool
@@ -59,12 +72,14 @@ func (r *eventRun) onRebuildComment(ctx context.Context) error {
 			return err
 		}
 		if len(only) == 0 {
-			return r.reply(ctx, "The latest build of this pull request has no failed jobs: nothing to rebuild. Comment `/rebuild` to rebuild everything.")
+			return refuse("The latest build of this pull request has no failed jobs: nothing to rebuild. Comment `/rebuild` to rebuild everything.")
 		}
 	}
+	r.react(ctx, forge.ReactionThumbsUp)
+	// startRef asks the quota again; it refuses now only if the minutes ran out just now.
 	_, err = r.startRef(ctx, repo, store.PRRef(n), sha, store.TriggerComment, true, only)
 	if q := (*quotaError)(nil); errors.As(err, &q) {
-		return r.reply(ctx, fmt.Sprintf("@%s, nothing was rebuilt: %s.", r.ev.Actor.Login, q.why))
+		return r.reply(ctx, overQuota(q))
 	}
 	return err
 }

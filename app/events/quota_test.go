@@ -102,3 +102,45 @@ func TestBuildsByHandObeyTheQuota(t *testing.T) {
 		}
 	}
 }
+
+// TestRebuildCommentIsRefusedBeforeItsThumbsUp: a `/rebuild` that builds nothing gets a
+// confused reaction and the reply that says why, never the 👍 that promises a build; one that
+// builds gets only the 👍.
+func TestRebuildCommentIsRefusedBeforeItsThumbsUp(t *testing.T) {
+	cases := []struct {
+		name  string
+		actor string
+		kind  forge.Kind
+		quota string // the quota's refusal, "" none
+		reply string // the start of the one reply, "" none
+		react forge.Reaction
+	}{
+		{"builds", "maintainer", forge.KindRebuild, "", "", forge.ReactionThumbsUp},
+		{"no write access", "stranger", forge.KindRebuild, "", "@stranger, only people with write access", forge.ReactionConfused},
+		{"over the quota", "maintainer", forge.KindRebuild, "the build minutes are used up; ask the operator", "@maintainer, nothing was rebuilt: the build minutes are used up", forge.ReactionConfused},
+		{"no failed jobs", "maintainer", forge.KindRebuildFailed, "", "The latest build of this pull request has no failed jobs", forge.ReactionConfused},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.svc.quota = fixedQuota{why: c.quota}
+			h.forge.Writers["maintainer"] = true
+			h.forge.Pulls[7] = forge.Pull{Number: 7, HeadSHA: sha2}
+			h.deliver(t, &forge.Event{Forge: forge.GitHub, DeliveryID: "c1", Kind: c.kind, Repo: testRepo,
+				Actor: forge.User{Login: c.actor}, Pull: &forge.Pull{Number: 7}, Comment: &forge.CommentRef{ID: 99, PullNumber: 7}})
+			_, replies, reacts := h.forge.Snapshot()
+			if len(reacts) != 1 || reacts[0] != c.react {
+				t.Errorf("reactions %v: want only %v", reacts, c.react)
+			}
+			if c.reply == "" {
+				if len(replies) != 0 || len(h.builds(t)) != 1 {
+					t.Errorf("replies %q, %d builds: want one build and no reply", replies, len(h.builds(t)))
+				}
+				return
+			}
+			if len(replies) != 1 || !strings.HasPrefix(replies[0], c.reply) || len(h.builds(t)) != 0 {
+				t.Errorf("replies %q, %d builds: want no build and one reply starting %q", replies, len(h.builds(t)), c.reply)
+			}
+		})
+	}
+}
