@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -90,6 +91,42 @@ func TestRebuildForm(t *testing.T) {
 				t.Errorf("redirected to %s; newest build %+v", loc, latest)
 			}
 		})
+	}
+}
+
+// TestRebuildRefusalShowsItsOwnAdvice: a rebuild the service refuses (store.ErrInvalid) shows
+// the refusal's message, which says what to do, and no advice of the page's own beside it; the
+// API answers the same message.
+func TestRebuildRefusalShowsItsOwnAdvice(t *testing.T) {
+	const why = "the build minutes of this month are used up: 35 of the 30 minutes; builds start again from 2027-01-01 (UTC), or ask the operator to raise the limit"
+	fx := newFixture(t)
+	buildPath := fmt.Sprintf("/alice/packages/-/builds/%d", fx.mainBuild.ID)
+	alice := fx.signIn(t, "alice")
+	token := csrfOf(t, fx, alice, buildPath)
+	fx.reb.setErr(fmt.Errorf("%s: %w", why, store.ErrInvalid))
+	resp, err := noRedirect(alice).PostForm(fx.srv.URL+buildPath+"/rebuild", url.Values{"csrf": {token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	body := string(raw)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "Rebuild refused") || !strings.Contains(body, html.EscapeString(why)) {
+		t.Fatalf("status %d, want 409 with the refusal's message:\n%s", resp.StatusCode, body)
+	}
+	if strings.Contains(body, `class="todo"`) {
+		t.Errorf("the page adds advice of its own to the refusal's:\n%s", body)
+	}
+	req, _ := http.NewRequest("POST", fx.srv.URL+"/api/v1/repos/alice/packages/builds", strings.NewReader(""))
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err = fx.client(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if msg := string(raw); resp.StatusCode != http.StatusConflict || !strings.Contains(msg, "main cannot be built: "+why) || strings.Contains(msg, "Fix what the message says") {
+		t.Errorf("API: status %d, want 409 with only the refusal's message:\n%s", resp.StatusCode, msg)
 	}
 }
 

@@ -73,8 +73,10 @@ func (h *Handler) rebuild(r *http.Request, repo store.Repository, user *User, re
 		return 0, &lookupError{Status: http.StatusNotFound, Code: "not_found",
 			What: refLabel(ref) + " no longer exists at the forge: " + err.Error(), ToDo: "Rebuild a branch, tag or pull request that still exists."}
 	case errors.Is(err, store.ErrInvalid):
+		// The refusal says what to do itself (ask the operator for more build minutes, reinstall
+		// the app, rename the branch), so advice of ours could only contradict it.
 		return 0, &lookupError{Status: http.StatusConflict, Code: "not_buildable",
-			What: refLabel(ref) + " cannot be built: " + err.Error(), ToDo: "Fix what the message says, then try again."}
+			What: refLabel(ref) + " cannot be built: " + err.Error()}
 	case err != nil:
 		return 0, &lookupError{Status: http.StatusInternalServerError, Code: "internal",
 			What: "The rebuild could not be started; the error has been logged.", ToDo: "Try again in a minute.", Err: err}
