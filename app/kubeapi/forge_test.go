@@ -46,11 +46,16 @@ func TestForgeRepositoryIsBound(t *testing.T) {
 	cases := []struct {
 		name, forge, fullName string
 		bound                 bool
+		// served is the forge, owner and name the App serves (nil: github's alice/pkgs).
+		served []string
 	}{
-		{"bound", "github", "alice/pkgs", true},
-		{"bound whatever the case", "github", "Alice/PKGS", true},
-		{"another forge's", "gitlab", "alice/pkgs", false},
-		{"not served", "github", "alice/other", false},
+		{"bound", "github", "alice/pkgs", true, nil},
+		{"bound whatever the case", "github", "Alice/PKGS", true, nil},
+		{"another forge's", "gitlab", "alice/pkgs", false, nil},
+		{"not served", "github", "alice/other", false, nil},
+		// A GitLab owner in subgroups is stored with its "/"s, and the store finds a path whole.
+		{"gitlab subgroups", "gitlab", "group/sub/name", true, []string{"gitlab", "group/sub", "name"}},
+		{"gitlab parent group is another owner", "gitlab", "group/sub/name", false, []string{"gitlab", "group", "sub"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,7 +64,10 @@ func TestForgeRepositoryIsBound(t *testing.T) {
 			obj.Spec.Archs = []string{"x86_64"}
 			e := newEnv(t, obj)
 			ctx := context.Background()
-			served := e.forgeRepository(t, "github", "alice", "pkgs")
+			if tc.served == nil {
+				tc.served = []string{"github", "alice", "pkgs"}
+			}
+			served := e.forgeRepository(t, tc.served[0], tc.served[1], tc.served[2])
 			for range 3 {
 				e.repo("feed")
 			}
