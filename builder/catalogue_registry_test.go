@@ -219,7 +219,7 @@ func TestCatalogueRefreshFailureSaysWhatIsInUse(t *testing.T) {
 	if err := src.Refresh(cctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("a cancelled refresh returned %v, want context.Canceled", err)
 	}
-	if _, err := src.Status(); err != nil || logs.Len() > 0 {
+	if err := src.Status().Err; err != nil || logs.Len() > 0 {
 		t.Errorf("a refresh cut short by shutdown was taken for a failure: status %v, log:\n%s", err, logs.String())
 	}
 }
