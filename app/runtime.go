@@ -330,6 +330,14 @@ func (rt *Runtime) Serve(ctx context.Context, ln net.Listener, web http.Handler)
 		rt.log.Error("reconciling the queue with the store; pending jobs may wait", "err", err)
 	}
 	var wg sync.WaitGroup
+	// The event stage picks each job's SDK image, so serve alone follows the registry; workers
+	// build the image their job names. AwaitFirst comes before the event stage starts, so that
+	// jobs planned at once wait for the registry's first answer too.
+	if rt.Config.Image == "" && rt.Config.CatalogueRefresh > 0 {
+		rt.Service.catalogues.AwaitFirst()
+		wg.Add(1)
+		go func() { defer wg.Done(); rt.Service.catalogues.Run(ctx, rt.Config.CatalogueRefresh) }()
+	}
 	wg.Add(3)
 	go func() { defer wg.Done(); _ = rt.Service.events.Run(ctx) }()
 	go func() { defer wg.Done(); rt.Service.remotes.Run(ctx) }()
@@ -341,12 +349,6 @@ func (rt *Runtime) Serve(ctx context.Context, ln net.Listener, web http.Handler)
 	if rt.Config.Workers > 0 {
 		wg.Add(1)
 		go func() { defer wg.Done(); rt.runWorker(ctx) }()
-	}
-	// The event stage picks each job's SDK image, so serve alone follows the registry; workers
-	// build the image their job names.
-	if rt.Config.Image == "" && rt.Config.CatalogueRefresh > 0 {
-		wg.Add(1)
-		go func() { defer wg.Done(); rt.Service.catalogues.Run(ctx, rt.Config.CatalogueRefresh) }()
 	}
 	var err error
 	select {

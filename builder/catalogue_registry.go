@@ -27,6 +27,11 @@ const CatalogueRefresh = 24 * time.Hour
 // service starts (the network not up yet) would leave the embedded table in use for a day.
 const CatalogueRetry = time.Minute
 
+// CatalogueFirstWait bounds how long planning waits for the registry's first answer once the
+// refresh has started: the embedded table's release may be missing from a mirror, so jobs planned
+// before the answer would fail to pull, yet a registry that hangs must not hold builds up for long.
+const CatalogueFirstWait = 30 * time.Second
+
 // TagLister lists the tags of an image repository ("ghcr.io/openwrt/sdk").
 type TagLister interface {
 	ListTags(ctx context.Context, repo string) ([]string, error)
@@ -148,9 +153,18 @@ type CatalogueSource struct {
 	// a field so that tests need not wait a minute.
 	firstRetry time.Duration
 
-	mu      sync.Mutex
-	lastErr error
-	lastOK  time.Time
+	// FirstWait is how long Current waits for the first refresh's answer after AwaitFirst
+	// (CatalogueFirstWait by default; 0: not at all). Set it before Run.
+	FirstWait time.Duration
+
+	// answered is closed by the first refresh that answers (success or failure) or when Run ends.
+	answered   chan struct{}
+	answerOnce sync.Once
+
+	mu        sync.Mutex
+	lastErr   error
+	lastOK    time.Time
+	waitUntil time.Time // zero until AwaitFirst: a source nobody refreshes never makes planning wait
 }
 
 // NewCatalogueSource returns a source that starts with base and refreshes from repo (the
@@ -165,19 +179,68 @@ func NewCatalogueSource(base *Catalogue, repo string, lister TagLister, log *slo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &CatalogueSource{base: base, repo: strings.TrimSuffix(repo, "/"), lister: lister, log: log, firstRetry: CatalogueRetry}
+	s := &CatalogueSource{base: base, repo: strings.TrimSuffix(repo, "/"), lister: lister, log: log, firstRetry: CatalogueRetry,
+		FirstWait: CatalogueFirstWait, answered: make(chan struct{})}
 	s.cur.Store(base)
 	return s
 }
 
-// Current is the catalogue to plan with now.
-func (s *CatalogueSource) Current() *Catalogue { return s.cur.Load() }
+// Current is the catalogue to plan with now. Between AwaitFirst and the first refresh's answer it
+// waits for that answer, at most FirstWait after AwaitFirst; then it is whatever is in use.
+func (s *CatalogueSource) Current() *Catalogue {
+	select {
+	case <-s.answered:
+		return s.cur.Load()
+	default:
+	}
+	s.mu.Lock()
+	until := s.waitUntil
+	s.mu.Unlock()
+	if d := time.Until(until); !until.IsZero() && d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-s.answered:
+		case <-t.C:
+		}
+	}
+	return s.cur.Load()
+}
 
-// Status reports the last refresh error (nil after a success) and when the registry last answered.
-func (s *CatalogueSource) Status() (lastOK time.Time, err error) {
+// AwaitFirst makes Current wait for the first refresh's answer, at most FirstWait from now. Run
+// calls it; a caller that starts Run in a goroutine calls it before, so that planning started
+// alongside waits too. Calling it again does not move the bound.
+func (s *CatalogueSource) AwaitFirst() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.lastOK, s.lastErr
+	if s.waitUntil.IsZero() {
+		s.waitUntil = time.Now().Add(s.FirstWait)
+	}
+}
+
+func (s *CatalogueSource) markAnswered() { s.answerOnce.Do(func() { close(s.answered) }) }
+
+// CatalogueStatus is what a status page shows of the refresh.
+type CatalogueStatus struct {
+	LastOK   time.Time // when the registry last answered; zero: not yet
+	Err      error     // why the last refresh failed; nil after a success or before any refresh
+	InUse    string    // "embedded table" or "last answer of <RFC 3339 time>"
+	Releases string    // the point releases planned with, per series ("24.10=24.10.6 25.12=25.12.0")
+}
+
+// Status reports the last refresh's outcome and what is planned with now.
+func (s *CatalogueSource) Status() CatalogueStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return CatalogueStatus{LastOK: s.lastOK, Err: s.lastErr, InUse: s.inUse(), Releases: s.releasesInUse()}
+}
+
+// inUse names the table planned with now; s.mu is held.
+func (s *CatalogueSource) inUse() string {
+	if s.lastOK.IsZero() {
+		return "embedded table"
+	}
+	return "last answer of " + s.lastOK.UTC().Format(time.RFC3339)
 }
 
 // Refresh asks the registry once. On failure the current catalogue stays and the error says why.
@@ -193,14 +256,11 @@ func (s *CatalogueSource) Refresh(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.markAnswered()
 	if err != nil {
 		s.lastErr = fmt.Errorf("SDK catalogue not refreshed, keeping the releases in use: %w", err)
-		inUse := "embedded table"
-		if !s.lastOK.IsZero() {
-			inUse = "last answer of " + s.lastOK.UTC().Format(time.RFC3339)
-		}
 		s.log.Warn("SDK catalogue refresh failed: planning with the point releases in use until the registry answers; let the service reach the registry, point it at a mirror (--registry), or turn the refresh off (--catalogue-refresh=0)",
-			"repository", s.repo, "in_use", inUse, "releases", s.releasesInUse(), "err", err)
+			"repository", s.repo, "in_use", s.inUse(), "releases", s.releasesInUse(), "err", err)
 		return s.lastErr
 	}
 	next := s.base.WithTags(tags)
@@ -213,8 +273,9 @@ func (s *CatalogueSource) Refresh(ctx context.Context) error {
 }
 
 // releasesInUse names the point releases planned with now, per series ("24.10=24.10.4 25.12=25.12.0").
+// It does not wait for the first answer (Current would, and Refresh calls it holding s.mu).
 func (s *CatalogueSource) releasesInUse() string {
-	cur := s.Current()
+	cur := s.cur.Load()
 	var out []string
 	for _, series := range cur.SeriesNames() {
 		if rs := cur.Releases(series); len(rs) > 0 {
@@ -226,7 +287,10 @@ func (s *CatalogueSource) releasesInUse() string {
 
 // Run refreshes now and then every interval (CatalogueRefresh when 0) until ctx ends. A failed
 // refresh is tried again soon (CatalogueRetry, doubling up to interval), not an interval later.
+// Planning waits for the first answer (see AwaitFirst), and no longer once Run has ended.
 func (s *CatalogueSource) Run(ctx context.Context, interval time.Duration) {
+	s.AwaitFirst()
+	defer s.markAnswered()
 	if interval <= 0 {
 		interval = CatalogueRefresh
 	}

@@ -219,7 +219,163 @@ func TestCatalogueRefreshFailureSaysWhatIsInUse(t *testing.T) {
 	if err := src.Refresh(cctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("a cancelled refresh returned %v, want context.Canceled", err)
 	}
-	if _, err := src.Status(); err != nil || logs.Len() > 0 {
+	if err := src.Status().Err; err != nil || logs.Len() > 0 {
 		t.Errorf("a refresh cut short by shutdown was taken for a failure: status %v, log:\n%s", err, logs.String())
 	}
+}
+
+// lateLister answers once release is closed (never, if it is not), after telling asked.
+type lateLister struct {
+	asked   chan struct{}
+	release chan struct{}
+	tags    []string
+}
+
+func (l *lateLister) ListTags(ctx context.Context, _ string) ([]string, error) {
+	close(l.asked)
+	select {
+	case <-l.release:
+		return l.tags, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// TestCatalogueFirstAnswerIsWaitedFor: a job planned while serve starts, before the registry's
+// first answer, is planned with the registry's release (the embedded table's may be missing from
+// a mirror); a registry that never answers holds planning up for FirstWait only, and then the
+// embedded table is used.
+func TestCatalogueFirstAnswerIsWaitedFor(t *testing.T) {
+	base, err := LoadCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name      string
+		answers   bool
+		firstWait time.Duration
+		want      string
+	}{
+		{"late answer", true, time.Minute, "24.10.9"},
+		{"no answer", false, 150 * time.Millisecond, "24.10.6"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l := &lateLister{asked: make(chan struct{}), release: make(chan struct{}), tags: []string{"x86_64-24.10.9"}}
+			src := NewCatalogueSource(base, "", l, nil)
+			src.FirstWait = c.firstWait
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			src.AwaitFirst()
+			go func() { defer close(done); src.Run(ctx, time.Hour) }()
+			defer func() { cancel(); <-done }()
+			<-l.asked
+			start := time.Now()
+			got := make(chan string, 1)
+			go func() {
+				img, _ := src.Current().Image("24.10", "x86_64", ImageOptions{})
+				got <- img.Release
+			}()
+			if c.answers {
+				select {
+				case r := <-got:
+					t.Fatalf("planned with %s before the registry answered", r)
+				case <-time.After(50 * time.Millisecond):
+				}
+				close(l.release)
+			}
+			select {
+			case r := <-got:
+				if r != c.want {
+					t.Errorf("planned with %s, want %s", r, c.want)
+				}
+				if took := time.Since(start); !c.answers && took < c.firstWait-10*time.Millisecond {
+					t.Errorf("planning waited %v for a registry that never answers, want about %v", took, c.firstWait)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("planning still waits for the registry after 10 s")
+			}
+		})
+	}
+}
+
+// TestCatalogueShutdownEndsTheWait: a serve that stops before the registry's first answer does
+// not leave planning waiting out FirstWait.
+func TestCatalogueShutdownEndsTheWait(t *testing.T) {
+	base, err := LoadCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &lateLister{asked: make(chan struct{}), release: make(chan struct{})}
+	src := NewCatalogueSource(base, "", l, nil)
+	src.FirstWait = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); src.Run(ctx, time.Hour) }()
+	<-l.asked
+	cancel()
+	<-done
+	got := make(chan string, 1)
+	go func() {
+		img, _ := src.Current().Image("24.10", "x86_64", ImageOptions{})
+		got <- img.Release
+	}()
+	select {
+	case r := <-got:
+		if r != "24.10.6" {
+			t.Errorf("after Run ended planned with %s, want the embedded 24.10.6", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("planning still waits for the first answer after Run ended")
+	}
+}
+
+// TestCatalogueSourceNotRunNeverWaits: with the refresh off (Run never started) planning uses the
+// embedded table at once, however long FirstWait is.
+func TestCatalogueSourceNotRunNeverWaits(t *testing.T) {
+	base, err := LoadCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := NewCatalogueSource(base, "", &lateLister{}, nil)
+	src.FirstWait = time.Hour
+	start := time.Now()
+	if img, _ := src.Current().Image("24.10", "x86_64", ImageOptions{}); img.Release != "24.10.6" || time.Since(start) > time.Second {
+		t.Errorf("planned with %s after %v, want the embedded 24.10.6 at once", img.Release, time.Since(start))
+	}
+}
+
+// TestCatalogueStatus: Status tells what the last refresh came to and what is planned with: the
+// embedded table until the registry answers, its last answer after, kept through a failure.
+func TestCatalogueStatus(t *testing.T) {
+	base, err := LoadCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &lockedLister{tags: []string{"x86_64-24.10.9"}, fails: 1}
+	src := NewCatalogueSource(base, "", l, nil)
+	ctx := context.Background()
+	before := time.Now()
+	check := func(step string, okSet, failed bool, inUse, releases string) {
+		t.Helper()
+		st := src.Status()
+		if st.LastOK.IsZero() == okSet || (okSet && st.LastOK.Before(before)) {
+			t.Errorf("%s: last success %v", step, st.LastOK)
+		}
+		if (st.Err != nil) != failed || failed && !strings.Contains(st.Err.Error(), "network is unreachable") {
+			t.Errorf("%s: error %v, want one: %v", step, st.Err, failed)
+		}
+		if !strings.HasPrefix(st.InUse, inUse) || !strings.Contains(st.Releases, releases) {
+			t.Errorf("%s: in use %q, releases %q; want %q…, …%q…", step, st.InUse, st.Releases, inUse, releases)
+		}
+	}
+	check("before any refresh", false, false, "embedded table", "24.10=24.10.6 ")
+	_ = src.Refresh(ctx)
+	check("after a failure", false, true, "embedded table", "24.10=24.10.6 ")
+	_ = src.Refresh(ctx)
+	check("after an answer", true, false, "last answer of ", "24.10=24.10.6,24.10.9")
+	l.mu.Lock()
+	l.fails = 1
+	l.mu.Unlock()
+	_ = src.Refresh(ctx)
+	check("after a later failure", true, true, "last answer of ", "24.10=24.10.6,24.10.9")
 }

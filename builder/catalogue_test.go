@@ -139,8 +139,8 @@ func TestCatalogueSourceFallsBack(t *testing.T) {
 	if err := src.Refresh(context.Background()); err == nil || release() != "24.10.7" {
 		t.Fatalf("a failed refresh must keep the last good releases: %v %s", err, release())
 	}
-	if ok, err := src.Status(); ok.IsZero() || err == nil {
-		t.Fatalf("status %v %v", ok, err)
+	if st := src.Status(); st.LastOK.IsZero() || st.Err == nil {
+		t.Fatalf("status %+v", st)
 	}
 }
 
