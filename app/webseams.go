@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -199,4 +200,24 @@ func (a authorizer) addedBy(ctx context.Context, repo store.Repository, user web
 // so only those users see a private repository's pages: stricter than the forge, never looser.
 func (a authorizer) CanRead(ctx context.Context, repo store.Repository, user web.User) (bool, error) {
 	return a.CanWrite(ctx, repo, user)
+}
+
+// catalogueAdvice says what to do about a failed refresh; the builder's error says only why.
+const catalogueAdvice = "let the service reach the registry, point it at a mirror (--registry), or turn the refresh off (--catalogue-refresh=0)"
+
+// catalogueState is what GET /api/v1/admin/status shows of the SDK catalogue. Serve refreshes
+// it only without --image and with --catalogue-refresh above 0 (runtime.go), and says which.
+func (rt *Runtime) catalogueState() web.CatalogueState {
+	if rt.Config.Image != "" {
+		return web.CatalogueState{Source: "fixed image " + rt.Config.Image + " (--image): every job uses it, the registry is not asked", InUse: "fixed image"}
+	}
+	st := rt.Service.catalogues.Status()
+	out := web.CatalogueState{Source: "registry " + cmp.Or(rt.Config.Registry, "of the embedded table"), InUse: st.InUse, Releases: st.Releases, LastOK: st.LastOK}
+	if rt.Config.CatalogueRefresh <= 0 {
+		out.Source = "embedded table (--catalogue-refresh=0): the registry is not asked"
+	}
+	if st.Err != nil {
+		out.Err = st.Err.Error() + "; " + catalogueAdvice
+	}
+	return out
 }

@@ -45,6 +45,6 @@ func (rt *Runtime) Web() (http.Handler, error) {
 		Registrar: registrar{rt.Service.remotes},
 		PublicURL: cfg.BaseURL(), SessionSecret: secret, AdminToken: cfg.AdminToken.Reveal(),
 		OAuth: oauth, LogStreamName: jobs.LogStreamName, Logger: rt.log, ReadToken: rt.Service.tokens.Token,
-		FirstSteps: cfg.FirstSteps(),
+		FirstSteps: cfg.FirstSteps(), Catalogue: rt.catalogueState,
 	})
 }

@@ -43,6 +43,7 @@ func apiTable() []apiRoute {
 		{"POST", "/admin/gitlab-secrets", (*Handler).apiAddGitLabSecret, false},
 		{"GET", "/admin/gitlab-secrets", (*Handler).apiGitLabSecrets, false},
 		{"DELETE", "/admin/gitlab-secrets/{id}", (*Handler).apiRemoveGitLabSecret, false},
+		{"GET", "/admin/status", (*Handler).apiStatus, false},
 	}
 }
 

@@ -46,6 +46,9 @@ type Options struct {
 	// FirstSteps are the ways to a first repository that the home page of an empty service
 	// shows (see FirstStep).
 	FirstSteps []FirstStep
+	// Catalogue reports the SDK catalogue's refresh state for GET /api/v1/admin/status; nil:
+	// that route answers 404.
+	Catalogue func() CatalogueState
 
 	Logger *slog.Logger
 	Now    func() time.Time // nil means time.Now
