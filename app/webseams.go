@@ -202,9 +202,6 @@ func (a authorizer) CanRead(ctx context.Context, repo store.Repository, user web
 	return a.CanWrite(ctx, repo, user)
 }
 
-// catalogueAdvice says what to do about a failed refresh; the builder's error says only why.
-const catalogueAdvice = "let the service reach the registry, point it at a mirror (--registry), or turn the refresh off (--catalogue-refresh=0)"
-
 // catalogueState is what GET /api/v1/admin/status shows of the SDK catalogue. Serve refreshes
 // it only without --image and with --catalogue-refresh above 0 (runtime.go), and says which.
 func (rt *Runtime) catalogueState() web.CatalogueState {
@@ -217,7 +214,7 @@ func (rt *Runtime) catalogueState() web.CatalogueState {
 		out.Source = "embedded table (--catalogue-refresh=0): the registry is not asked"
 	}
 	if st.Err != nil {
-		out.Err = st.Err.Error() + "; " + catalogueAdvice
+		out.Err = st.Err.Error()
 	}
 	return out
 }

@@ -223,16 +223,24 @@ func (s *CatalogueSource) markAnswered() { s.answerOnce.Do(func() { close(s.answ
 // CatalogueStatus is what a status page shows of the refresh.
 type CatalogueStatus struct {
 	LastOK   time.Time // when the registry last answered; zero: not yet
-	Err      error     // why the last refresh failed; nil after a success or before any refresh
+	Err      error     // why the last refresh failed and what to do; nil after a success or before any refresh
 	InUse    string    // "embedded table" or "last answer of <RFC 3339 time>"
 	Releases string    // the point releases planned with, per series ("24.10=24.10.6 25.12=25.12.0")
 }
 
-// Status reports the last refresh's outcome and what is planned with now.
+// catalogueAdvice says what to do about a failed refresh, in the log and on status pages.
+const catalogueAdvice = "let the service reach the registry, point it at a mirror (--registry), or turn the refresh off (--catalogue-refresh=0)"
+
+// Status reports the last refresh's outcome and what is planned with now. Its Err ends with what
+// to do, since a status page, unlike the log line, has nothing else to say it.
 func (s *CatalogueSource) Status() CatalogueStatus {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return CatalogueStatus{LastOK: s.lastOK, Err: s.lastErr, InUse: s.inUse(), Releases: s.releasesInUse()}
+	err := s.lastErr
+	if err != nil {
+		err = fmt.Errorf("%w; %s", err, catalogueAdvice)
+	}
+	return CatalogueStatus{LastOK: s.lastOK, Err: err, InUse: s.inUse(), Releases: s.releasesInUse()}
 }
 
 // inUse names the table planned with now; s.mu is held.
@@ -259,7 +267,7 @@ func (s *CatalogueSource) Refresh(ctx context.Context) error {
 	defer s.markAnswered()
 	if err != nil {
 		s.lastErr = fmt.Errorf("SDK catalogue not refreshed, keeping the releases in use: %w", err)
-		s.log.Warn("SDK catalogue refresh failed: planning with the point releases in use until the registry answers; let the service reach the registry, point it at a mirror (--registry), or turn the refresh off (--catalogue-refresh=0)",
+		s.log.Warn("SDK catalogue refresh failed: planning with the point releases in use until the registry answers; "+catalogueAdvice,
 			"repository", s.repo, "in_use", s.inUse(), "releases", s.releasesInUse(), "err", err)
 		return s.lastErr
 	}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,6 +42,8 @@ type fixture struct {
 	h      *Handler
 	srv    *httptest.Server
 	logDir string
+	// catalogue is what Options.Catalogue answers: a healthy refresh unless a test sets another.
+	catalogue atomic.Pointer[CatalogueState]
 
 	repo, private, gitlab store.Repository
 	mainBuild             store.Build // main, success: 24.10/x86_64 built, 24.10/mipsel_24kc failed
@@ -71,6 +74,8 @@ func newFixture(t testing.TB) *fixture {
 	fx.clock = &clock{}
 	fx.forge = newFakeOAuth(t)
 	fx.seed(t)
+	fx.catalogue.Store(&CatalogueState{Source: "registry ghcr.io/openwrt/sdk", InUse: "last answer of 2026-11-20T11:00:00Z",
+		Releases: "24.10=24.10.6", LastOK: t0.Add(-time.Hour)})
 	fx.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fx.h.ServeHTTP(w, r) }))
 	t.Cleanup(fx.srv.Close)
 	feedFiles := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -81,6 +86,7 @@ func newFixture(t testing.TB) *fixture {
 		History: st, Logs: fx.logs, LogDir: fx.logDir, Feeds: fx.feeds, FeedFiles: feedFiles,
 		Rebuilder: fx.reb, Authorizer: fx.auth, PublicURL: fx.srv.URL, WebhookSecrets: st,
 		Registrar:     &fakeRegistrar{st: st},
+		Catalogue:     func() CatalogueState { return *fx.catalogue.Load() },
 		SessionSecret: []byte("0123456789abcdef0123456789abcdef"), AdminToken: adminToken,
 		OAuth: []OAuthProvider{fx.forge.provider()}, Now: fx.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),

@@ -266,6 +266,7 @@ func TestOpenAPIShapes(t *testing.T) {
 		call{op: "POST /admin/gitlab-secrets", url: "/api/v1/admin/gitlab-secrets", method: "POST", admin: true, body: `{"scope_kind": "user", "scope_id": 1}`, status: 400},
 		call{op: "DELETE /admin/gitlab-secrets/{id}", url: "/api/v1/admin/gitlab-secrets/999999", method: "DELETE", admin: true, status: 404},
 		call{op: "DELETE /admin/gitlab-secrets/{id}", url: "/api/v1/admin/gitlab-secrets/1", method: "DELETE", status: 401},
+		call{op: "GET /admin/status", url: "/api/v1/admin/status", method: "GET", status: 401},
 	)
 	c := fx.client(t)
 	for _, cl := range calls {
