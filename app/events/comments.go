@@ -183,12 +183,13 @@ func (s *Processor) Rebuild(ctx context.Context, repoID int64, ref store.Ref, ac
 	if repo.Disabled {
 		return 0, refusalf("%s is disabled (the app was uninstalled or lost access): reinstall the app on it to build again", repo.Path())
 	}
+	// Before the latest build: a push of "-" builds nothing, so "push a commit first" would not help.
+	if ref.Kind == store.RefBranch && ref.Name == "-" {
+		return 0, refusalf("a branch named \"-\" is not published: rename the branch and push it again")
+	}
 	last, err := s.store.LatestBuild(ctx, repoID, ref)
 	if err != nil {
 		return 0, fmt.Errorf("%s has no build of %s to rebuild yet: push a commit first: %w", repo.Path(), ref, err)
-	}
-	if ref.Kind == store.RefBranch && ref.Name == "-" {
-		return 0, refusalf("a branch named \"-\" is not published: rename the branch and push it again")
 	}
 	r := &eventRun{Processor: s, ev: &forge.Event{Forge: forge.Name(repo.Forge), Repo: model.ForgeRepo(repo), Actor: forge.User{Login: actor}},
 		log: s.log.With("repo", repo.Path(), "rebuild_of", last.ID, "actor", actor)}

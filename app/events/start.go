@@ -25,7 +25,8 @@ type BuildRequest struct {
 
 // StartBuild starts a build as the API's rebuild does, honouring Force: the same checks of the
 // repository, the same configuration loading and matrix, the same dispatch. It returns the new
-// build's ID; a *refusal (a store.ErrInvalid) when the build could not start, which says why and what to do.
+// build's ID; a *refusal (a store.ErrInvalid) that says why and what to do when the build could
+// not start.
 func (s *Processor) StartBuild(ctx context.Context, req BuildRequest) (int64, error) {
 	repo, err := s.store.Repository(ctx, req.RepoID)
 	if err != nil {
