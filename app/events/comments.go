@@ -181,14 +181,15 @@ func (s *Processor) Rebuild(ctx context.Context, repoID int64, ref store.Ref, ac
 		return 0, err
 	}
 	if repo.Disabled {
-		return 0, fmt.Errorf("%s is disabled (the app was uninstalled or lost access): reinstall it to build again: %w", repo.Path(), store.ErrInvalid)
+		return 0, refusalf("%s is disabled (the app was uninstalled or lost access): reinstall the app on it to build again", repo.Path())
+	}
+	// Before the latest build: a push of "-" builds nothing, so "push a commit first" would not help.
+	if ref.Kind == store.RefBranch && ref.Name == "-" {
+		return 0, refusalf("a branch named \"-\" is not published: rename the branch and push it again")
 	}
 	last, err := s.store.LatestBuild(ctx, repoID, ref)
 	if err != nil {
 		return 0, fmt.Errorf("%s has no build of %s to rebuild yet: push a commit first: %w", repo.Path(), ref, err)
-	}
-	if ref.Kind == store.RefBranch && ref.Name == "-" {
-		return 0, fmt.Errorf("a branch named \"-\" is not published; rename it: %w", store.ErrInvalid)
 	}
 	r := &eventRun{Processor: s, ev: &forge.Event{Forge: forge.Name(repo.Forge), Repo: model.ForgeRepo(repo), Actor: forge.User{Login: actor}},
 		log: s.log.With("repo", repo.Path(), "rebuild_of", last.ID, "actor", actor)}
@@ -197,7 +198,7 @@ func (s *Processor) Rebuild(ctx context.Context, repoID int64, ref store.Ref, ac
 		return 0, err
 	}
 	if id == 0 {
-		return 0, fmt.Errorf("the rebuild did not start: the configuration at %s may have a mistake (see the commit's checks): %w", model.Short(last.CommitSHA), store.ErrInvalid)
+		return 0, refusalf("the rebuild did not start: the configuration at %s may have a mistake: fix .openwrt-ppa.yml as the commit's checks say and push again", model.Short(last.CommitSHA))
 	}
 	return id, nil
 }

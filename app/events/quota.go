@@ -19,12 +19,21 @@ type Quota interface {
 	BuildRefusal(ctx context.Context, repo store.Repository) (string, error)
 }
 
-// quotaError is a build by hand that the quota refused. It is a store.ErrInvalid, so the API
-// answers it 409 with its reason and a Build resource shows it as refused.
-type quotaError struct{ why string }
+// refusal is a build by hand that may not start for a reason its asker can mend. Its message
+// is shown alone (the web page, the API, a Build resource's status), so it says what to do and
+// carries no word of the store's ("invalid record"); it is a store.ErrInvalid all the same, so
+// the API answers it 409 and a Build resource shows it as refused.
+type refusal struct{ why string }
 
-func (e *quotaError) Error() string        { return e.why }
-func (e *quotaError) Is(target error) bool { return target == store.ErrInvalid }
+func (e *refusal) Error() string        { return e.why }
+func (e *refusal) Is(target error) bool { return target == store.ErrInvalid }
+
+// refusalf is a *refusal with a formatted message.
+func refusalf(format string, args ...any) error { return &refusal{why: fmt.Sprintf(format, args...)} }
+
+// quotaError is a build by hand that the quota refused: a refusal that the comment handlers
+// tell apart, to answer it as the quota's.
+type quotaError struct{ refusal }
 
 // checkQuota returns a *quotaError when the quota refuses a build of repo now.
 func (r *eventRun) checkQuota(ctx context.Context, repo store.Repository) error {
@@ -37,7 +46,7 @@ func (r *eventRun) checkQuota(ctx context.Context, repo store.Repository) error 
 	}
 	if why != "" {
 		r.log.Info("build by hand refused by the quota", "why", why)
-		return &quotaError{why: why}
+		return &quotaError{refusal{why: why}}
 	}
 	return nil
 }

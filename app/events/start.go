@@ -25,23 +25,24 @@ type BuildRequest struct {
 
 // StartBuild starts a build as the API's rebuild does, honouring Force: the same checks of the
 // repository, the same configuration loading and matrix, the same dispatch. It returns the new
-// build's ID; store.ErrInvalid when the build could not start (its reason in the message).
+// build's ID; a *refusal (a store.ErrInvalid) that says why and what to do when the build could
+// not start.
 func (s *Processor) StartBuild(ctx context.Context, req BuildRequest) (int64, error) {
 	repo, err := s.store.Repository(ctx, req.RepoID)
 	if err != nil {
 		return 0, err
 	}
 	if repo.Disabled {
-		return 0, fmt.Errorf("%s is disabled (removed or uninstalled): register it again to build: %w", repo.Path(), store.ErrInvalid)
+		return 0, refusalf("%s is disabled (removed or uninstalled): register it again to build", repo.Path())
 	}
 	if err := req.Ref.Check(); err != nil {
 		return 0, err
 	}
 	if req.Ref.Kind == store.RefPR {
-		return 0, fmt.Errorf("pull requests are built by their forge's events, not by request: %w", store.ErrInvalid)
+		return 0, refusalf("pull requests are built by their forge's events, not by request: build a branch or tag, or comment /rebuild on the pull request")
 	}
 	if req.SHA == "" {
-		return 0, fmt.Errorf("no commit to build: %w", store.ErrInvalid)
+		return 0, refusalf("no commit to build: name a commit, or a branch or tag that has been pushed")
 	}
 	r := &eventRun{Processor: s, ev: &forge.Event{Forge: forge.Name(repo.Forge), Repo: model.ForgeRepo(repo),
 		Actor: forge.User{Login: req.Actor}, DeliveryID: req.DeliveryID},
@@ -51,7 +52,7 @@ func (s *Processor) StartBuild(ctx context.Context, req BuildRequest) (int64, er
 		return 0, err
 	}
 	if id == 0 {
-		return 0, fmt.Errorf("the build did not start: %s may not build on a push, or the configuration at %s has a mistake: %w", req.Ref, model.Short(req.SHA), store.ErrInvalid)
+		return 0, refusalf("the build did not start: %s may not build on a push, or the configuration at %s has a mistake: check the branches and tags .openwrt-ppa.yml builds and the commit's checks, fix the file and push again", req.Ref, model.Short(req.SHA))
 	}
 	return id, nil
 }

@@ -95,15 +95,15 @@ func TestRebuildForm(t *testing.T) {
 }
 
 // TestRebuildRefusalShowsItsOwnAdvice: a rebuild the service refuses (store.ErrInvalid) shows
-// the refusal's message, which says what to do, and no advice of the page's own beside it; the
-// API answers the same message.
+// the refusal's message, which says what to do, and no advice of the page's own beside it nor
+// the store's words; the API answers the same message.
 func TestRebuildRefusalShowsItsOwnAdvice(t *testing.T) {
 	const why = "the build minutes of this month are used up: 35 of the 30 minutes; builds start again from 2027-01-01 (UTC), or ask the operator to raise the limit"
 	fx := newFixture(t)
 	buildPath := fmt.Sprintf("/alice/packages/-/builds/%d", fx.mainBuild.ID)
 	alice := fx.signIn(t, "alice")
 	token := csrfOf(t, fx, alice, buildPath)
-	fx.reb.setErr(fmt.Errorf("%s: %w", why, store.ErrInvalid))
+	fx.reb.setErr(refusal(why))
 	resp, err := noRedirect(alice).PostForm(fx.srv.URL+buildPath+"/rebuild", url.Values{"csrf": {token}})
 	if err != nil {
 		t.Fatal(err)
@@ -117,6 +117,9 @@ func TestRebuildRefusalShowsItsOwnAdvice(t *testing.T) {
 	if strings.Contains(body, `class="todo"`) {
 		t.Errorf("the page adds advice of its own to the refusal's:\n%s", body)
 	}
+	if strings.Contains(body, store.ErrInvalid.Error()) {
+		t.Errorf("the page shows the store's words:\n%s", body)
+	}
 	req, _ := http.NewRequest("POST", fx.srv.URL+"/api/v1/repos/alice/packages/builds", strings.NewReader(""))
 	req.Header.Set("Authorization", "Bearer "+adminToken)
 	resp, err = fx.client(t).Do(req)
@@ -125,7 +128,7 @@ func TestRebuildRefusalShowsItsOwnAdvice(t *testing.T) {
 	}
 	raw, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if msg := string(raw); resp.StatusCode != http.StatusConflict || !strings.Contains(msg, "main cannot be built: "+why) || strings.Contains(msg, "Fix what the message says") {
+	if msg := string(raw); resp.StatusCode != http.StatusConflict || !strings.Contains(msg, "main cannot be built: "+why) || strings.Contains(msg, "Fix what the message says") || strings.Contains(msg, store.ErrInvalid.Error()) {
 		t.Errorf("API: status %d, want 409 with only the refusal's message:\n%s", resp.StatusCode, msg)
 	}
 }

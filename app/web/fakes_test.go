@@ -69,6 +69,13 @@ func (a *fakeAuth) CanRead(ctx context.Context, repo store.Repository, u User) (
 	return a.CanWrite(ctx, repo, u)
 }
 
+// refusal is a rebuild refused as the events stage refuses it (see Rebuilder): its message is
+// the advice alone, and it is a store.ErrInvalid.
+type refusal string
+
+func (e refusal) Error() string        { return string(e) }
+func (e refusal) Is(target error) bool { return target == store.ErrInvalid }
+
 // fakeRebuilder makes a forced build with one queued job per series/arch of the ref's latest
 // build, as the service would.
 type fakeRebuilder struct {

@@ -21,9 +21,9 @@ type History interface {
 // Errors: wrap store.ErrNotFound when the ref no longer exists at the forge (a deleted branch,
 // a closed pull request) and store.ErrInvalid when the ref cannot be built (a branch named "-",
 // a disabled repository, a refusal by the build-minutes quota); web shows both to the user as
-// what happened and what to do. A store.ErrInvalid's message must itself say what to do: web
-// shows it with no advice of its own. Any other error is a failure of the service (shown as
-// "try again later" and logged).
+// what happened and what to do. A store.ErrInvalid's message must itself say what to do and
+// carry no word of the store's ("invalid record"): web shows it as it is, with no advice of its
+// own. Any other error is a failure of the service (shown as "try again later" and logged).
 type Rebuilder interface {
 	Rebuild(ctx context.Context, repoID int64, ref store.Ref, actor string) (buildID int64, err error)
 }
