@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -33,6 +34,7 @@ func TestServeFollowsTheRegistry(t *testing.T) {
 	}
 	logs := &testenv.SyncBuffer{}
 	e.cfg.Image, e.cfg.Registry, e.cfg.CatalogueRefresh = "", repo, 300*time.Millisecond
+	e.cfg.AdminToken = urlAdmin
 	e.pullImages, e.logs = true, logs
 	e.start()
 
@@ -94,6 +96,25 @@ func TestServeFollowsTheRegistry(t *testing.T) {
 	failed := regexp.MustCompile(`msg="SDK catalogue refresh failed[^"]*" repository=` + regexp.QuoteMeta(repo) + ` in_use="last answer of [^"]+" releases="[^"]*24\.10=\S*24\.10\.7`)
 	waitFor(t, "the warning that the registry is gone", func() bool { return failed.MatchString(logs.String()) })
 	build(3, "1.2", "24.10.7", "x86_64-24.10.7")
+
+	// An operator sees the same through the admin API: the registry asked, the last answer in
+	// use, the error with what to do.
+	code, body := e.getAs("/api/v1/admin/status", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+urlAdmin) })
+	var status struct {
+		Catalogue struct {
+			Source, Releases, Error string
+			InUse                   string    `json:"in_use"`
+			LastOK                  time.Time `json:"last_ok"`
+		}
+	}
+	if err := json.Unmarshal(body, &status); code != http.StatusOK || err != nil {
+		t.Fatalf("admin status: %d %v\n%s", code, err, body)
+	}
+	c := status.Catalogue
+	if c.Source != "registry "+repo || !strings.HasPrefix(c.InUse, "last answer of ") || !strings.Contains(c.Releases, "24.10.7") ||
+		!strings.Contains(c.Error, "--registry") || c.LastOK.IsZero() {
+		t.Errorf("admin status after the registry went: %s", body)
+	}
 }
 
 // removeImagesOf removes every local tag of repo (those the executor pulled).
