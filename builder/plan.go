@@ -119,6 +119,11 @@ type Unit struct {
 // Name is the job's check-run name part, "<series>/<arch>".
 func (j Job) Name() string { return j.Series + "/" + j.Arch }
 
+// MovingImage reports whether the job's SDK image is re-pushed under the same tag: upstream
+// rebuilds the snapshot series' images daily, while a point release's tag ("-24.10.6",
+// "-v24.10.6") never changes. Executors refresh a moving image instead of keeping it for ever.
+func (j Job) MovingImage() bool { return j.Series == "snapshot" && ReleaseOfImage(j.Image) == "" }
+
 // Plan is the jobs of one repository commit, and the packages that were refused.
 type Plan struct {
 	Jobs    []Job

@@ -79,6 +79,11 @@ type Options struct {
 	FeedMirror *feedmirror.Mirror
 	// Pull lets the executor pull an image that is not present (production); tests build theirs.
 	Pull bool
+	// RefreshPeriod is how long a pulled image of a moving tag (builder.Job.MovingImage: the
+	// snapshot series) is used before it is pulled again (default 1 hour); the engine then
+	// downloads only the manifest when the image has not changed. Release tags are pulled only
+	// when missing.
+	RefreshPeriod time.Duration
 	// LockDir holds the lock files that keep processes on this host from using the same cache
 	// volumes at once (default: the temp folder). Tests give a folder they remove.
 	LockDir string
@@ -94,6 +99,7 @@ type Executor struct {
 	caches   map[string]chan struct{} // one job at a time per cache volume pair
 	sdkLocks map[string]*sync.Mutex   // one fetch at a time per SDK volume
 	feedConf map[string]string        // feeds.conf.default by image ID and SDK volume
+	pulled   map[string]time.Time     // when this process last tried to pull each image
 
 	kindOnce sync.Once
 	kind     string // Workspace, WorkspaceAuto resolved
@@ -114,6 +120,9 @@ func New(cli *client.Client, opts Options) *Executor {
 	if opts.LockDir == "" {
 		opts.LockDir = os.TempDir()
 	}
+	if opts.RefreshPeriod <= 0 {
+		opts.RefreshPeriod = time.Hour
+	}
 	if opts.Workspace == "" {
 		opts.Workspace = WorkspaceAuto
 	}
@@ -124,7 +133,7 @@ func New(cli *client.Client, opts Options) *Executor {
 	if abs, err := filepath.Abs(opts.DiskDir); err == nil {
 		opts.DiskDir = abs
 	}
-	return &Executor{cli: cli, opts: opts, caches: map[string]chan struct{}{}, sdkLocks: map[string]*sync.Mutex{}, feedConf: map[string]string{}}
+	return &Executor{cli: cli, opts: opts, caches: map[string]chan struct{}{}, sdkLocks: map[string]*sync.Mutex{}, feedConf: map[string]string{}, pulled: map[string]time.Time{}}
 }
 
 // CacheVolumes returns the names of the cache volumes of (series, arch).
@@ -159,7 +168,7 @@ func (e *Executor) Start(ctx context.Context, spec builder.JobSpec) (builder.Run
 			return nil, fmt.Errorf("making %s readable by the build user: %w", src, err)
 		}
 	}
-	img, err := e.image(ctx, job.Image)
+	img, err := e.image(ctx, job.Image, job.MovingImage())
 	if err != nil {
 		return nil, err
 	}
@@ -428,22 +437,39 @@ type imageInfo struct {
 	env     []string
 }
 
-// image makes sure the image is present and returns what the executor needs of it.
-func (e *Executor) image(ctx context.Context, ref string) (imageInfo, error) {
+// needPull decides whether to pull an image: one the engine lacks always, one of a moving tag
+// (re-pushed upstream) when this process last tried longer than period ago (or never: after a
+// restart the local copy's age is unknown), a release tag's never again.
+func needPull(present, moving bool, lastTry, now time.Time, period time.Duration) bool {
+	return !present || moving && (lastTry.IsZero() || now.Sub(lastTry) >= period)
+}
+
+// image makes sure the image is present (and, for a moving tag, fresh) and returns what the
+// executor needs of it.
+func (e *Executor) image(ctx context.Context, ref string, moving bool) (imageInfo, error) {
 	img, err := e.cli.ImageInspect(ctx, ref)
-	if cerrdefs.IsNotFound(err) && e.opts.Pull {
-		e.opts.Logger.Info("pulling SDK image", "image", ref)
-		resp, perr := e.cli.ImagePull(ctx, ref, client.ImagePullOptions{})
-		if perr != nil {
-			return imageInfo{}, fmt.Errorf("%w: pulling %s: %w", builder.ErrExecutor, ref, perr)
+	present := err == nil
+	if e.opts.Pull && (present || cerrdefs.IsNotFound(err)) {
+		now := time.Now()
+		e.mu.Lock()
+		pull := needPull(present, moving, e.pulled[ref], now, e.opts.RefreshPeriod)
+		if pull {
+			// The attempt counts, so a registry that is down costs one failed pull per period.
+			e.pulled[ref] = now
 		}
-		_, _ = io.Copy(io.Discard, resp)
-		werr := resp.Wait(ctx)
-		resp.Close()
-		if werr != nil {
-			return imageInfo{}, fmt.Errorf("%w: pulling %s: %w", builder.ErrExecutor, ref, werr)
+		e.mu.Unlock()
+		if pull {
+			e.opts.Logger.Info("pulling SDK image", "image", ref, "refresh", present)
+			perr := e.pull(ctx, ref)
+			switch {
+			case perr == nil:
+				img, err = e.cli.ImageInspect(ctx, ref)
+			case present:
+				e.opts.Logger.Warn("could not refresh SDK image; building with the local copy, which may be stale (check the registry and the engine's network)", "image", ref, "err", perr)
+			default:
+				return imageInfo{}, perr
+			}
 		}
-		img, err = e.cli.ImageInspect(ctx, ref)
 	}
 	if err != nil {
 		return imageInfo{}, fmt.Errorf("%w: SDK image %s is not available (pull it, or build the stand-in with make sdk-standin): %w", builder.ErrExecutor, ref, err)
@@ -456,6 +482,20 @@ func (e *Executor) image(ctx context.Context, ref string) (imageInfo, error) {
 		info.env = img.Config.Env
 	}
 	return info, nil
+}
+
+// pull pulls ref to the engine.
+func (e *Executor) pull(ctx context.Context, ref string) error {
+	resp, err := e.cli.ImagePull(ctx, ref, client.ImagePullOptions{})
+	if err != nil {
+		return fmt.Errorf("%w: pulling %s: %w", builder.ErrExecutor, ref, err)
+	}
+	defer resp.Close()
+	_, _ = io.Copy(io.Discard, resp)
+	if err := resp.Wait(ctx); err != nil {
+		return fmt.Errorf("%w: pulling %s: %w", builder.ErrExecutor, ref, err)
+	}
+	return nil
 }
 
 // ImageDigest is the id (the digest of its configuration, which names its layers) of the image

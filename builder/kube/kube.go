@@ -108,7 +108,8 @@ type Options struct {
 	// TTLAfterFinished lets the Job controller remove a Job nobody deleted (its worker died and
 	// nobody adopted it) this long after its deadline ended it (default 10 min).
 	TTLAfterFinished time.Duration
-	// ImagePullPolicy is the pods' pull policy (default IfNotPresent).
+	// ImagePullPolicy is the pods' pull policy (default IfNotPresent; pods of a moving tag,
+	// builder.Job.MovingImage, get Always instead of IfNotPresent).
 	ImagePullPolicy string
 	// ServiceAccount runs the pods (default: the namespace's "default"); its token is never mounted.
 	ServiceAccount string

@@ -249,6 +249,11 @@ func (e *Executor) jobFor(spec builder.JobSpec, l builder.Limits, name string) *
 		annotations[annCacheClaim] = claim
 	}
 	pull := corev1.PullPolicy(e.opts.ImagePullPolicy)
+	if spec.Job.MovingImage() && pull == corev1.PullIfNotPresent {
+		// A snapshot tag is re-pushed daily: the kubelet then compares digests and downloads
+		// only what changed. Never stays never (images loaded by hand).
+		pull = corev1.PullAlways
+	}
 	small := corev1.ResourceRequirements{
 		Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
 		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi")},

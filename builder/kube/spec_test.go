@@ -473,3 +473,30 @@ func TestPodStartedSaysWhichInitFailed(t *testing.T) {
 		}
 	}
 }
+
+// TestJobSpecPullPolicy: a snapshot tag is re-pushed upstream, so its pods make the kubelet
+// check the digest (Always); a release tag, and an explicit Never, keep the configured policy.
+func TestJobSpecPullPolicy(t *testing.T) {
+	for name, tc := range map[string]struct {
+		series, image, policy string
+		want                  corev1.PullPolicy
+	}{
+		"release keeps IfNotPresent":   {"24.10", "ghcr.io/openwrt/sdk:x86_64-24.10.6", "", corev1.PullIfNotPresent},
+		"v release keeps IfNotPresent": {"24.10", "ghcr.io/openwrt/sdk:x86_64-v24.10.6", "IfNotPresent", corev1.PullIfNotPresent},
+		"snapshot is Always":           {"snapshot", "ghcr.io/openwrt/sdk:x86_64", "", corev1.PullAlways},
+		"snapshot -SNAPSHOT is Always": {"snapshot", "mirror.local/sdk:x86_64-SNAPSHOT", "IfNotPresent", corev1.PullAlways},
+		"snapshot keeps Never":         {"snapshot", "ghcr.io/openwrt/sdk:x86_64", "Never", corev1.PullNever},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e, _ := fakeExecutor(t, Options{Namespace: "builds", ImagePullPolicy: tc.policy})
+			spec := testSpec()
+			spec.Job.Series, spec.Job.Image = tc.series, tc.image
+			p := e.jobFor(spec, builder.Limits{}.WithDefaults(), "owppa-x").Spec.Template.Spec
+			for _, c := range append(append([]corev1.Container(nil), p.InitContainers...), p.Containers...) {
+				if c.ImagePullPolicy != tc.want {
+					t.Errorf("%s: imagePullPolicy %s, want %s", c.Name, c.ImagePullPolicy, tc.want)
+				}
+			}
+		})
+	}
+}
