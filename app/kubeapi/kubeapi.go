@@ -170,11 +170,16 @@ func (c *Controller) Client() client.Client { return c.mgr.GetClient() }
 type reconcileFunc func(context.Context, ctrl.Request) (ctrl.Result, error)
 
 // Reconcile runs f; a conflict (another writer changed the object since it was read) is no
-// error but a reason to run again at once on the fresh object.
+// error but a reason to run again at once on the fresh object. Nor is a reconcile cut short
+// because the manager stops (shutdown, or the lease handed on): the next leader runs it again
+// from the start, and controller-runtime would log it at ERROR.
 func (f reconcileFunc) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	res, err := f(ctx, req)
 	if apierrors.IsConflict(err) {
 		return ctrl.Result{Requeue: true}, nil
+	}
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return ctrl.Result{}, nil
 	}
 	return res, err
 }

@@ -357,3 +357,30 @@ type refusingStart struct{ *fakeBackend }
 func (refusingStart) StartBuild(context.Context, BuildRequest) (int64, error) {
 	return 0, fmt.Errorf("%w: branch main does not build: %w", ErrRefused, errors.New("branches: [release/*]"))
 }
+
+// TestReconcileCutShortByStopIsNoError: a reconcile that fails because the manager stopped
+// (its context cancelled) is no error, so a clean stop logs none; the same error while the
+// manager runs, and any other error, stay errors.
+func TestReconcileCutShortByStopIsNoError(t *testing.T) {
+	stopped, stop := context.WithCancel(context.Background())
+	stop()
+	cases := []struct {
+		name    string
+		ctx     context.Context
+		err     error
+		wantErr bool
+	}{
+		{"cut short by the stop", stopped, fmt.Errorf("listing the latest builds: %w", context.Canceled), false},
+		{"another error during the stop", stopped, errors.New("store broken"), true},
+		{"cancelled while running", context.Background(), fmt.Errorf("a call: %w", context.Canceled), true},
+		{"no error", context.Background(), nil, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := reconcileFunc(func(context.Context, ctrl.Request) (ctrl.Result, error) { return ctrl.Result{}, tc.err })
+			if _, err := f.Reconcile(tc.ctx, ctrl.Request{}); (err != nil) != tc.wantErr {
+				t.Fatalf("Reconcile answered %v, want an error: %v", err, tc.wantErr)
+			}
+		})
+	}
+}
